@@ -1,0 +1,643 @@
+/**
+ * The WebSocket connection state machine, without I/O (sans-I/O, after python-websockets).
+ *
+ * Theory of operation. A `Connection` exists once the opening handshake is done. The I/O layer:
+ * 1. feeds what the socket reads to `receiveData(bytes)`, and `receiveEof()` when it ends;
+ * 2. calls `send*()` for what the application wants to send;
+ * 3. after each of those calls, drains `takeEvents()` (to the application) and
+ *    `takeOutgoing()` (to the socket), then ends the socket's write side if `outputEnded`, and
+ *    arms a timer to close the socket if `closeExpected()` and the peer does not do it.
+ * Nothing here throws out of `receiveData`/`receiveEof`: a peer that breaks the protocol fails the
+ * connection with the RFC's close code, and the {@link ProtocolError} comes out as a `failure`
+ * event. `send*()` throw {@link InvalidStateError}/{@link InvalidArgumentError} on local misuse,
+ * before anything is queued.
+ *
+ * State is the RFC's four states (CONNECTING belongs to the handshake, before a Connection
+ * exists) plus the two close records, `closeSent` and `closeReceived`, from which the closing
+ * handshake's outcome is derived.
+ *
+ * Policies make the same machine serve RFC-strict code (the defaults, {@link RFC_POLICY}) and the
+ * POCO facade ({@link POCO_POLICY}), which hands every frame to the application as POCO does.
+ */
+import { Buffer } from 'node:buffer';
+import { encodeClosePayload, parseClosePayload, type CloseInfo } from './close.js';
+import {
+  FRAME_FLAG_FIN,
+  FRAME_OP_BINARY,
+  FRAME_OP_BITMASK,
+  FRAME_OP_CLOSE,
+  FRAME_OP_CONT,
+  FRAME_OP_PING,
+  FRAME_OP_PONG,
+  FRAME_OP_TEXT,
+  MAX_CONTROL_PAYLOAD,
+  RSV_MASK,
+  WS_RESERVED_ABNORMAL_CLOSE,
+  WS_RESERVED_NO_STATUS_CODE,
+  isControlOpcode,
+  isKnownOpcode,
+} from './constants.js';
+import {
+  InvalidArgumentError,
+  InvalidStateError,
+  ProtocolError,
+  type ProtocolErrorReason,
+} from './errors.js';
+import { encodeFrame, makeFrame, toBuffer, type Frame } from './frame.js';
+import { FrameReader, type FrameHeader } from './frame-reader.js';
+import { applyMask, randomMask, type MaskGenerator } from './mask.js';
+import { MessageAssembler } from './message-assembler.js';
+import { Utf8Validator, isValidUtf8 } from './utf8.js';
+
+export type Role = 'client' | 'server';
+
+/** The ready states of RFC 6455 §4, with the WHATWG WebSocket's numeric values. */
+export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
+
+/** What the connection does on its own, and which RFC rules it enforces on received frames. */
+export interface ConnectionPolicy {
+  /**
+   * true: data frames are reassembled into `message` events, control frames become `ping`,
+   * `pong` and `close` events. false: every frame, control frames included, is a `frame` event.
+   */
+  readonly reassemble: boolean;
+  /**
+   * Enforce RFC 6455's rules on received frames: no RSV bits without an extension (§5.2), no
+   * reserved opcodes (§5.2), control frames unfragmented and at most 125 bytes (§5.5),
+   * continuation frames only inside a fragmented message and no new message inside one (§5.4),
+   * valid close payloads (§5.5.1, §7.4), and nothing processed after a close frame (§5.5.1).
+   */
+  readonly strictFraming: boolean;
+  /** Clients must mask, servers must not (§5.1). */
+  readonly requireMasking: boolean;
+  /** Text messages and close reasons must be UTF-8 (§8.1), checked fragment by fragment. */
+  readonly validateUtf8: boolean;
+  /** Answer each ping with a pong carrying the same payload (§5.5.2). */
+  readonly autoPong: boolean;
+  /**
+   * Run the closing handshake: answer a close frame with one (§5.5.1), say when to end the TCP
+   * connection (`outputEnded`: the server first, §7.1.1).
+   */
+  readonly autoCloseReply: boolean;
+  /** Send a close frame with the failure's code when the peer breaks the protocol (§7.1.7). */
+  readonly closeOnError: boolean;
+  /** Largest payload of one frame; checked on the header, before the payload is buffered. */
+  readonly maxFrameSize: number;
+  /** Largest reassembled message (only when `reassemble`). */
+  readonly maxMessageSize: number;
+  /** RSV bits that a negotiated extension gives a meaning to (0x40 for permessage-deflate). */
+  readonly allowedRsvBits: number;
+}
+
+/** RFC-strict defaults. 64 MiB limits: large enough for real payloads, small enough to survive. */
+export const RFC_POLICY: ConnectionPolicy = Object.freeze({
+  reassemble: true,
+  strictFraming: true,
+  requireMasking: true,
+  validateUtf8: true,
+  autoPong: true,
+  autoCloseReply: true,
+  closeOnError: true,
+  maxFrameSize: 64 * 1024 * 1024,
+  maxMessageSize: 64 * 1024 * 1024,
+  allowedRsvBits: 0,
+});
+
+/**
+ * What POCO's WebSocket does (poco-behaviour.md §4, (d)): frames are handed over as they are,
+ * nothing is answered or validated, and only the per-frame size limit applies (POCO's default
+ * `maxPayloadSize`, INT_MAX).
+ */
+export const POCO_POLICY: ConnectionPolicy = Object.freeze({
+  reassemble: false,
+  strictFraming: false,
+  requireMasking: false,
+  validateUtf8: false,
+  autoPong: false,
+  autoCloseReply: false,
+  closeOnError: false,
+  maxFrameSize: 2147483647,
+  maxMessageSize: 2147483647,
+  allowedRsvBits: 0,
+});
+
+export interface ConnectionOptions extends Partial<ConnectionPolicy> {
+  /** Bytes that arrived with the handshake, after the HTTP head: they are the first frames. */
+  readonly initialBytes?: Uint8Array;
+  /** Where a client's masking keys come from (default: the CSPRNG pool). */
+  readonly mask?: MaskGenerator;
+}
+
+/** What happened, in the order it happened. */
+export type ConnectionEvent =
+  /** A whole data message (with `reassemble`). Text is UTF-8 bytes, validated if asked. */
+  | { readonly type: 'message'; readonly binary: boolean; readonly data: Buffer }
+  /** A frame as received, unmasked (without `reassemble`). */
+  | { readonly type: 'frame'; readonly frame: Frame }
+  | { readonly type: 'ping'; readonly data: Buffer }
+  | { readonly type: 'pong'; readonly data: Buffer }
+  /** The peer's close frame (with `reassemble`); `code` is 1005 if it carried none. */
+  | { readonly type: 'close'; readonly code: number; readonly reason: string }
+  /** The connection was failed; nothing more is received. */
+  | { readonly type: 'failure'; readonly error: ProtocolError };
+
+/** Largest size limit a Buffer can hold. */
+const MAX_SIZE_LIMIT = 2 ** 53 - 1;
+
+function checkLimit(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0 || value > MAX_SIZE_LIMIT)
+    throw new InvalidArgumentError(
+      'INVALID_OPTION',
+      `${name} must be a non-negative integer, got ${value}`,
+    );
+  return value;
+}
+
+export class Connection {
+  readonly role: Role;
+  private readonly policy: ConnectionPolicy;
+  private frameLimit: number;
+  private messageLimit: number;
+  private readonly mask: MaskGenerator | null;
+
+  private readyState: ReadyState = ReadyState.OPEN;
+  private sentClose: CloseInfo | undefined;
+  private receivedClose: CloseInfo | undefined;
+  /** True if the peer's close frame came before ours (the peer started the closing handshake). */
+  private peerClosedFirst = false;
+  private failureError: ProtocolError | undefined;
+  private failed = false;
+  private eofReceived = false;
+  private endOutput = false;
+
+  private readonly reader = new FrameReader();
+  /** The header read but whose payload has not fully arrived yet. */
+  private pendingHeader: FrameHeader | null = null;
+  /** After a failure, or a close frame under `strictFraming`, input is ignored (§7.1.7, §5.5.1). */
+  private discarding = false;
+
+  // The message being received.
+  private receivingMessage = false;
+  private receivingText = false;
+  private readonly assembler: MessageAssembler;
+  private readonly receiveValidator = new Utf8Validator();
+
+  // The message being sent in fragments.
+  private sendingMessage = false;
+  private sendingText = false;
+  private readonly sendValidator = new Utf8Validator();
+
+  private events: ConnectionEvent[] = [];
+  private outgoing: Buffer[] = [];
+
+  constructor(role: Role, options: ConnectionOptions = {}) {
+    this.role = role;
+    const { initialBytes, mask, ...overrides } = options;
+    this.policy = { ...RFC_POLICY, ...overrides };
+    this.messageLimit = checkLimit('maxMessageSize', this.policy.maxMessageSize);
+    this.frameLimit = checkLimit(
+      'maxFrameSize',
+      overrides.maxFrameSize ?? Math.min(this.policy.maxFrameSize, this.messageLimit),
+    );
+    this.mask = role === 'client' ? (mask ?? randomMask) : null;
+    this.assembler = new MessageAssembler(this.messageLimit);
+    if (initialBytes !== undefined) this.receiveData(initialBytes);
+  }
+
+  // --- State ---
+
+  get state(): ReadyState {
+    return this.readyState;
+  }
+
+  /** The close frame we sent, if any. */
+  get closeSent(): CloseInfo | undefined {
+    return this.sentClose;
+  }
+
+  /** The close frame we received, if any. */
+  get closeReceived(): CloseInfo | undefined {
+    return this.receivedClose;
+  }
+
+  /** True if the peer started the closing handshake (its close frame came before ours). */
+  get closedByPeer(): boolean {
+    return this.peerClosedFirst;
+  }
+
+  /** The protocol violation that failed the connection, if one did. */
+  get failure(): ProtocolError | undefined {
+    return this.failureError;
+  }
+
+  /** True once the write side of the transport should be ended, after `takeOutgoing()`. */
+  get outputEnded(): boolean {
+    return this.endOutput;
+  }
+
+  /**
+   * True while the TCP connection is expected to close soon (the closing handshake has started
+   * or the connection was failed): the I/O layer should close it after a timeout if the peer
+   * does not.
+   */
+  closeExpected(): boolean {
+    return this.readyState === ReadyState.CLOSING;
+  }
+
+  /**
+   * How the connection ended (RFC 6455 §7.1.5, §7.1.6): the code and reason of the peer's close
+   * frame, 1005 if it had no code, 1006 if there was none. Undefined until CLOSED.
+   */
+  get closeStatus(): { code: number; reason: string; wasClean: boolean } | undefined {
+    if (this.readyState !== ReadyState.CLOSED) return undefined;
+    const received = this.receivedClose;
+    const wasClean =
+      received !== undefined && this.sentClose !== undefined && this.failureError === undefined;
+    if (received === undefined) return { code: WS_RESERVED_ABNORMAL_CLOSE, reason: '', wasClean };
+    return { code: received.code, reason: received.reason, wasClean };
+  }
+
+  /** The per-frame size limit; the POCO facade changes it with `setMaxPayloadSize`. */
+  get maxFrameSize(): number {
+    return this.frameLimit;
+  }
+
+  set maxFrameSize(value: number) {
+    this.frameLimit = checkLimit('maxFrameSize', value);
+  }
+
+  get maxMessageSize(): number {
+    return this.messageLimit;
+  }
+
+  /** Bytes received and not yet parsed into a frame (POCO's `available()`). */
+  get bufferedBytes(): number {
+    return this.reader.bufferedBytes;
+  }
+
+  /** True if a frame has started arriving and is not complete. */
+  get inFrame(): boolean {
+    return this.pendingHeader !== null || this.reader.bufferedBytes > 0;
+  }
+
+  // --- Drains ---
+
+  /** The events since the last call, oldest first. */
+  takeEvents(): ConnectionEvent[] {
+    const events = this.events;
+    if (events.length === 0) return events;
+    this.events = [];
+    return events;
+  }
+
+  /** The bytes to write since the last call, in order. */
+  takeOutgoing(): Buffer[] {
+    const outgoing = this.outgoing;
+    if (outgoing.length === 0) return outgoing;
+    this.outgoing = [];
+    return outgoing;
+  }
+
+  // --- Receiving ---
+
+  /**
+   * Processes bytes read from the transport. The bytes are owned by the connection afterwards:
+   * masked payloads are unmasked in place, and events may hold views of them.
+   */
+  receiveData(data: Uint8Array): void {
+    if (this.discarding || this.eofReceived || data.length === 0) return;
+    this.reader.push(data);
+    try {
+      this.parse();
+    } catch (error) {
+      this.failOnError(error);
+    }
+  }
+
+  /** The transport reached end of stream: the connection is CLOSED. */
+  receiveEof(): void {
+    if (this.eofReceived) return;
+    this.eofReceived = true;
+    if (!this.discarding && this.inFrame)
+      this.failConnection(new ProtocolError('INCOMPLETE_FRAME'));
+    this.readyState = ReadyState.CLOSED;
+    this.discarding = true;
+    // Answer the peer's FIN with ours; POCO-style use leaves the socket to the application.
+    if (this.policy.autoCloseReply) this.endOutput = true;
+  }
+
+  private parse(): void {
+    const reader = this.reader;
+    while (!this.discarding) {
+      let header = this.pendingHeader;
+      if (header === null) {
+        header = reader.readHeader();
+        if (header === null) return;
+        const violation = this.checkHeader(header);
+        if (violation !== undefined) {
+          this.failConnection(new ProtocolError(violation, this.describeHeader(header)));
+          return;
+        }
+        this.pendingHeader = header;
+      }
+      const payload = reader.readPayload(header.length);
+      if (payload === null) return;
+      this.pendingHeader = null;
+      if (header.masked) applyMask(payload, header.mask);
+      this.handleFrame(header.flags, payload);
+    }
+  }
+
+  /** The first rule the header breaks, judged before any payload is buffered. */
+  private checkHeader(header: FrameHeader): ProtocolErrorReason | undefined {
+    const policy = this.policy;
+    const flags = header.flags;
+    const opcode = flags & FRAME_OP_BITMASK;
+    const control = isControlOpcode(opcode);
+    if (policy.requireMasking && header.masked !== (this.role === 'server'))
+      return this.role === 'server' ? 'UNMASKED_FRAME' : 'MASKED_FRAME';
+    if (policy.strictFraming) {
+      if ((flags & RSV_MASK & ~policy.allowedRsvBits) !== 0) return 'RESERVED_BITS';
+      if (!isKnownOpcode(opcode)) return 'RESERVED_OPCODE';
+      if (control) {
+        if (header.length > MAX_CONTROL_PAYLOAD) return 'CONTROL_FRAME_TOO_LONG';
+        if ((flags & FRAME_FLAG_FIN) === 0) return 'FRAGMENTED_CONTROL_FRAME';
+      } else if (opcode === FRAME_OP_CONT) {
+        if (!this.receivingMessage) return 'UNEXPECTED_CONTINUATION';
+      } else if (this.receivingMessage) {
+        return 'EXPECTED_CONTINUATION';
+      }
+    }
+    if (header.length > this.frameLimit) return 'FRAME_TOO_BIG';
+    if (policy.reassemble && !control && this.assembler.size + header.length > this.messageLimit)
+      return 'MESSAGE_TOO_BIG';
+    return undefined;
+  }
+
+  private describeHeader(header: FrameHeader): string {
+    const hex = header.flags.toString(16).padStart(2, '0');
+    return `first byte 0x${hex}, payload length ${header.length}`;
+  }
+
+  private handleFrame(flags: number, payload: Buffer): void {
+    const opcode = flags & FRAME_OP_BITMASK;
+    if (isControlOpcode(opcode)) {
+      if (opcode === FRAME_OP_CLOSE) this.handleClose(flags, payload);
+      else if (opcode === FRAME_OP_PING) this.handlePing(flags, payload);
+      else if (!this.policy.reassemble || opcode === FRAME_OP_PONG)
+        this.emitControl(opcode === FRAME_OP_PONG ? 'pong' : null, flags, payload);
+      return;
+    }
+    this.handleData(flags, opcode, payload);
+  }
+
+  private handleData(flags: number, opcode: number, payload: Buffer): void {
+    const fin = (flags & FRAME_FLAG_FIN) !== 0;
+    const first = opcode !== FRAME_OP_CONT || !this.receivingMessage;
+    if (first) {
+      this.receivingText = opcode === FRAME_OP_TEXT;
+      this.receiveValidator.reset();
+    }
+    if (this.receivingText && this.policy.validateUtf8) {
+      const valid = first && fin ? isValidUtf8(payload) : this.receiveValidator.push(payload, fin);
+      if (!valid) {
+        this.failConnection(new ProtocolError('INVALID_UTF8'));
+        return;
+      }
+    }
+    this.receivingMessage = !fin;
+    if (!this.policy.reassemble) {
+      this.events.push({ type: 'frame', frame: makeFrame(flags, payload) });
+      return;
+    }
+    if (first && fin) {
+      this.events.push({ type: 'message', binary: !this.receivingText, data: payload });
+      return;
+    }
+    this.assembler.append(payload);
+    if (fin)
+      this.events.push({
+        type: 'message',
+        binary: !this.receivingText,
+        data: this.assembler.take(),
+      });
+  }
+
+  private handlePing(flags: number, payload: Buffer): void {
+    this.emitControl('ping', flags, payload);
+    // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response,
+    // unless it already received a Close frame." Not after our own close frame either (§5.5.1).
+    if (this.policy.autoPong && this.receivedClose === undefined && this.sentClose === undefined)
+      this.queueFrame(FRAME_FLAG_FIN | FRAME_OP_PONG, payload);
+  }
+
+  private emitControl(type: 'ping' | 'pong' | null, flags: number, payload: Buffer): void {
+    if (!this.policy.reassemble)
+      this.events.push({ type: 'frame', frame: makeFrame(flags, payload) });
+    else if (type !== null) this.events.push({ type, data: payload });
+  }
+
+  private handleClose(flags: number, payload: Buffer): void {
+    const policy = this.policy;
+    let info: CloseInfo;
+    if (policy.strictFraming) {
+      info = parseClosePayload(payload, policy.validateUtf8); // throws ProtocolError
+    } else {
+      info = {
+        code: payload.length >= 2 ? payload.readUInt16BE(0) : WS_RESERVED_NO_STATUS_CODE,
+        reason: payload.length > 2 ? payload.toString('utf8', 2) : '',
+      };
+    }
+    if (this.receivedClose === undefined) {
+      this.receivedClose = info;
+      this.peerClosedFirst = this.sentClose === undefined;
+    }
+    if (policy.reassemble)
+      this.events.push({ type: 'close', code: info.code, reason: info.reason });
+    else this.events.push({ type: 'frame', frame: makeFrame(flags, payload) });
+    this.readyState = ReadyState.CLOSING;
+    // §5.5.1: after a close frame the peer sends nothing more; whatever follows is ignored.
+    if (policy.strictFraming) this.discarding = true;
+    if (policy.autoCloseReply) {
+      // "It SHOULD do so as soon as practical", "typically echoing the status code it received".
+      if (this.sentClose === undefined) {
+        const code = info.code === WS_RESERVED_NO_STATUS_CODE ? undefined : info.code;
+        this.queueClose(code, '');
+      }
+      // §7.1.1: the server closes the TCP connection first, once the handshake is complete.
+      if (this.role === 'server') this.endOutput = true;
+    }
+  }
+
+  // --- Failing ---
+
+  /**
+   * Fails the connection (RFC 6455 §7.1.7): sends a close frame with `code` if none was sent
+   * yet, ignores all further input, and (server) ends the output.
+   */
+  fail(code: number, reason = ''): void {
+    const sendClose = this.readyState === ReadyState.OPEN && code !== WS_RESERVED_ABNORMAL_CLOSE;
+    if (sendClose) encodeClosePayload(code, reason); // throws on a code that may not be sent
+    if (this.failed) return;
+    this.failed = true;
+    this.discarding = true;
+    if (this.readyState === ReadyState.CLOSED) return;
+    if (sendClose) this.queueClose(code, reason);
+    this.readyState = ReadyState.CLOSING;
+    if (this.role === 'server' && this.policy.autoCloseReply) this.endOutput = true;
+  }
+
+  private failConnection(error: ProtocolError): void {
+    this.failureError = error;
+    this.events.push({ type: 'failure', error });
+    if (this.policy.closeOnError) {
+      this.fail(error.closeCode);
+    } else {
+      this.failed = true;
+      this.discarding = true;
+    }
+  }
+
+  private failOnError(error: unknown): void {
+    if (error instanceof ProtocolError) {
+      this.failConnection(error);
+      return;
+    }
+    // A bug of ours: report it to the application, but tell the peer nothing about it.
+    this.failConnection(new ProtocolError('INTERNAL_ERROR', undefined, { cause: error }));
+  }
+
+  // --- Sending ---
+
+  /**
+   * Sends text. A string is encoded as UTF-8; bytes must already be UTF-8 (checked when
+   * `validateUtf8`). With `fin = false` this starts a fragmented message that
+   * `sendContinuation` carries on.
+   */
+  sendText(data: string | Uint8Array, fin = true): void {
+    this.sendDataFrame(FRAME_OP_TEXT, data, fin);
+  }
+
+  /** Sends binary data; `fin = false` starts a fragmented message. */
+  sendBinary(data: Uint8Array, fin = true): void {
+    this.sendDataFrame(FRAME_OP_BINARY, data, fin);
+  }
+
+  /** Sends the next fragment of the message started by `sendText`/`sendBinary` with `fin = false`. */
+  sendContinuation(data: string | Uint8Array, fin: boolean): void {
+    this.sendDataFrame(FRAME_OP_CONT, data, fin);
+  }
+
+  /** Sends a ping (at most 125 bytes). */
+  sendPing(data: string | Uint8Array = EMPTY): void {
+    this.sendControl(FRAME_OP_PING, data);
+  }
+
+  /** Sends an unsolicited pong (at most 125 bytes), e.g. as a one-way heartbeat (§5.5.3). */
+  sendPong(data: string | Uint8Array = EMPTY): void {
+    this.sendControl(FRAME_OP_PONG, data);
+  }
+
+  /**
+   * Starts (or, after the peer's close frame, completes) the closing handshake. Without a code
+   * the close frame is empty. Throws {@link InvalidArgumentError} for a code that may not be
+   * sent (1005, 1006, 1015, ...) or a reason over 123 bytes.
+   */
+  sendClose(code?: number, reason = ''): void {
+    this.assertCanSend();
+    this.queueClose(code, reason);
+    this.readyState = ReadyState.CLOSING;
+    if (this.receivedClose !== undefined && this.role === 'server' && this.policy.autoCloseReply)
+      this.endOutput = true;
+  }
+
+  /**
+   * Queues one frame exactly as given, with no check of flags, length, state or payload: what
+   * POCO's `sendFrame` does. A close frame still updates the close records.
+   */
+  sendFrame(flags: number, payload: Uint8Array): void {
+    if ((flags & FRAME_OP_BITMASK) === FRAME_OP_CLOSE && this.sentClose === undefined) {
+      const buffer = toBuffer(payload);
+      this.sentClose = {
+        code: buffer.length >= 2 ? buffer.readUInt16BE(0) : WS_RESERVED_NO_STATUS_CODE,
+        reason: buffer.length > 2 ? buffer.toString('utf8', 2) : '',
+      };
+      if (this.readyState === ReadyState.OPEN) this.readyState = ReadyState.CLOSING;
+    }
+    this.queueFrame(flags, payload);
+  }
+
+  private sendDataFrame(opcode: number, data: string | Uint8Array, fin: boolean): void {
+    this.assertCanSend();
+    const continuation = opcode === FRAME_OP_CONT;
+    if (continuation && !this.sendingMessage)
+      throw new InvalidStateError('NO_MESSAGE_IN_PROGRESS', 'no fragmented message to continue');
+    if (!continuation && this.sendingMessage)
+      throw new InvalidStateError(
+        'MESSAGE_IN_PROGRESS',
+        'a fragmented message is being sent; finish it with sendContinuation(data, true)',
+      );
+    const text = continuation ? this.sendingText : opcode === FRAME_OP_TEXT;
+    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (
+      text &&
+      this.policy.validateUtf8 &&
+      !this.isValidTextFragment(payload, typeof data === 'string', !continuation, fin)
+    )
+      throw new InvalidArgumentError('INVALID_UTF8', 'text is not valid UTF-8 (RFC 6455 §8.1)');
+    this.sendingMessage = !fin;
+    this.sendingText = text;
+    this.queueFrame((fin ? FRAME_FLAG_FIN : 0) | opcode, payload);
+  }
+
+  /**
+   * Checks outgoing text. A string is valid UTF-8 once encoded, but a fragment may still end a
+   * code point that earlier byte fragments started, so fragmented text is always checked.
+   * A rejected fragment leaves the validator as it was: the caller may send a corrected one.
+   */
+  private isValidTextFragment(
+    payload: Uint8Array,
+    fromString: boolean,
+    first: boolean,
+    fin: boolean,
+  ): boolean {
+    if (first && fin) return fromString || isValidUtf8(payload);
+    if (first) this.sendValidator.reset();
+    return this.sendValidator.push(payload, fin);
+  }
+
+  private sendControl(opcode: number, data: string | Uint8Array): void {
+    this.assertCanSend();
+    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (payload.length > MAX_CONTROL_PAYLOAD)
+      throw new InvalidArgumentError(
+        'CONTROL_PAYLOAD_TOO_LONG',
+        `control frame payload of ${payload.length} bytes; at most ${MAX_CONTROL_PAYLOAD} are allowed (RFC 6455 §5.5)`,
+      );
+    this.queueFrame(FRAME_FLAG_FIN | opcode, payload);
+  }
+
+  private assertCanSend(): void {
+    if (this.readyState === ReadyState.CLOSED)
+      throw new InvalidStateError('CONNECTION_CLOSED', 'the connection is closed');
+    if (this.sentClose !== undefined)
+      throw new InvalidStateError(
+        'CLOSE_SENT',
+        'a close frame was sent; nothing may follow it (RFC 6455 §5.5.1)',
+      );
+  }
+
+  private queueClose(code: number | undefined, reason: string): void {
+    const payload = encodeClosePayload(code, reason); // validates before any state changes
+    this.sentClose = { code: code ?? WS_RESERVED_NO_STATUS_CODE, reason };
+    this.queueFrame(FRAME_FLAG_FIN | FRAME_OP_CLOSE, payload);
+  }
+
+  private queueFrame(flags: number, payload: Uint8Array): void {
+    const buffers = encodeFrame(flags, payload, this.mask);
+    for (const buffer of buffers) this.outgoing.push(buffer);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

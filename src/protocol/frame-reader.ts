@@ -1,0 +1,199 @@
+/**
+ * Incremental frame reading: bytes go in as they arrive, split anywhere; headers and payloads
+ * come out once complete.
+ *
+ * Reading is two calls so that the caller can judge a header (size limits, RFC rules) *before*
+ * any of its payload is buffered: `readHeader()`, then `readPayload(length)`, each returning null
+ * until enough bytes are in. The reader itself enforces one rule only, the one that concerns the
+ * encoding: a 64-bit length must have its top bit clear (RFC 6455 §5.2).
+ *
+ * Buffering never concatenates per read (that is O(n²) on a slow trickle): chunks are kept in a
+ * list, and a payload inside one chunk comes out as a view of it, without a copy. Tiny chunks are
+ * coalesced into shared 16 KiB blocks, so a peer that trickles a large frame one byte per segment
+ * costs about one byte of memory per byte, not one `Buffer` object per byte.
+ */
+import { Buffer } from 'node:buffer';
+import { MAX_HEADER_LENGTH } from './constants.js';
+import { ProtocolError } from './errors.js';
+import { toBuffer } from './frame.js';
+
+/** Chunks shorter than this are copied into a coalescing block rather than queued as they are. */
+const SMALL_CHUNK = 1024;
+const COALESCE_BLOCK = 16384;
+
+const EMPTY = Buffer.alloc(0);
+
+/** The header of the frame being read. One instance per reader, overwritten by each header. */
+export class FrameHeader {
+  /** The whole first byte: FIN | RSV1-3 | opcode. */
+  flags = 0;
+  masked = false;
+  /** Payload length in bytes. */
+  length = 0;
+  /** The masking key; meaningful only when `masked`. */
+  readonly mask = new Uint8Array(4);
+}
+
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  /** Index of the first chunk that still holds unread bytes. */
+  private first = 0;
+  /** Read position inside `chunks[first]`. */
+  private offset = 0;
+  private buffered = 0;
+  /** The coalescing block being filled, and how much of it is used. */
+  private block: Buffer | null = null;
+  private blockUsed = 0;
+  private readonly scratch = Buffer.allocUnsafe(MAX_HEADER_LENGTH);
+  private readonly header = new FrameHeader();
+
+  /** Bytes received and not yet read. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** Queues received bytes. The reader may unmask them in place later. */
+  push(data: Uint8Array): void {
+    const length = data.length;
+    if (length === 0) return;
+    if (this.buffered === 0) {
+      this.chunks.length = 0;
+      this.first = 0;
+      this.offset = 0;
+    }
+    this.buffered += length;
+    if (length >= SMALL_CHUNK) {
+      this.chunks.push(toBuffer(data));
+      return;
+    }
+    // Append to the last chunk when it is the tail of our own block, else start a block view.
+    const block = this.block;
+    if (block !== null && this.blockUsed + length <= COALESCE_BLOCK) {
+      const last = this.chunks.length - 1;
+      const tail = this.chunks[last];
+      block.set(data, this.blockUsed);
+      if (
+        last >= this.first &&
+        tail !== undefined &&
+        tail.buffer === block.buffer &&
+        tail.byteOffset + tail.length === block.byteOffset + this.blockUsed
+      ) {
+        this.chunks[last] = block.subarray(
+          tail.byteOffset - block.byteOffset,
+          this.blockUsed + length,
+        );
+      } else {
+        this.chunks.push(block.subarray(this.blockUsed, this.blockUsed + length));
+      }
+      this.blockUsed += length;
+      return;
+    }
+    this.block = Buffer.allocUnsafe(COALESCE_BLOCK);
+    this.block.set(data, 0);
+    this.blockUsed = length;
+    this.chunks.push(this.block.subarray(0, length));
+  }
+
+  /**
+   * The next frame header, or null if it has not fully arrived. The returned object is reused:
+   * read what you need before the next call. Throws {@link ProtocolError} `LENGTH_MSB_SET`.
+   */
+  readHeader(): FrameHeader | null {
+    if (this.buffered < 2) return null;
+    let bytes = this.chunks[this.first];
+    let pos = this.offset;
+    if (bytes.length - pos < MAX_HEADER_LENGTH && bytes.length - pos < this.buffered) {
+      // The header may straddle chunks: look at a copy of its first bytes.
+      const n = Math.min(MAX_HEADER_LENGTH, this.buffered);
+      this.copyTo(this.scratch, n);
+      bytes = this.scratch;
+      pos = 0;
+    }
+    const second = bytes[pos + 1];
+    const masked = second >= 0x80;
+    let length = second & 0x7f;
+    const size = 2 + (length === 126 ? 2 : length === 127 ? 8 : 0) + (masked ? 4 : 0);
+    if (this.buffered < size) return null;
+
+    let p = pos + 2;
+    if (length === 126) {
+      length = (bytes[p] << 8) | bytes[p + 1];
+      p += 2;
+    } else if (length === 127) {
+      const high = bytes.readUInt32BE(p);
+      if (high >= 0x80000000) throw new ProtocolError('LENGTH_MSB_SET');
+      // Exact up to 2^53; anything larger is far over every size limit anyway.
+      length = high * 2 ** 32 + bytes.readUInt32BE(p + 4);
+      p += 8;
+    }
+    const header = this.header;
+    header.flags = bytes[pos]!;
+    header.masked = masked;
+    header.length = length;
+    if (masked) {
+      const mask = header.mask;
+      mask[0] = bytes[p]!;
+      mask[1] = bytes[p + 1]!;
+      mask[2] = bytes[p + 2]!;
+      mask[3] = bytes[p + 3]!;
+    }
+    this.skip(size);
+    return header;
+  }
+
+  /**
+   * The next `length` bytes, or null if they have not all arrived. A view into a received chunk
+   * when they lie in one (no copy), else a new buffer.
+   */
+  readPayload(length: number): Buffer | null {
+    if (length === 0) return EMPTY;
+    if (this.buffered < length) return null;
+    const chunk = this.chunks[this.first];
+    const available = chunk.length - this.offset;
+    if (available >= length) {
+      const view = chunk.subarray(this.offset, this.offset + length);
+      this.skip(length);
+      return view;
+    }
+    const out = Buffer.allocUnsafe(length);
+    this.copyTo(out, length);
+    this.skip(length);
+    return out;
+  }
+
+  /** Copies the next `n` buffered bytes into `target` without consuming them. */
+  private copyTo(target: Uint8Array, n: number): void {
+    let copied = 0;
+    let index = this.first;
+    let offset = this.offset;
+    while (copied < n) {
+      const chunk = this.chunks[index];
+      const take = Math.min(chunk.length - offset, n - copied);
+      target.set(chunk.subarray(offset, offset + take), copied);
+      copied += take;
+      index++;
+      offset = 0;
+    }
+  }
+
+  /** Consumes `n` buffered bytes. */
+  private skip(n: number): void {
+    this.buffered -= n;
+    while (n > 0) {
+      const chunk = this.chunks[this.first];
+      const left = chunk.length - this.offset;
+      if (n < left) {
+        this.offset += n;
+        return;
+      }
+      n -= left;
+      this.chunks[this.first] = EMPTY; // let the chunk be collected
+      this.first++;
+      this.offset = 0;
+    }
+    if (this.first > 1024 && this.first * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.first);
+      this.first = 0;
+    }
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Frames (RFC 6455 §5.2) and their encoding.
+ *
+ * ```
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +-+-+-+-+-------+-+-------------+-------------------------------+
+ * |F|R|R|R| opcode|M| Payload len |    Extended payload length    |
+ * |I|S|S|S|  (4)  |A|     (7)     |             (16/64)           |
+ * |N|V|V|V|       |S|             |   (if payload len==126/127)   |
+ * | |1|2|3|       |K|             |                               |
+ * +-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
+ * |     Extended payload length continued, if payload len == 127  |
+ * + - - - - - - - - - - - - - - - +-------------------------------+
+ * |                               |Masking-key, if MASK set to 1  |
+ * +-------------------------------+-------------------------------+
+ * | Masking-key (continued)       |          Payload Data         |
+ * +-------------------------------- - - - - - - - - - - - - - - - +
+ * ```
+ *
+ * The whole first byte (FIN, RSV1-3, opcode) is what POCO calls the frame `flags`; the encoder
+ * takes it as given, so the POCO facade can send any frame, and the connection state machine
+ * decides what it is allowed to send.
+ */
+import { Buffer } from 'node:buffer';
+import { FRAME_FLAG_FIN, FRAME_OP_BITMASK, RSV_MASK } from './constants.js';
+import { maskInto, type MaskGenerator } from './mask.js';
+
+/** A received frame, unmasked. */
+export interface Frame {
+  /** The whole first header byte: FIN | RSV1-3 | opcode (POCO's `flags`). */
+  readonly flags: number;
+  readonly fin: boolean;
+  /** The RSV1-3 bits, in place (0x40 | 0x20 | 0x10). */
+  readonly rsv: number;
+  readonly opcode: number;
+  readonly payload: Buffer;
+}
+
+export function makeFrame(flags: number, payload: Buffer): Frame {
+  return {
+    flags,
+    fin: (flags & FRAME_FLAG_FIN) !== 0,
+    rsv: flags & RSV_MASK,
+    opcode: flags & FRAME_OP_BITMASK,
+    payload,
+  };
+}
+
+/** 64-bit lengths are written as two 32-bit halves. */
+const TWO_POW_32 = 2 ** 32;
+
+/** Size of the header for a payload of `length` bytes, always in the minimal form (§5.2). */
+export function headerLength(length: number, masked: boolean): number {
+  const lengthBytes = length < 126 ? 0 : length < 65536 ? 2 : 8;
+  return 2 + lengthBytes + (masked ? 4 : 0);
+}
+
+/**
+ * Writes a frame header into `target` at `offset` and returns the offset after it. `mask` (if
+ * given) writes the masking key in place and sets the MASK bit.
+ */
+export function writeHeader(
+  target: Uint8Array,
+  offset: number,
+  flags: number,
+  length: number,
+  mask: MaskGenerator | null,
+): number {
+  if (!Number.isSafeInteger(length) || length < 0)
+    throw new RangeError(`invalid payload length ${length}`);
+  const maskBit = mask === null ? 0 : 0x80;
+  target[offset] = flags & 0xff;
+  let p = offset + 2;
+  if (length < 126) {
+    target[offset + 1] = maskBit | length;
+  } else if (length < 65536) {
+    target[offset + 1] = maskBit | 126;
+    target[p] = length >>> 8;
+    target[p + 1] = length & 0xff;
+    p += 2;
+  } else {
+    target[offset + 1] = maskBit | 127;
+    const high = Math.floor(length / TWO_POW_32);
+    const low = length >>> 0;
+    target[p] = high >>> 24;
+    target[p + 1] = (high >>> 16) & 0xff;
+    target[p + 2] = (high >>> 8) & 0xff;
+    target[p + 3] = high & 0xff;
+    target[p + 4] = low >>> 24;
+    target[p + 5] = (low >>> 16) & 0xff;
+    target[p + 6] = (low >>> 8) & 0xff;
+    target[p + 7] = low & 0xff;
+    p += 8;
+  }
+  if (mask !== null) {
+    mask(target, p);
+    p += 4;
+  }
+  return p;
+}
+
+/**
+ * Encodes one frame as the buffers to write, in order.
+ *
+ * Unmasked (server) frames are `[header, payload]`: the payload is not copied. Masked (client)
+ * frames need a masked copy anyway (the caller's buffer must not change), so header and masked
+ * payload share one buffer: `[frame]`.
+ */
+export function encodeFrame(
+  flags: number,
+  payload: Uint8Array,
+  mask: MaskGenerator | null,
+): Buffer[] {
+  const length = payload.length;
+  if (mask === null) {
+    const header = Buffer.allocUnsafe(headerLength(length, false));
+    writeHeader(header, 0, flags, length, null);
+    return length === 0 ? [header] : [header, toBuffer(payload)];
+  }
+  const frame = Buffer.allocUnsafe(headerLength(length, true) + length);
+  const payloadOffset = writeHeader(frame, 0, flags, length, mask);
+  if (length > 0)
+    maskInto(payload, frame.subarray(payloadOffset - 4, payloadOffset), frame, payloadOffset);
+  return [frame];
+}
+
+/** A `Buffer` over the same memory as `bytes` (no copy). */
+export function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

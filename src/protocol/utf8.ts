@@ -1,0 +1,134 @@
+/**
+ * UTF-8 validation for text messages and close reasons (RFC 6455 §8.1, §5.5.1).
+ *
+ * Whole buffers go to `buffer.isUtf8` (simdutf in Node, about 16 GB/s). Fragmented messages go
+ * through {@link Utf8Validator}, which fails as soon as a fragment makes the text invalid, not
+ * only at the end of the message: an endpoint "MUST _Fail the WebSocket Connection_" when it sees
+ * invalid UTF-8, and Autobahn's 6.4.x cases check that it does so before the message completes.
+ *
+ * The validator does not decode: it runs `isUtf8` over each fragment up to the start of a code
+ * point cut by the fragment boundary, and checks those last 1-3 bytes by hand as the prefix of a
+ * well-formed sequence (Unicode 15, Table 3-7), so that `ED A0` (a surrogate) or `F4 90` (past
+ * U+10FFFF) fail in the fragment that contains them.
+ */
+import { isUtf8 } from 'node:buffer';
+
+/** True if `bytes` is well-formed UTF-8 (the empty string is). */
+export function isValidUtf8(bytes: Uint8Array): boolean {
+  return bytes.length === 0 || isUtf8(bytes);
+}
+
+/** Length of the sequence a lead byte starts, or 0 if it cannot start one. */
+function sequenceLength(lead: number): number {
+  if (lead < 0x80) return 1;
+  if (lead < 0xc2) return 0; // continuation bytes and the overlong leads C0, C1
+  if (lead < 0xe0) return 2;
+  if (lead < 0xf0) return 3;
+  if (lead < 0xf5) return 4;
+  return 0; // F5-FF would encode beyond U+10FFFF
+}
+
+/** The range the byte after `lead` must fall in (Table 3-7); later bytes are always 80-BF. */
+function secondByteRange(lead: number): [number, number] {
+  switch (lead) {
+    case 0xe0:
+      return [0xa0, 0xbf]; // no overlong 3-byte forms
+    case 0xed:
+      return [0x80, 0x9f]; // no surrogates D800-DFFF
+    case 0xf0:
+      return [0x90, 0xbf]; // no overlong 4-byte forms
+    case 0xf4:
+      return [0x80, 0x8f]; // nothing above U+10FFFF
+    default:
+      return [0x80, 0xbf];
+  }
+}
+
+/**
+ * True if `bytes[start..end)` (at most 3 bytes) can begin a well-formed sequence that is not yet
+ * complete.
+ */
+function isIncompletePrefix(bytes: Uint8Array, start: number, end: number): boolean {
+  const lead = bytes[start];
+  const length = sequenceLength(lead);
+  if (length <= end - start) return false;
+  for (let i = start + 1; i < end; i++) {
+    const [low, high] = i === start + 1 ? secondByteRange(lead) : [0x80, 0xbf];
+    const byte = bytes[i];
+    if (byte < low || byte > high) return false;
+  }
+  return true;
+}
+
+/**
+ * Where a trailing, incomplete sequence starts in `bytes`, or `bytes.length` if the buffer ends
+ * on a code point boundary (or with bytes that cannot be a prefix, which `isUtf8` rejects).
+ */
+function incompleteTailStart(bytes: Uint8Array): number {
+  const end = bytes.length;
+  // A sequence is at most 4 bytes long, so an incomplete one starts in the last 3 bytes.
+  for (let start = end - 1; start >= 0 && start >= end - 3; start--) {
+    const byte = bytes[start];
+    if (byte < 0x80) return end; // ASCII: no sequence is open
+    if (byte >= 0xc0) return sequenceLength(byte) > end - start ? start : end; // a lead byte
+  }
+  return end;
+}
+
+/**
+ * Incremental UTF-8 validation of a text message that arrives in fragments.
+ *
+ * ```ts
+ * const v = new Utf8Validator();
+ * v.push(fragment1) && v.push(fragment2, true)  // true if the message is valid
+ * ```
+ * `push` is all-or-nothing: a fragment that is rejected leaves the validator as it was.
+ */
+export class Utf8Validator {
+  /** The bytes of a code point cut by the last fragment boundary (0-3 of them). */
+  private readonly pending = new Uint8Array(4);
+  private pendingLength = 0;
+  private readonly candidate = new Uint8Array(4);
+
+  /**
+   * Validates the next fragment; `last` marks the end of the message, which must then not end
+   * inside a code point. False as soon as the text can no longer be valid UTF-8.
+   */
+  push(fragment: Uint8Array, last = false): boolean {
+    let start = 0;
+    if (this.pendingLength > 0) {
+      // Complete the cut code point with bytes of this fragment, and check it on its own.
+      const have = this.pendingLength;
+      const need = sequenceLength(this.pending[0]) - have;
+      const take = Math.min(need, fragment.length);
+      const candidate = this.candidate;
+      candidate.set(this.pending.subarray(0, have));
+      candidate.set(fragment.subarray(0, take), have);
+      if (take < need) {
+        if (last || !isIncompletePrefix(candidate, 0, have + take)) return false;
+        this.pending.set(candidate.subarray(0, have + take));
+        this.pendingLength = have + take;
+        return true;
+      }
+      if (!isUtf8(candidate.subarray(0, have + take))) return false;
+      start = take;
+    }
+    const rest = fragment.subarray(start);
+    const tail = incompleteTailStart(rest);
+    if (tail > 0 && !isUtf8(rest.subarray(0, tail))) return false;
+    if (tail < rest.length && (last || !isIncompletePrefix(rest, tail, rest.length))) return false;
+    this.pending.set(rest.subarray(tail));
+    this.pendingLength = rest.length - tail;
+    return true;
+  }
+
+  /** True if the text so far does not end inside a code point. */
+  atBoundary(): boolean {
+    return this.pendingLength === 0;
+  }
+
+  /** Starts over, for the next message. */
+  reset(): void {
+    this.pendingLength = 0;
+  }
+}

@@ -1,0 +1,80 @@
+// POCO's enums, with POCO's exact names and values (poco-behaviour.md §1).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as c from '../../src/protocol/constants.js';
+
+describe('constants: POCO Poco::Net::WebSocket enums', () => {
+  it('FrameFlags', () => {
+    assert.deepEqual(c.FrameFlags, {
+      FRAME_FLAG_FIN: 0x80,
+      FRAME_FLAG_RSV1: 0x40,
+      FRAME_FLAG_RSV2: 0x20,
+      FRAME_FLAG_RSV3: 0x10,
+    });
+  });
+
+  it('FrameOpcodes', () => {
+    assert.deepEqual(c.FrameOpcodes, {
+      FRAME_OP_CONT: 0x00,
+      FRAME_OP_TEXT: 0x01,
+      FRAME_OP_BINARY: 0x02,
+      FRAME_OP_CLOSE: 0x08,
+      FRAME_OP_PING: 0x09,
+      FRAME_OP_PONG: 0x0a,
+      FRAME_OP_BITMASK: 0x0f,
+      FRAME_OP_SETRAW: 0x100,
+    });
+  });
+
+  it('SendFlags', () => {
+    assert.deepEqual(c.SendFlags, { FRAME_TEXT: 0x81, FRAME_BINARY: 0x82 });
+  });
+
+  it('StatusCodes: 1000-1011 and 1015, no 1012-1014', () => {
+    assert.deepEqual(c.StatusCodes, {
+      WS_NORMAL_CLOSE: 1000,
+      WS_ENDPOINT_GOING_AWAY: 1001,
+      WS_PROTOCOL_ERROR: 1002,
+      WS_PAYLOAD_NOT_ACCEPTABLE: 1003,
+      WS_RESERVED: 1004,
+      WS_RESERVED_NO_STATUS_CODE: 1005,
+      WS_RESERVED_ABNORMAL_CLOSE: 1006,
+      WS_MALFORMED_PAYLOAD: 1007,
+      WS_POLICY_VIOLATION: 1008,
+      WS_PAYLOAD_TOO_BIG: 1009,
+      WS_EXTENSION_REQUIRED: 1010,
+      WS_UNEXPECTED_CONDITION: 1011,
+      WS_RESERVED_TLS_FAILURE: 1015,
+    });
+  });
+
+  it('ErrorCodes: 1-6, 10, 11', () => {
+    assert.deepEqual(c.ErrorCodes, {
+      WS_ERR_NO_HANDSHAKE: 1,
+      WS_ERR_HANDSHAKE_NO_VERSION: 2,
+      WS_ERR_HANDSHAKE_UNSUPPORTED_VERSION: 3,
+      WS_ERR_HANDSHAKE_NO_KEY: 4,
+      WS_ERR_HANDSHAKE_ACCEPT: 5,
+      WS_ERR_UNAUTHORIZED: 6,
+      WS_ERR_PAYLOAD_TOO_BIG: 10,
+      WS_ERR_INCOMPLETE_FRAME: 11,
+    });
+  });
+
+  it('Mode, WEBSOCKET_VERSION and the GUID of RFC 6455 §1.3', () => {
+    assert.deepEqual(c.Mode, { WS_SERVER: 0, WS_CLIENT: 1 });
+    assert.equal(c.WEBSOCKET_VERSION, '13');
+    assert.equal(c.WEBSOCKET_GUID, '258EAFA5-E914-47DA-95CA-C5AB0DC85B11');
+  });
+
+  it('RFC 6455 §5.2, §5.5: which opcodes are known, which are control frames', () => {
+    const known = [];
+    const control = [];
+    for (let opcode = 0; opcode < 16; opcode++) {
+      if (c.isKnownOpcode(opcode)) known.push(opcode);
+      if (c.isControlOpcode(opcode)) control.push(opcode);
+    }
+    assert.deepEqual(known, [0, 1, 2, 8, 9, 10]);
+    assert.deepEqual(control, [8, 9, 10, 11, 12, 13, 14, 15]);
+  });
+});

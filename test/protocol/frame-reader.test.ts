@@ -1,0 +1,185 @@
+// Incremental frame reading (RFC 6455 §5.2): any split of the input, zero-copy views, the
+// 64-bit length rule, and bounded memory for trickled input.
+import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
+import { describe, it } from 'node:test';
+import { ProtocolError } from '../../src/protocol/errors.js';
+import { encodeFrame } from '../../src/protocol/frame.js';
+import { FrameReader } from '../../src/protocol/frame-reader.js';
+import { fixedMask } from '../../src/protocol/mask.js';
+import { hex, pseudoRandomBytes } from '../helpers/bytes.js';
+
+interface ReadFrame {
+  flags: number;
+  masked: boolean;
+  mask: string;
+  payload: string;
+}
+
+/** Reads every complete frame out of `reader`. */
+function drain(
+  reader: FrameReader,
+  out: ReadFrame[],
+  state: { header: ReadFrame | null; length: number },
+): void {
+  for (;;) {
+    if (state.header === null) {
+      const header = reader.readHeader();
+      if (header === null) return;
+      state.header = {
+        flags: header.flags,
+        masked: header.masked,
+        mask: Buffer.from(header.mask).toString('hex'),
+        payload: '',
+      };
+      state.length = header.length;
+    }
+    const payload = reader.readPayload(state.length);
+    if (payload === null) return;
+    out.push({
+      ...state.header,
+      payload: payload.toString('hex'),
+      mask: state.header.masked ? state.header.mask : '',
+    });
+    state.header = null;
+  }
+}
+
+function readAll(chunks: Uint8Array[]): ReadFrame[] {
+  const reader = new FrameReader();
+  const out: ReadFrame[] = [];
+  const state = { header: null as ReadFrame | null, length: 0 };
+  for (const chunk of chunks) {
+    reader.push(Buffer.from(chunk));
+    drain(reader, out, state);
+  }
+  return out;
+}
+
+const stream = Buffer.concat([
+  hex('81 05 48 65 6c 6c 6f'),
+  hex('81 85 37 fa 21 3d 7f 9f 4d 51 58'),
+  hex('89 00'),
+  ...encodeFrame(0x82, pseudoRandomBytes(300), null),
+  ...encodeFrame(0x82, pseudoRandomBytes(70000), fixedMask([1, 2, 3, 4])),
+  hex('88 02 03 e8'),
+]);
+
+describe('FrameReader', () => {
+  it('reads a stream of frames given in one chunk', () => {
+    const frames = readAll([stream]);
+    assert.deepEqual(
+      frames.map((f) => [f.flags, f.masked, f.payload.length / 2]),
+      [
+        [0x81, false, 5],
+        [0x81, true, 5],
+        [0x89, false, 0],
+        [0x82, false, 300],
+        [0x82, true, 70000],
+        [0x88, false, 2],
+      ],
+    );
+    assert.equal(frames[1].mask, '37fa213d');
+    assert.equal(
+      frames[1].payload,
+      '7f9f4d5158',
+      'the reader does not unmask; the connection does',
+    );
+  });
+
+  it('gives the same frames for every split of the stream into two chunks', () => {
+    const whole = readAll([stream]);
+    const small = stream.subarray(0, 40); // every header form is in the first 40 bytes
+    for (let cut = 0; cut <= small.length; cut++) {
+      const split = readAll([stream.subarray(0, cut), stream.subarray(cut)]);
+      assert.deepEqual(split, whole, `cut at ${cut}`);
+    }
+  });
+
+  it('gives the same frames when fed one byte at a time', () => {
+    const bytes = Array.from(stream.subarray(0, 400), (b) => Uint8Array.of(b));
+    const header = readAll([stream.subarray(0, 400)]);
+    assert.deepEqual(readAll(bytes), header);
+  });
+
+  it('returns a payload inside one chunk as a view of it (no copy)', () => {
+    const reader = new FrameReader();
+    const chunk = Buffer.concat([hex('82 7e 04 00'), Buffer.alloc(1024, 7)]);
+    reader.push(chunk);
+    const header = reader.readHeader();
+    assert.equal(header?.length, 1024);
+    const payload = reader.readPayload(1024)!;
+    assert.equal(payload.buffer, chunk.buffer);
+    assert.equal(payload.byteOffset, chunk.byteOffset + 4);
+  });
+
+  it('copies a payload that spans chunks into one buffer', () => {
+    const reader = new FrameReader();
+    reader.push(Buffer.concat([hex('82 7e 08 00'), Buffer.alloc(1024, 1)]));
+    reader.push(Buffer.alloc(1024, 2));
+    reader.readHeader();
+    const payload = reader.readPayload(2048)!;
+    assert.equal(payload.length, 2048);
+    assert.equal(payload[1023], 1);
+    assert.equal(payload[1024], 2);
+    assert.equal(reader.bufferedBytes, 0);
+  });
+
+  it('returns null until a header is complete, for every header form', () => {
+    for (const header of [
+      hex('81 05'),
+      hex('81 7e 01 00'),
+      hex('82 ff 00 00 00 00 00 01 00 00 01 02 03 04'),
+    ]) {
+      const reader = new FrameReader();
+      for (let i = 0; i < header.length - 1; i++) {
+        reader.push(header.subarray(i, i + 1));
+        assert.equal(reader.readHeader(), null, `after ${i + 1} of ${header.length} header bytes`);
+      }
+      reader.push(header.subarray(header.length - 1));
+      assert.notEqual(reader.readHeader(), null);
+    }
+  });
+
+  it('reads 64-bit lengths up to 2^53 - 1 exactly', () => {
+    const reader = new FrameReader();
+    reader.push(hex('82 7f 00 1f ff ff ff ff ff ff'));
+    assert.equal(reader.readHeader()?.length, 2 ** 53 - 1);
+    reader.push(hex('82 7f 7f ff ff ff ff ff ff ff'));
+    assert.ok(reader.readHeader()!.length > 2 ** 62, 'large lengths are over every limit');
+  });
+
+  it('RFC 6455 §5.2: a 64-bit length with the most significant bit set is a protocol error', () => {
+    const reader = new FrameReader();
+    reader.push(hex('82 7f 80 00 00 00 00 00 00 00'));
+    assert.throws(
+      () => reader.readHeader(),
+      (error: unknown) =>
+        error instanceof ProtocolError &&
+        error.reason === 'LENGTH_MSB_SET' &&
+        error.closeCode === 1002,
+    );
+  });
+
+  it('a trickled large frame keeps memory near its size (tiny chunks are coalesced)', () => {
+    const reader = new FrameReader();
+    const payload = pseudoRandomBytes(200_000);
+    reader.push(hex('82 7f 00 00 00 00 00 03 0d 40'));
+    assert.equal(reader.readHeader()?.length, 200_000);
+    for (let i = 0; i < payload.length; i += 3) reader.push(payload.subarray(i, i + 3));
+    // 200 000 3-byte chunks end up in 16 KiB blocks: a few dozen chunk objects, not 66 667.
+    const chunkCount = (reader as unknown as { chunks: unknown[] }).chunks.length;
+    assert.ok(chunkCount < 20, `${chunkCount} chunks held`);
+    assert.ok(reader.readPayload(200_000)!.equals(payload));
+  });
+
+  it('empty pushes and zero-length payloads are harmless', () => {
+    const reader = new FrameReader();
+    reader.push(Buffer.alloc(0));
+    assert.equal(reader.readHeader(), null);
+    reader.push(hex('8a 00'));
+    assert.equal(reader.readHeader()?.length, 0);
+    assert.equal(reader.readPayload(0)?.length, 0);
+    assert.equal(reader.bufferedBytes, 0);
+  });
+});
