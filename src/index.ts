@@ -1,8 +1,36 @@
 /**
  * wsnet: RFC 6455 WebSockets for Node.js.
  *
- * The public surface is curated here and pinned by test/exports.test.ts. Today it is the
- * protocol core (also published on its own as `wsnet/protocol`); the POCO facade and the message
- * API join it as they land.
+ * The public surface is curated here and pinned by test/exports.test.ts: POCO's enums, the
+ * connection state machine and the error classes. The whole protocol core (frame codec, masking,
+ * UTF-8, header grammars, handshake checks) is published on its own as `wsnet/protocol`.
+ * The POCO facade and the message API join this list as they land.
  */
-export * from './protocol/index.js';
+export {
+  ErrorCodes,
+  FrameFlags,
+  FrameOpcodes,
+  Mode,
+  SendFlags,
+  StatusCodes,
+  WEBSOCKET_VERSION,
+} from './protocol/constants.js';
+export {
+  Connection,
+  POCO_POLICY,
+  RFC_POLICY,
+  ReadyState,
+  type ConnectionEvent,
+  type ConnectionOptions,
+  type ConnectionPolicy,
+  type Role,
+} from './protocol/connection.js';
+export {
+  ConnectionClosedError,
+  HandshakeError,
+  InvalidArgumentError,
+  InvalidStateError,
+  ProtocolError,
+  WebSocketError,
+} from './protocol/errors.js';
+export { computeAccept, createKey } from './protocol/handshake/keys.js';

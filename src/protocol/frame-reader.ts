@@ -47,6 +47,9 @@ export class FrameReader {
   private readonly scratch = Buffer.allocUnsafe(MAX_HEADER_LENGTH);
   private readonly header = new FrameHeader();
 
+  /** @param smallChunk chunks shorter than this are coalesced (0 turns coalescing off). */
+  constructor(private readonly smallChunk = SMALL_CHUNK) {}
+
   /** Bytes received and not yet read. */
   get bufferedBytes(): number {
     return this.buffered;
@@ -62,7 +65,7 @@ export class FrameReader {
       this.offset = 0;
     }
     this.buffered += length;
-    if (length >= SMALL_CHUNK) {
+    if (length >= this.smallChunk) {
       this.chunks.push(toBuffer(data));
       return;
     }

@@ -21,8 +21,9 @@ interface WasmMemory {
   buffer: ArrayBuffer;
 }
 
-/** Bytes per copy-in / XOR / copy-out round: one 64 KiB WebAssembly page. */
+/** Bytes per copy-in / XOR / copy-out round; fits in the module's one 64 KiB memory page. */
 const BLOCK_BYTES = 65536;
+const MEMORY_PAGES = 1;
 /** The kernel XORs 64 bytes (four 128-bit vectors) per loop iteration. */
 const STRIDE = 64;
 
@@ -116,7 +117,7 @@ const MODULE_BYTES = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
   ...section(1, [1, 0x60, 3, I32, I32, I32, 0]), // type 0: (i32, i32, i32) -> ()
   ...section(3, [1, 0]), // function 0 has type 0
-  ...section(5, [1, 0, ...leb128(BLOCK_BYTES / 65536)]), // one memory of one page
+  ...section(5, [1, 0, ...leb128(MEMORY_PAGES)]), // one memory of one page
   ...section(7, [2, ...name('mask'), 0x00, 0, ...name('memory'), 0x02, 0]), // exports
   ...section(10, [1, ...leb128(KERNEL_BODY.length), ...KERNEL_BODY]), // code
 ]);
@@ -141,7 +142,9 @@ function instantiate(): SimdMasker | null {
   const memory = Buffer.from((exports['memory'] as WasmMemory).buffer, 0, BLOCK_BYTES);
   return {
     apply(data: Uint8Array, key: number): void {
-      const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      const view = Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       const vectorBytes = data.byteLength - (data.byteLength % STRIDE);
       let pos = 0;
       while (pos < vectorBytes) {

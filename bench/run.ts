@@ -1,0 +1,25 @@
+/**
+ * `npm run bench [suite...]`: wsnet side by side with ws, in one process, ratios printed.
+ * Suites: mask, parse, utf8 (all by default). BENCH_ROUNDS and BENCH_ROUND_MS tune the effort.
+ */
+import os from 'node:os';
+import { maskSuite } from './mask.bench.js';
+import { parseSuite } from './parse.bench.js';
+import { utf8Suite } from './utf8.bench.js';
+
+const suites: Record<string, () => void> = { mask: maskSuite, parse: parseSuite, utf8: utf8Suite };
+const selected = process.argv.slice(2);
+const unknown = selected.filter((name) => !(name in suites));
+if (unknown.length > 0) {
+  console.error(
+    `unknown suite(s): ${unknown.join(', ')}; choose from ${Object.keys(suites).join(', ')}`,
+  );
+  process.exit(2);
+}
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+console.log(
+  `wsnet benchmarks — Node ${process.version}, ${os.cpus().length} × ${cpu}, ${new Date().toISOString().slice(0, 10)}`,
+);
+console.log('Each cell is the median of the rounds; ratios > 1.00x mean wsnet is faster.');
+for (const name of selected.length > 0 ? selected : Object.keys(suites)) suites[name]();

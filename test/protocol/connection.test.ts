@@ -1,0 +1,713 @@
+// The connection state machine, rule by rule, named after the RFC 6455 section each test checks.
+// Bytes in as hex, events and bytes out asserted exactly.
+import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
+import { describe, it } from 'node:test';
+import {
+  Connection,
+  POCO_POLICY,
+  ReadyState,
+  type ConnectionEvent,
+  type ConnectionOptions,
+} from '../../src/protocol/connection.js';
+import {
+  InvalidArgumentError,
+  InvalidStateError,
+  ProtocolError,
+  type ProtocolErrorReason,
+} from '../../src/protocol/errors.js';
+import { encodeFrame } from '../../src/protocol/frame.js';
+import { fixedMask } from '../../src/protocol/mask.js';
+import { hex, outgoing, toHex } from '../helpers/bytes.js';
+
+const RFC_KEY = [0x37, 0xfa, 0x21, 0x3d];
+
+function server(options: ConnectionOptions = {}): Connection {
+  return new Connection('server', options);
+}
+
+function client(options: ConnectionOptions = {}): Connection {
+  return new Connection('client', { mask: fixedMask(RFC_KEY), ...options });
+}
+
+/** A frame as a client sends it (masked), for feeding a server. */
+function fromClient(flags: number, payload: string | Uint8Array = ''): Buffer {
+  const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  return Buffer.concat(encodeFrame(flags, bytes, fixedMask([1, 2, 3, 4])));
+}
+
+/** A frame as a server sends it (unmasked), for feeding a client. */
+function fromServer(flags: number, payload: string | Uint8Array = ''): Buffer {
+  const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  return Buffer.concat(encodeFrame(flags, bytes, null));
+}
+
+/** Events in a compact, comparable form. */
+function summary(events: ConnectionEvent[]): unknown[] {
+  return events.map((event) => {
+    switch (event.type) {
+      case 'message':
+        return [
+          event.binary ? 'binary' : 'text',
+          event.binary ? toHex(event.data) : event.data.toString(),
+        ];
+      case 'frame':
+        return ['frame', event.frame.flags, toHex(event.frame.payload)];
+      case 'ping':
+      case 'pong':
+        return [event.type, event.data.toString()];
+      case 'close':
+        return ['close', event.code, event.reason];
+      case 'failure':
+        return ['failure', event.error.reason, event.error.closeCode];
+    }
+  });
+}
+
+function receive(connection: Connection, ...chunks: Buffer[]): unknown[] {
+  for (const chunk of chunks) connection.receiveData(chunk);
+  return summary(connection.takeEvents());
+}
+
+function assertFailed(
+  connection: Connection,
+  reason: ProtocolErrorReason,
+  closeCode: number,
+): void {
+  const error = connection.failure;
+  assert.ok(error instanceof ProtocolError, 'the connection failed');
+  assert.equal(error.reason, reason);
+  assert.equal(error.closeCode, closeCode);
+}
+
+describe('RFC 6455 §5.7 examples, received', () => {
+  it('a single-frame masked text message, at a server', () => {
+    const s = server();
+    assert.deepEqual(receive(s, hex('81 85 37 fa 21 3d 7f 9f 4d 51 58')), [['text', 'Hello']]);
+    assert.equal(outgoing(s).length, 0);
+  });
+
+  it('a fragmented unmasked text message, at a client', () => {
+    const c = client();
+    assert.deepEqual(receive(c, hex('01 03 48 65 6c'), hex('80 02 6c 6f')), [['text', 'Hello']]);
+  });
+
+  it('an unmasked ping, answered by a masked pong with the same payload', () => {
+    const c = client();
+    assert.deepEqual(receive(c, hex('89 05 48 65 6c 6c 6f')), [['ping', 'Hello']]);
+    assert.equal(toHex(outgoing(c)), '8a 85 37 fa 21 3d 7f 9f 4d 51 58');
+  });
+
+  it('256 bytes and 64 KiB binary messages in single unmasked frames', () => {
+    const c = client();
+    const small = Buffer.alloc(256, 0x5a);
+    const large = Buffer.alloc(65536, 0xa5);
+    c.receiveData(
+      Buffer.concat([hex('82 7e 01 00'), small, hex('82 7f 00 00 00 00 00 01 00 00'), large]),
+    );
+    const events = c.takeEvents();
+    assert.equal(events.length, 2);
+    assert.ok(events[0]?.type === 'message' && events[0].data.equals(small));
+    assert.ok(events[1]?.type === 'message' && events[1].data.equals(large));
+  });
+});
+
+describe('RFC 6455 §5.1: masking by role', () => {
+  it('a server fails an unmasked frame with 1002, closes and ends the TCP connection', () => {
+    const s = server();
+    assert.deepEqual(receive(s, fromServer(0x81, 'hi')), [['failure', 'UNMASKED_FRAME', 1002]]);
+    assert.equal(toHex(outgoing(s)), '88 02 03 ea');
+    assert.equal(s.state, ReadyState.CLOSING);
+    assert.equal(s.outputEnded, true, 'the server closes TCP at once (§7.1.7)');
+    assert.deepEqual(
+      receive(s, fromClient(0x81, 'ignored')),
+      [],
+      'nothing is processed after a failure',
+    );
+  });
+
+  it('a client fails a masked frame with 1002, and waits for the server to close TCP', () => {
+    const c = client();
+    assert.deepEqual(receive(c, fromClient(0x81, 'hi')), [['failure', 'MASKED_FRAME', 1002]]);
+    assert.equal(toHex(outgoing(c)), '88 82 37 fa 21 3d 34 10');
+    assert.equal(c.outputEnded, false);
+    assert.equal(c.closeExpected(), true);
+  });
+
+  it('requireMasking: false accepts both', () => {
+    assert.deepEqual(receive(server({ requireMasking: false }), fromServer(0x81, 'a')), [
+      ['text', 'a'],
+    ]);
+    assert.deepEqual(receive(client({ requireMasking: false }), fromClient(0x81, 'b')), [
+      ['text', 'b'],
+    ]);
+  });
+
+  it('a client masks every frame with a fresh key from its generator', () => {
+    let n = 0;
+    const c = new Connection('client', {
+      mask: (target, offset) => {
+        target.set([n, n, n, n], offset);
+        n++;
+      },
+    });
+    c.sendText('a');
+    c.sendText('a');
+    assert.equal(toHex(outgoing(c)), '81 81 00 00 00 00 61 81 81 01 01 01 01 60');
+  });
+
+  it('a server never masks', () => {
+    const s = server();
+    s.sendText('Hello');
+    assert.equal(toHex(outgoing(s)), '81 05 48 65 6c 6c 6f');
+  });
+});
+
+describe('RFC 6455 §5.2: reserved bits, reserved opcodes, lengths', () => {
+  for (const [bit, name] of [
+    [0x40, 'RSV1'],
+    [0x20, 'RSV2'],
+    [0x10, 'RSV3'],
+  ] as const) {
+    it(`${name} without a negotiated extension fails with 1002`, () => {
+      const s = server();
+      receive(s, fromClient(0x81 | bit, 'x'));
+      assertFailed(s, 'RESERVED_BITS', 1002);
+    });
+  }
+
+  it('an RSV bit an extension owns is accepted', () => {
+    assert.deepEqual(receive(server({ allowedRsvBits: 0x40 }), fromClient(0xc2, 'z')), [
+      ['binary', '7a'],
+    ]);
+  });
+
+  for (const opcode of [3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf]) {
+    it(`reserved opcode ${opcode} fails with 1002`, () => {
+      const s = server();
+      receive(s, fromClient(0x80 | opcode));
+      assertFailed(s, 'RESERVED_OPCODE', 1002);
+    });
+  }
+
+  it('a 64-bit length with its top bit set fails with 1002, before any payload', () => {
+    const s = server();
+    receive(s, hex('82 ff 80 00 00 00 00 00 00 00 01 02 03 04'));
+    assertFailed(s, 'LENGTH_MSB_SET', 1002);
+  });
+});
+
+describe('RFC 6455 §5.4: fragmentation', () => {
+  it('reassembles text and binary messages, and passes empty fragments over', () => {
+    const s = server();
+    assert.deepEqual(
+      receive(
+        s,
+        fromClient(0x01, 'frag'),
+        fromClient(0x00, ''),
+        fromClient(0x00, 'men'),
+        fromClient(0x80, 'ted'),
+      ),
+      [['text', 'fragmented']],
+    );
+    assert.deepEqual(receive(s, fromClient(0x02, hex('01')), fromClient(0x80, hex('02 03'))), [
+      ['binary', '01 02 03'],
+    ]);
+    assert.deepEqual(receive(s, fromClient(0x01), fromClient(0x80)), [['text', '']]);
+  });
+
+  it('control frames may come between fragments (Autobahn 5.6)', () => {
+    const s = server();
+    assert.deepEqual(
+      receive(
+        s,
+        fromClient(0x01, 'fragment1'),
+        fromClient(0x89, 'ping'),
+        fromClient(0x80, 'fragment2'),
+      ),
+      [
+        ['ping', 'ping'],
+        ['text', 'fragment1fragment2'],
+      ],
+    );
+    assert.equal(toHex(outgoing(s)), '8a 04 70 69 6e 67');
+  });
+
+  it('a continuation frame without a message to continue fails with 1002', () => {
+    const s = server();
+    receive(s, fromClient(0x80, 'orphan'));
+    assertFailed(s, 'UNEXPECTED_CONTINUATION', 1002);
+  });
+
+  it('a new data frame inside a fragmented message fails with 1002', () => {
+    const s = server();
+    receive(s, fromClient(0x01, 'one'), fromClient(0x81, 'two'));
+    assertFailed(s, 'EXPECTED_CONTINUATION', 1002);
+  });
+
+  it('a large fragmented message is reassembled byte for byte', () => {
+    const s = server();
+    const parts = Array.from({ length: 50 }, (_, i) => Buffer.alloc(1000 + i, i));
+    const frames = parts.map((part, i) =>
+      fromClient(i === 0 ? 0x02 : i === parts.length - 1 ? 0x80 : 0x00, part),
+    );
+    const events = (s.receiveData(Buffer.concat(frames)), s.takeEvents());
+    assert.equal(events.length, 1);
+    assert.ok(events[0]?.type === 'message' && events[0].data.equals(Buffer.concat(parts)));
+  });
+});
+
+describe('RFC 6455 §5.5: control frames', () => {
+  it('a control frame over 125 bytes fails with 1002, judged on its header alone', () => {
+    const s = server();
+    receive(s, hex('89 fe 00 7e 01 02 03 04'));
+    assertFailed(s, 'CONTROL_FRAME_TOO_LONG', 1002);
+  });
+
+  it('a fragmented control frame fails with 1002', () => {
+    const s = server();
+    receive(s, fromClient(0x09, 'x'));
+    assertFailed(s, 'FRAGMENTED_CONTROL_FRAME', 1002);
+  });
+
+  it('a control frame of exactly 125 bytes is fine', () => {
+    const s = server();
+    const payload = 'p'.repeat(125);
+    assert.deepEqual(receive(s, fromClient(0x89, payload)), [['ping', payload]]);
+  });
+});
+
+describe('RFC 6455 §5.5.1 and §7: the closing handshake', () => {
+  it('the peer closes first: a server echoes the code, ends TCP, and reports a clean close', () => {
+    const s = server();
+    assert.deepEqual(
+      receive(s, fromClient(0x88, Buffer.concat([hex('03 e8'), Buffer.from('bye')]))),
+      [['close', 1000, 'bye']],
+    );
+    assert.equal(toHex(outgoing(s)), '88 02 03 e8');
+    assert.equal(s.state, ReadyState.CLOSING);
+    assert.equal(s.closedByPeer, true);
+    assert.equal(s.outputEnded, true);
+    assert.equal(s.closeExpected(), true);
+    s.receiveEof();
+    assert.equal(s.state, ReadyState.CLOSED);
+    assert.deepEqual(s.closeStatus, { code: 1000, reason: 'bye', wasClean: true });
+  });
+
+  it('the peer closes first: a client echoes (masked) and leaves closing TCP to the server', () => {
+    const c = client();
+    assert.deepEqual(receive(c, fromServer(0x88, hex('03 e9'))), [['close', 1001, '']]);
+    assert.equal(toHex(outgoing(c)), '88 82 37 fa 21 3d 34 13');
+    assert.equal(c.outputEnded, false, 'the client waits for the server to close (§7.1.1)');
+    assert.equal(c.closeExpected(), true);
+    c.receiveEof();
+    assert.equal(c.outputEnded, true, 'and answers its FIN');
+    assert.deepEqual(c.closeStatus, { code: 1001, reason: '', wasClean: true });
+  });
+
+  it('an empty close frame is answered by an empty one and reported as 1005', () => {
+    const s = server();
+    assert.deepEqual(receive(s, fromClient(0x88)), [['close', 1005, '']]);
+    assert.equal(toHex(outgoing(s)), '88 00');
+  });
+
+  it('we close first: data still arrives until the peer answers, then the server ends TCP', () => {
+    const s = server();
+    s.sendClose(1000, 'done');
+    assert.equal(toHex(outgoing(s)), '88 06 03 e8 64 6f 6e 65');
+    assert.equal(s.state, ReadyState.CLOSING);
+    assert.equal(s.outputEnded, false);
+    assert.deepEqual(receive(s, fromClient(0x81, 'late')), [['text', 'late']]);
+    assert.deepEqual(receive(s, fromClient(0x88, hex('03 e8'))), [['close', 1000, '']]);
+    assert.equal(outgoing(s).length, 0, 'no second close frame');
+    assert.equal(s.closedByPeer, false);
+    assert.equal(s.outputEnded, true);
+  });
+
+  it("nothing after the peer's close frame is processed", () => {
+    const s = server();
+    assert.deepEqual(
+      receive(s, Buffer.concat([fromClient(0x88), fromClient(0x81, 'after'), fromClient(0x89)])),
+      [['close', 1005, '']],
+    );
+    assert.equal(toHex(outgoing(s)), '88 00', 'no pong for the ping after the close');
+  });
+
+  it('after sending a close frame, nothing more may be sent', () => {
+    const s = server();
+    s.sendClose();
+    assert.throws(
+      () => s.sendText('x'),
+      (e: unknown) => e instanceof InvalidStateError && e.reason === 'CLOSE_SENT',
+    );
+    assert.throws(() => s.sendPing(), { reason: 'CLOSE_SENT' });
+    assert.throws(() => s.sendClose(1000), { reason: 'CLOSE_SENT' });
+  });
+
+  it('no pong is sent for a ping that arrives after our close frame', () => {
+    const s = server();
+    s.sendClose(1000);
+    outgoing(s);
+    assert.deepEqual(receive(s, fromClient(0x89, 'late ping')), [['ping', 'late ping']]);
+    assert.equal(outgoing(s).length, 0);
+  });
+
+  it('close codes that may not be sent are refused before anything changes', () => {
+    const s = server();
+    for (const code of [1005, 1006, 1015, 999, 2000])
+      assert.throws(
+        () => s.sendClose(code),
+        (e: unknown) => e instanceof InvalidArgumentError && e.reason === 'INVALID_CLOSE_CODE',
+      );
+    assert.throws(() => s.sendClose(1000, 'r'.repeat(124)), { reason: 'CLOSE_REASON_TOO_LONG' });
+    assert.equal(s.state, ReadyState.OPEN);
+    assert.equal(outgoing(s).length, 0);
+  });
+
+  const invalidCloses: Array<[string, Buffer, ProtocolErrorReason, number]> = [
+    ['a 1-byte payload', hex('03'), 'INVALID_CLOSE_PAYLOAD', 1002],
+    ['code 1005', hex('03 ed'), 'INVALID_CLOSE_CODE', 1002],
+    ['code 999', hex('03 e7'), 'INVALID_CLOSE_CODE', 1002],
+    ['code 5000', hex('13 88'), 'INVALID_CLOSE_CODE', 1002],
+    ['a reason that is not UTF-8', hex('03 e8 ff'), 'INVALID_CLOSE_REASON', 1007],
+  ];
+  for (const [what, payload, reason, code] of invalidCloses) {
+    it(`a close frame with ${what} fails the connection with ${code}`, () => {
+      const s = server();
+      const events = receive(s, fromClient(0x88, payload));
+      assert.deepEqual(events, [['failure', reason, code]]);
+      assert.equal(toHex(outgoing(s)), `88 02 03 ${code === 1002 ? 'ea' : 'ef'}`);
+    });
+  }
+
+  it('autoCloseReply: false leaves the answer to the application', () => {
+    const s = server({ autoCloseReply: false });
+    assert.deepEqual(receive(s, fromClient(0x88, hex('03 e8'))), [['close', 1000, '']]);
+    assert.equal(outgoing(s).length, 0);
+    assert.equal(s.outputEnded, false);
+    s.sendClose(1000);
+    assert.equal(toHex(outgoing(s)), '88 02 03 e8');
+  });
+});
+
+describe('RFC 6455 §5.5.2, §5.5.3: ping and pong', () => {
+  it('a ping is answered by a pong with the same payload', () => {
+    const s = server();
+    assert.deepEqual(receive(s, fromClient(0x89, 'abc')), [['ping', 'abc']]);
+    assert.equal(toHex(outgoing(s)), '8a 03 61 62 63');
+  });
+
+  it('autoPong: false leaves pings to the application', () => {
+    const s = server({ autoPong: false });
+    assert.deepEqual(receive(s, fromClient(0x89, 'abc')), [['ping', 'abc']]);
+    assert.equal(outgoing(s).length, 0);
+  });
+
+  it('an unsolicited pong is reported and not answered', () => {
+    const s = server();
+    assert.deepEqual(receive(s, fromClient(0x8a, 'beat')), [['pong', 'beat']]);
+    assert.equal(outgoing(s).length, 0);
+  });
+
+  it('sendPing and sendPong allow at most 125 bytes', () => {
+    const s = server();
+    s.sendPing('p'.repeat(125));
+    s.sendPong();
+    assert.equal(outgoing(s).length, 2 + 125 + 2);
+    assert.throws(() => s.sendPing('p'.repeat(126)), { reason: 'CONTROL_PAYLOAD_TOO_LONG' });
+    assert.throws(() => s.sendPong(Buffer.alloc(200)), { reason: 'CONTROL_PAYLOAD_TOO_LONG' });
+  });
+});
+
+describe('RFC 6455 §5.6, §8.1: text must be UTF-8', () => {
+  it('an invalid text message fails the connection with 1007', () => {
+    const s = server();
+    receive(
+      s,
+      fromClient(0x81, hex('ce ba e1 bd b9 cf 83 ce bc ce b5 ed a0 80 65 64 69 74 65 64')),
+    );
+    assertFailed(s, 'INVALID_UTF8', 1007);
+    assert.equal(toHex(outgoing(s)), '88 02 03 ef');
+  });
+
+  it('fails fast: on the fragment that makes the text invalid, before the message ends', () => {
+    const s = server();
+    assert.deepEqual(receive(s, fromClient(0x01, hex('ce ba e1 bd b9 cf 83 ce bc ce b5 f4 90'))), [
+      ['failure', 'INVALID_UTF8', 1007],
+    ]);
+  });
+
+  it('accepts a code point split across fragments', () => {
+    const euro = Buffer.from('€');
+    const s = server();
+    assert.deepEqual(
+      receive(
+        s,
+        fromClient(0x01, euro.subarray(0, 1)),
+        fromClient(0x00, euro.subarray(1, 2)),
+        fromClient(0x80, euro.subarray(2)),
+      ),
+      [['text', '€']],
+    );
+  });
+
+  it('a message that ends inside a code point fails with 1007', () => {
+    const s = server();
+    receive(s, fromClient(0x01, hex('e2 82')), fromClient(0x80));
+    assertFailed(s, 'INVALID_UTF8', 1007);
+  });
+
+  it('binary messages are not checked; validateUtf8: false skips text too', () => {
+    assert.deepEqual(receive(server(), fromClient(0x82, hex('ff'))), [['binary', 'ff']]);
+    assert.equal(receive(server({ validateUtf8: false }), fromClient(0x81, hex('ff'))).length, 1);
+  });
+});
+
+describe('RFC 6455 §7.1.7: failing the connection', () => {
+  it('fail() sends one close frame, ignores input, and lets the server end TCP', () => {
+    const s = server();
+    s.fail(1008, 'policy');
+    s.fail(1011);
+    assert.equal(toHex(outgoing(s)), '88 08 03 f0 70 6f 6c 69 63 79');
+    assert.equal(s.outputEnded, true);
+    assert.deepEqual(receive(s, fromClient(0x81, 'x')), []);
+  });
+
+  it('fail(1006) drops without a close frame; an unsendable code is refused', () => {
+    const s = server();
+    assert.throws(() => s.fail(1005), { reason: 'INVALID_CLOSE_CODE' });
+    s.fail(1006);
+    assert.equal(outgoing(s).length, 0);
+    assert.equal(s.state, ReadyState.CLOSING);
+  });
+
+  it('a failure after our close frame sends no second close frame', () => {
+    const s = server();
+    s.sendClose(1000);
+    outgoing(s);
+    receive(s, fromServer(0x81, 'unmasked'));
+    assertFailed(s, 'UNMASKED_FRAME', 1002);
+    assert.equal(outgoing(s).length, 0);
+  });
+});
+
+describe('size limits', () => {
+  it('a frame over maxFrameSize fails with 1009 on its header, before the payload is buffered', () => {
+    const s = server({ maxFrameSize: 1000 });
+    receive(s, hex('82 ff 00 00 01 00 00 00 00 00 01 02 03 04'));
+    assertFailed(s, 'FRAME_TOO_BIG', 1009);
+    assert.equal(toHex(outgoing(s)), '88 02 03 f1');
+  });
+
+  it('a frame of exactly maxFrameSize is accepted', () => {
+    const s = server({ maxFrameSize: 1000 });
+    assert.equal(receive(s, fromClient(0x82, Buffer.alloc(1000))).length, 1);
+  });
+
+  it('a fragmented message over maxMessageSize fails with 1009 at the fragment that crosses it', () => {
+    const s = server({ maxMessageSize: 100 });
+    receive(s, fromClient(0x02, Buffer.alloc(60)));
+    assert.equal(s.failure, undefined);
+    receive(s, hex('80 a9 00 00 00 00'));
+    assertFailed(s, 'MESSAGE_TOO_BIG', 1009);
+  });
+
+  it('maxFrameSize defaults to maxMessageSize, and can be changed on an open connection', () => {
+    const s = server({ maxMessageSize: 500 });
+    assert.equal(s.maxFrameSize, 500);
+    s.maxFrameSize = 10;
+    receive(s, fromClient(0x82, Buffer.alloc(11)));
+    assertFailed(s, 'FRAME_TOO_BIG', 1009);
+    assert.throws(() => (s.maxFrameSize = -1), { reason: 'INVALID_OPTION' });
+    assert.throws(() => server({ maxMessageSize: 1.5 }), { reason: 'INVALID_OPTION' });
+  });
+});
+
+describe('end of stream', () => {
+  it('EOF in the middle of a frame fails with 1006 and sends nothing', () => {
+    const s = server();
+    receive(s, fromClient(0x81, 'Hello').subarray(0, 5));
+    s.receiveEof();
+    assert.deepEqual(summary(s.takeEvents()), [['failure', 'INCOMPLETE_FRAME', 1006]]);
+    assert.equal(outgoing(s).length, 0);
+    assert.equal(s.state, ReadyState.CLOSED);
+    assert.deepEqual(s.closeStatus, { code: 1006, reason: '', wasClean: false });
+  });
+
+  it('EOF between frames without a closing handshake is an abnormal closure', () => {
+    const s = server();
+    s.receiveEof();
+    assert.deepEqual(s.takeEvents(), []);
+    assert.deepEqual(s.closeStatus, { code: 1006, reason: '', wasClean: false });
+    assert.equal(s.outputEnded, true);
+    assert.throws(() => s.sendText('x'), { reason: 'CONNECTION_CLOSED' });
+  });
+
+  it('closeStatus is undefined until CLOSED', () => {
+    assert.equal(server().closeStatus, undefined);
+  });
+});
+
+describe('bytes that arrived with the handshake', () => {
+  it('initialBytes are parsed at once', () => {
+    const s = server({
+      initialBytes: Buffer.concat([fromClient(0x81, 'early'), fromClient(0x89)]),
+    });
+    assert.deepEqual(summary(s.takeEvents()), [
+      ['text', 'early'],
+      ['ping', ''],
+    ]);
+    assert.equal(toHex(outgoing(s)), '8a 00');
+  });
+});
+
+describe('zero copy', () => {
+  it('a single-frame message is a view of the received chunk', () => {
+    const c = client();
+    const chunk = fromServer(0x82, Buffer.alloc(2000, 9)); // chunks under 1 KiB are coalesced
+    c.receiveData(chunk);
+    const [event] = c.takeEvents();
+    assert.ok(event?.type === 'message');
+    assert.equal(event.data.buffer, chunk.buffer);
+  });
+});
+
+describe('sending data', () => {
+  it('text from a string or from UTF-8 bytes; binary from bytes', () => {
+    const s = server();
+    s.sendText('é');
+    s.sendText(hex('c3 a9'));
+    s.sendBinary(hex('00 ff'));
+    assert.equal(toHex(outgoing(s)), '81 02 c3 a9 81 02 c3 a9 82 02 00 ff');
+  });
+
+  it('text bytes that are not UTF-8 are refused before anything is queued', () => {
+    const s = server();
+    assert.throws(
+      () => s.sendText(hex('ff')),
+      (e: unknown) => e instanceof InvalidArgumentError && e.reason === 'INVALID_UTF8',
+    );
+    assert.equal(outgoing(s).length, 0);
+  });
+
+  it('a fragmented message: first frame, continuations, final frame', () => {
+    const s = server();
+    s.sendText('a', false);
+    s.sendPing();
+    s.sendContinuation('b', false);
+    s.sendContinuation(hex('63'), true);
+    assert.equal(toHex(outgoing(s)), '01 01 61 89 00 00 01 62 80 01 63');
+  });
+
+  it('checks fragmented text across fragment boundaries, and a refused fragment can be retried', () => {
+    const s = server();
+    s.sendText(hex('e2'), false);
+    assert.throws(() => s.sendContinuation(hex('41'), true), { reason: 'INVALID_UTF8' });
+    s.sendContinuation(hex('82 ac'), true);
+    assert.equal(toHex(outgoing(s)), '01 01 e2 80 02 82 ac');
+  });
+
+  it('no new message inside a fragmented one, and no continuation outside one', () => {
+    const s = server();
+    assert.throws(() => s.sendContinuation('x', true), { reason: 'NO_MESSAGE_IN_PROGRESS' });
+    s.sendBinary(hex('01'), false);
+    assert.throws(
+      () => s.sendText('y'),
+      (e: unknown) => e instanceof InvalidStateError && e.reason === 'MESSAGE_IN_PROGRESS',
+    );
+    assert.throws(() => s.sendBinary(hex('02')), { reason: 'MESSAGE_IN_PROGRESS' });
+  });
+});
+
+describe('POCO policy (poco-behaviour.md §4.1): every frame handed over as it is', () => {
+  function poco(role: 'server' | 'client' = 'server'): Connection {
+    return new Connection(role, { ...POCO_POLICY, mask: fixedMask(RFC_KEY) });
+  }
+
+  it('reproduces the receive table: flags are the whole first byte', () => {
+    const s = poco();
+    assert.deepEqual(
+      receive(
+        s,
+        fromClient(0x81, 'Hello'),
+        fromClient(0x89),
+        fromClient(0x89, 'abc'),
+        fromClient(0x8a, 'p'),
+        fromClient(0x01, 'He'),
+        fromClient(0x00, 'll'),
+        fromClient(0x80, 'o'),
+        fromClient(0xf1, 'rsv'),
+        fromClient(0x83, 'op3'),
+        fromClient(0x89, Buffer.alloc(126)),
+        fromServer(0x81, 'unmasked'),
+        fromClient(0x88, hex('03 e8')),
+        fromClient(0x81, 'after close'),
+      ).map((event) =>
+        Array.isArray(event)
+          ? [
+              event[0],
+              event[1],
+              (event[2] as string).length ? (event[2] as string).split(' ').length : 0,
+            ]
+          : event,
+      ),
+      [
+        ['frame', 0x81, 5],
+        ['frame', 0x89, 0],
+        ['frame', 0x89, 3],
+        ['frame', 0x8a, 1],
+        ['frame', 0x01, 2],
+        ['frame', 0x00, 2],
+        ['frame', 0x80, 1],
+        ['frame', 0xf1, 3],
+        ['frame', 0x83, 3],
+        ['frame', 0x89, 126],
+        ['frame', 0x81, 8],
+        ['frame', 0x88, 2],
+        ['frame', 0x81, 11],
+      ],
+    );
+    assert.equal(outgoing(s).length, 0, 'no pong, no close reply');
+    assert.equal(s.state, ReadyState.CLOSING);
+    assert.deepEqual(s.closeReceived, { code: 1000, reason: '' });
+  });
+
+  it('a client accepts masked frames from a server', () => {
+    assert.deepEqual(receive(poco('client'), fromClient(0x81, 'masked')), [
+      ['frame', 0x81, toHex(Buffer.from('masked'))],
+    ]);
+  });
+
+  it('max payload 16: 16 bytes pass, 17 fail with FRAME_TOO_BIG and no close frame', () => {
+    const s = new Connection('server', { ...POCO_POLICY, maxFrameSize: 16 });
+    assert.equal(receive(s, fromClient(0x82, Buffer.alloc(16))).length, 1);
+    assert.deepEqual(receive(s, fromClient(0x82, Buffer.alloc(17))), [
+      ['failure', 'FRAME_TOO_BIG', 1009],
+    ]);
+    assert.equal(outgoing(s).length, 0);
+  });
+
+  it('sendFrame puts any first byte and any payload on the wire, in any state', () => {
+    const c = poco('client');
+    c.sendFrame(0x88, hex('03 e8'));
+    assert.equal(c.state, ReadyState.CLOSING);
+    assert.deepEqual(c.closeSent, { code: 1000, reason: '' });
+    c.sendFrame(0x09, Buffer.alloc(200)); // a fragmented, oversized ping: POCO does not check
+    c.sendFrame(0x00, Buffer.alloc(0));
+    const bytes = outgoing(c);
+    assert.equal(toHex(bytes.subarray(0, 8)), '88 82 37 fa 21 3d 34 12');
+    assert.equal(toHex(bytes.subarray(8, 12)), '09 fe 00 c8');
+    assert.equal(toHex(bytes.subarray(bytes.length - 6)), '00 80 37 fa 21 3d');
+  });
+
+  it('EOF at a frame boundary is not a failure; EOF mid-frame is INCOMPLETE_FRAME', () => {
+    const clean = poco();
+    clean.receiveEof();
+    assert.deepEqual(clean.takeEvents(), []);
+    assert.equal(clean.outputEnded, false, 'POCO leaves the socket to the application');
+    const cut = poco();
+    cut.receiveData(hex('81'));
+    cut.receiveEof();
+    assert.deepEqual(summary(cut.takeEvents()), [['failure', 'INCOMPLETE_FRAME', 1006]]);
+  });
+});
