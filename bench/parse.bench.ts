@@ -7,7 +7,7 @@ import { Connection } from '../src/protocol/connection.js';
 import { encodeFrame } from '../src/protocol/frame.js';
 import { fixedMask } from '../src/protocol/mask.js';
 import { printTable, runCase, type Result } from './harness.js';
-import { WsReceiver } from './ws-internals.js';
+import { WsReceiverJs, WsReceiverNative, type WsReceiver } from './ws-internals.js';
 
 const READ_SIZE = 65536;
 
@@ -32,16 +32,15 @@ function parseCase(name: string, flags: number, size: number, count: number): Re
   // framing is unaffected and, for binary frames, so is the work.
   const connection = new Connection('server', { maxMessageSize: 1 << 30 });
   let wsnetMessages = 0;
-  const receiver = new WsReceiver({
-    isServer: true,
-    maxPayload: 1 << 30,
-    binaryType: 'nodebuffer',
-  });
   let wsMessages = 0;
-  receiver.on('message', () => wsMessages++);
-  receiver.on('error', (error) => {
-    throw error;
-  });
+  const receiver = (Receiver: new (options: object) => WsReceiver) =>
+    new Receiver({ isServer: true, maxPayload: 1 << 30, binaryType: 'nodebuffer' })
+      .on('message', () => wsMessages++)
+      .on('error', (error) => {
+        throw error;
+      });
+  const wsJs = receiver(WsReceiverJs);
+  const wsNative = receiver(WsReceiverNative);
   const results = runCase({
     name,
     bytesPerOp: size * count,
@@ -58,9 +57,15 @@ function parseCase(name: string, flags: number, size: number, count: number): Re
         },
       },
       {
-        name: 'ws',
+        name: 'ws (JS)',
         run: () => {
-          for (const read of reads) receiver.write(read);
+          for (const read of reads) wsJs.write(read);
+        },
+      },
+      {
+        name: 'ws (bufferutil)',
+        run: () => {
+          for (const read of reads) wsNative.write(read);
         },
       },
     ],

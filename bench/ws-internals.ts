@@ -14,22 +14,31 @@ interface BufferUtil {
   unmask(buffer: Buffer, mask: Buffer): void;
 }
 
-function loadBufferUtil(native: boolean): BufferUtil {
-  const file = path.join(wsDir, 'lib/buffer-util.js');
-  delete require.cache[file];
-  // ws reads WS_NO_BUFFER_UTIL when lib/buffer-util.js loads.
+/**
+ * Loads one of ws's lib/ files afresh, with or without the native addon: ws reads
+ * WS_NO_BUFFER_UTIL when lib/buffer-util.js loads, so every ws module is dropped from the
+ * require cache before and after.
+ */
+function loadWsFile<T>(file: string, native: boolean): T {
+  const forget = () => {
+    for (const key of Object.keys(require.cache))
+      if (key.startsWith(wsDir)) delete require.cache[key];
+  };
+  forget();
   if (native) delete process.env['WS_NO_BUFFER_UTIL'];
   else process.env['WS_NO_BUFFER_UTIL'] = '1';
-  const util = require(file) as BufferUtil;
-  delete process.env['WS_NO_BUFFER_UTIL'];
-  delete require.cache[file];
-  return util;
+  try {
+    return require(path.join(wsDir, file)) as T;
+  } finally {
+    delete process.env['WS_NO_BUFFER_UTIL'];
+    forget();
+  }
 }
 
 /** ws's masking without its native addon. */
-export const wsPureJs = loadBufferUtil(false);
+export const wsPureJs = loadWsFile<BufferUtil>('lib/buffer-util.js', false);
 /** ws's masking with `bufferutil` (for 32 bytes and up). */
-export const wsNative = loadBufferUtil(true);
+export const wsNative = loadWsFile<BufferUtil>('lib/buffer-util.js', true);
 
 /** The part of ws's Receiver (a Writable) that the benchmarks use. */
 export interface WsReceiver {
@@ -38,8 +47,12 @@ export interface WsReceiver {
   on(event: 'error', listener: (error: Error) => void): this;
 }
 
-export const WsReceiver = (require('ws') as { Receiver: new (options: object) => WsReceiver })
-  .Receiver;
+type ReceiverClass = new (options: object) => WsReceiver;
+
+/** ws's Receiver, unmasking in JavaScript. */
+export const WsReceiverJs = loadWsFile<ReceiverClass>('lib/receiver.js', false);
+/** ws's Receiver with `bufferutil`, as it runs where the addon is installed. */
+export const WsReceiverNative = loadWsFile<ReceiverClass>('lib/receiver.js', true);
 
 export const wsIsValidUtf8 = (
   require(path.join(wsDir, 'lib/validation.js')) as { isValidUTF8: (buf: Buffer) => boolean }

@@ -45,7 +45,7 @@ import {
 } from './errors.js';
 import { encodeFrame, makeFrame, toBuffer, type Frame } from './frame.js';
 import { FrameReader, type FrameHeader } from './frame-reader.js';
-import { applyMask, randomMask, type MaskGenerator } from './mask.js';
+import { randomMask, type MaskGenerator } from './mask.js';
 import { MessageAssembler } from './message-assembler.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
 
@@ -341,10 +341,9 @@ export class Connection {
         }
         this.pendingHeader = header;
       }
-      const payload = reader.readPayload(header.length);
+      const payload = reader.readPayload(header.length, header.masked ? header.mask : null);
       if (payload === null) return;
       this.pendingHeader = null;
-      if (header.masked) applyMask(payload, header.mask);
       this.handleFrame(header.flags, payload);
     }
   }

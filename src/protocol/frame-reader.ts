@@ -16,6 +16,7 @@ import { Buffer } from 'node:buffer';
 import { MAX_HEADER_LENGTH } from './constants.js';
 import { ProtocolError } from './errors.js';
 import { toBuffer } from './frame.js';
+import { applyMask, maskInto } from './mask.js';
 
 /** Chunks shorter than this are copied into a coalescing block rather than queued as they are. */
 const SMALL_CHUNK = 1024;
@@ -145,10 +146,11 @@ export class FrameReader {
   }
 
   /**
-   * The next `length` bytes, or null if they have not all arrived. A view into a received chunk
-   * when they lie in one (no copy), else a new buffer.
+   * The next `length` bytes, unmasked with `mask` if one is given, or null if they have not all
+   * arrived. A view into a received chunk when they lie in one (no copy; unmasked in place),
+   * else a new buffer that the pieces are unmasked into as they are gathered.
    */
-  readPayload(length: number): Buffer | null {
+  readPayload(length: number, mask: Uint8Array | null = null): Buffer | null {
     if (length === 0) return EMPTY;
     if (this.buffered < length) return null;
     const chunk = this.chunks[this.first];
@@ -156,23 +158,29 @@ export class FrameReader {
     if (available >= length) {
       const view = chunk.subarray(this.offset, this.offset + length);
       this.skip(length);
+      if (mask !== null) applyMask(view, mask);
       return view;
     }
     const out = Buffer.allocUnsafe(length);
-    this.copyTo(out, length);
+    this.copyTo(out, length, mask);
     this.skip(length);
     return out;
   }
 
-  /** Copies the next `n` buffered bytes into `target` without consuming them. */
-  private copyTo(target: Uint8Array, n: number): void {
+  /**
+   * Copies the next `n` buffered bytes into `target` without consuming them, unmasking them on
+   * the way if `mask` is given (one pass instead of a copy and then a mask).
+   */
+  private copyTo(target: Uint8Array, n: number, mask: Uint8Array | null = null): void {
     let copied = 0;
     let index = this.first;
     let offset = this.offset;
     while (copied < n) {
       const chunk = this.chunks[index];
       const take = Math.min(chunk.length - offset, n - copied);
-      target.set(chunk.subarray(offset, offset + take), copied);
+      const piece = chunk.subarray(offset, offset + take);
+      if (mask === null) target.set(piece, copied);
+      else maskInto(piece, mask, target, copied, copied);
       copied += take;
       index++;
       offset = 0;

@@ -21,7 +21,7 @@ interface WasmMemory {
   buffer: ArrayBuffer;
 }
 
-/** Bytes per copy-in / XOR / copy-out round; fits in the module's one 64 KiB memory page. */
+/** Bytes per copy-in / XOR / copy-out round: the module's one 64 KiB memory page. */
 const BLOCK_BYTES = 65536;
 const MEMORY_PAGES = 1;
 /** The kernel XORs 64 bytes (four 128-bit vectors) per loop iteration. */
@@ -117,18 +117,28 @@ const MODULE_BYTES = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
   ...section(1, [1, 0x60, 3, I32, I32, I32, 0]), // type 0: (i32, i32, i32) -> ()
   ...section(3, [1, 0]), // function 0 has type 0
-  ...section(5, [1, 0, ...leb128(MEMORY_PAGES)]), // one memory of one page
+  ...section(5, [1, 0, ...leb128(MEMORY_PAGES)]), // one memory
   ...section(7, [2, ...name('mask'), 0x00, 0, ...name('memory'), 0x02, 0]), // exports
   ...section(10, [1, ...leb128(KERNEL_BODY.length), ...KERNEL_BODY]), // code
 ]);
 
 export interface SimdMasker {
   /**
-   * XORs `data` in place with the mask cycle `key`, which holds the four mask bytes in the order
-   * they apply from `data[0]` on, packed little-endian (byte 0 in the low 8 bits).
-   * Handles any length; lengths that are not a multiple of 64 finish with a byte loop.
+   * Writes `source` XORed with the mask cycle `key` into `target` (the same length; it may be
+   * `source` itself, for masking in place). `key` holds the four mask bytes in the order they
+   * apply from `source[0]` on, packed little-endian (byte 0 in the low 8 bits). Any length works;
+   * the bytes after the last multiple of 64 are done by a byte loop.
+   *
+   * Masking into another buffer costs the same two copies as masking in place, so callers that
+   * need a masked copy, or that gather a payload from several chunks, should mask on the way.
    */
-  apply(data: Uint8Array, key: number): void;
+  mask(source: Uint8Array, target: Uint8Array, key: number): void;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function instantiate(): SimdMasker | null {
@@ -141,21 +151,21 @@ function instantiate(): SimdMasker | null {
   const kernel = exports['mask'] as (p: number, n: number, key: number) => void;
   const memory = Buffer.from((exports['memory'] as WasmMemory).buffer, 0, BLOCK_BYTES);
   return {
-    apply(data: Uint8Array, key: number): void {
-      const view = Buffer.isBuffer(data)
-        ? data
-        : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      const vectorBytes = data.byteLength - (data.byteLength % STRIDE);
+    mask(source: Uint8Array, target: Uint8Array, key: number): void {
+      const from = asBuffer(source);
+      const to = target === source ? from : asBuffer(target);
+      const length = source.byteLength;
+      const vectorBytes = length - (length % STRIDE);
       let pos = 0;
       while (pos < vectorBytes) {
         const n = Math.min(BLOCK_BYTES, vectorBytes - pos);
-        view.copy(memory, 0, pos, pos + n);
+        from.copy(memory, 0, pos, pos + n);
         kernel(0, n, key);
-        memory.copy(view, pos, 0, n);
+        memory.copy(to, pos, 0, n);
         pos += n;
       }
       // Every block is a multiple of 4 bytes long, so the tail starts at mask phase 0.
-      for (let i = pos; i < data.byteLength; i++) data[i] ^= (key >>> ((i & 3) << 3)) & 0xff;
+      for (let i = pos; i < length; i++) target[i] = source[i] ^ ((key >>> ((i & 3) << 3)) & 0xff);
     },
   };
 }

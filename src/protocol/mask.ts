@@ -44,6 +44,34 @@ function nativeKey(mask: ArrayLike<number>, phase: number): number {
         mask[(phase + 3) & 3];
 }
 
+/**
+ * The byte loop for short payloads, four bytes per step with the key in locals (cheaper than
+ * indexing the mask for every byte). `target` may be `source` (with offset 0) to mask in place.
+ */
+function maskShort(
+  source: Uint8Array,
+  target: Uint8Array,
+  targetOffset: number,
+  mask: ArrayLike<number>,
+  phase: number,
+): void {
+  const length = source.length;
+  const m0 = mask[phase & 3];
+  const m1 = mask[(phase + 1) & 3];
+  const m2 = mask[(phase + 2) & 3];
+  const m3 = mask[(phase + 3) & 3];
+  let i = 0;
+  for (; i + 4 <= length; i += 4) {
+    target[targetOffset + i] = source[i] ^ m0;
+    target[targetOffset + i + 1] = source[i + 1] ^ m1;
+    target[targetOffset + i + 2] = source[i + 2] ^ m2;
+    target[targetOffset + i + 3] = source[i + 3] ^ m3;
+  }
+  if (i < length) target[targetOffset + i] = source[i] ^ m0;
+  if (i + 1 < length) target[targetOffset + i + 1] = source[i + 1] ^ m1;
+  if (i + 2 < length) target[targetOffset + i + 2] = source[i + 2] ^ m2;
+}
+
 function applyMaskByWords(data: Uint8Array, mask: ArrayLike<number>, phase: number): void {
   const length = data.length;
   // Bytes before the first 4-byte-aligned address of the underlying buffer.
@@ -79,41 +107,40 @@ function applyMaskByWords(data: Uint8Array, mask: ArrayLike<number>, phase: numb
 export function applyMask(data: Uint8Array, mask: ArrayLike<number>, phase = 0): void {
   const length = data.length;
   if (length < WORD_THRESHOLD) {
-    // Four bytes per step with the key in locals: cheaper than indexing the mask per byte.
-    const m0 = mask[phase & 3];
-    const m1 = mask[(phase + 1) & 3];
-    const m2 = mask[(phase + 2) & 3];
-    const m3 = mask[(phase + 3) & 3];
-    let i = 0;
-    for (; i + 4 <= length; i += 4) {
-      data[i] ^= m0;
-      data[i + 1] ^= m1;
-      data[i + 2] ^= m2;
-      data[i + 3] ^= m3;
-    }
-    if (i < length) data[i] ^= m0;
-    if (i + 1 < length) data[i + 1] ^= m1;
-    if (i + 2 < length) data[i + 2] ^= m2;
+    maskShort(data, data, 0, mask, phase);
   } else if (length >= SIMD_THRESHOLD && simdMasker !== null) {
-    simdMasker.apply(data, keyFromPhase(mask, phase));
+    simdMasker.mask(data, data, keyFromPhase(mask, phase));
   } else {
     applyMaskByWords(data, mask, phase);
   }
 }
 
 /**
- * Writes `source` masked with `mask` into `target` at `targetOffset`, leaving `source` untouched
- * (a client must not scramble the caller's buffer). A `memcpy` then an in-place mask is as fast
- * as a fused loop here, and lets both halves take their fastest path.
+ * Writes `source` masked with `mask` into `target` at `targetOffset`, leaving `source` untouched:
+ * a client must not scramble the caller's buffer, and a payload gathered from several received
+ * chunks is unmasked on its way into one buffer. `phase` is the payload position of `source[0]`
+ * modulo 4. Large copies go through the SIMD kernel directly (two copies, no more than masking
+ * in place); smaller ones are a `memcpy` and an in-place mask.
  */
 export function maskInto(
   source: Uint8Array,
   mask: ArrayLike<number>,
   target: Uint8Array,
   targetOffset: number,
+  phase = 0,
 ): void {
-  target.set(source, targetOffset);
-  applyMask(target.subarray(targetOffset, targetOffset + source.length), mask, 0);
+  const length = source.length;
+  if (length < WORD_THRESHOLD) {
+    maskShort(source, target, targetOffset, mask, phase);
+    return;
+  }
+  const destination = target.subarray(targetOffset, targetOffset + length);
+  if (length >= SIMD_THRESHOLD && simdMasker !== null) {
+    simdMasker.mask(source, destination, keyFromPhase(mask, phase));
+  } else {
+    destination.set(source);
+    applyMask(destination, mask, phase);
+  }
 }
 
 /** Writes 4 fresh mask bytes into `target` at `offset`. */

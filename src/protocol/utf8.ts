@@ -13,9 +13,33 @@
  */
 import { isUtf8 } from 'node:buffer';
 
+/** Below this many bytes a JavaScript loop beats the call into `isUtf8` (as ws also found). */
+const SHORT_INPUT = 24;
+
 /** True if `bytes` is well-formed UTF-8 (the empty string is). */
 export function isValidUtf8(bytes: Uint8Array): boolean {
-  return bytes.length === 0 || isUtf8(bytes);
+  return bytes.length < SHORT_INPUT ? isValidUtf8Short(bytes) : isUtf8(bytes);
+}
+
+/** Table 3-7 of the Unicode standard, byte by byte, for short inputs. */
+function isValidUtf8Short(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  let i = 0;
+  while (i < n) {
+    const lead = bytes[i];
+    if (lead < 0x80) {
+      i++;
+      continue;
+    }
+    const length = sequenceLength(lead);
+    if (length === 0 || i + length > n) return false;
+    const [low, high] = secondByteRange(lead);
+    const second = bytes[i + 1];
+    if (second < low || second > high) return false;
+    for (let k = 2; k < length; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return false;
+    i += length;
+  }
+  return true;
 }
 
 /** Length of the sequence a lead byte starts, or 0 if it cannot start one. */
@@ -110,12 +134,12 @@ export class Utf8Validator {
         this.pendingLength = have + take;
         return true;
       }
-      if (!isUtf8(candidate.subarray(0, have + take))) return false;
+      if (!isValidUtf8Short(candidate.subarray(0, have + take))) return false;
       start = take;
     }
     const rest = fragment.subarray(start);
     const tail = incompleteTailStart(rest);
-    if (tail > 0 && !isUtf8(rest.subarray(0, tail))) return false;
+    if (tail > 0 && !isValidUtf8(rest.subarray(0, tail))) return false;
     if (tail < rest.length && (last || !isIncompletePrefix(rest, tail, rest.length))) return false;
     this.pending.set(rest.subarray(tail));
     this.pendingLength = rest.length - tail;

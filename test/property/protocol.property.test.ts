@@ -16,7 +16,7 @@ import { ProtocolError, type ProtocolErrorReason } from '../../src/protocol/erro
 import { encodeFrame } from '../../src/protocol/frame.js';
 import { FrameReader } from '../../src/protocol/frame-reader.js';
 import { applyMask, fixedMask } from '../../src/protocol/mask.js';
-import { Utf8Validator } from '../../src/protocol/utf8.js';
+import { Utf8Validator, isValidUtf8 } from '../../src/protocol/utf8.js';
 
 const RUNS = { numRuns: 300 };
 
@@ -260,6 +260,27 @@ const textish = fc.oneof(
 );
 
 describe('property: the incremental UTF-8 validator agrees with TextDecoder({ fatal: true })', () => {
+  it('isValidUtf8 (JavaScript below 24 bytes, isUtf8 above) on whole byte strings', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          textish,
+          fc.tuple(textish, textish, textish).map((parts) => Buffer.concat(parts)),
+        ),
+        (bytes) => {
+          let decodable = true;
+          try {
+            new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+          } catch {
+            decodable = false;
+          }
+          assert.equal(isValidUtf8(bytes), decodable);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
   it('on random byte strings split randomly: same verdict, on the same fragment', () => {
     fc.assert(
       fc.property(textish, fc.array(fc.nat(), { maxLength: 6 }), (bytes, cuts) => {

@@ -125,6 +125,35 @@ describe('FrameReader', () => {
     assert.equal(reader.bufferedBytes, 0);
   });
 
+  it('unmasks a payload gathered from many chunks, whatever the chunk sizes (mask phases)', () => {
+    const payload = pseudoRandomBytes(70_001);
+    const mask = [0x37, 0xfa, 0x21, 0x3d];
+    const wire = Buffer.concat(encodeFrame(0x82, payload, fixedMask(mask)));
+    for (const sizes of [[4097], [3, 5000, 1], [65536], [2049, 2047, 9999]]) {
+      const reader = new FrameReader(0);
+      let at = 0;
+      let turn = 0;
+      while (at < wire.length) {
+        const size = sizes[turn++ % sizes.length];
+        reader.push(Buffer.from(wire.subarray(at, at + size)));
+        at += size;
+      }
+      const header = reader.readHeader()!;
+      assert.ok(header.masked);
+      const received = reader.readPayload(header.length, header.mask)!;
+      assert.ok(received.equals(payload), `chunk sizes ${sizes.join(', ')}`);
+    }
+  });
+
+  it('unmasks a payload inside one chunk in place', () => {
+    const payload = Buffer.from('Hello');
+    const chunk = hex('81 85 37 fa 21 3d 7f 9f 4d 51 58');
+    const reader = new FrameReader();
+    reader.push(chunk);
+    const header = reader.readHeader()!;
+    assert.equal(reader.readPayload(header.length, header.mask)!.toString(), payload.toString());
+  });
+
   it('returns null until a header is complete, for every header form', () => {
     for (const header of [
       hex('81 05'),

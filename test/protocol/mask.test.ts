@@ -110,14 +110,21 @@ describe('RFC 6455 §5.3 masking', () => {
     assert.ok(pieces.equals(whole));
   });
 
-  it('maskInto writes a masked copy and leaves the source alone', () => {
-    for (const length of [5, 100, 10_000]) {
-      const source = pseudoRandomBytes(length);
-      const before = Buffer.from(source);
-      const target = Buffer.alloc(length + 3);
-      maskInto(source, MASK, target, 3);
-      assert.ok(source.equals(before));
-      assert.ok(target.subarray(3).equals(reference(source, MASK, 0)));
+  it('maskInto writes a masked copy, at any phase, and leaves the source alone', () => {
+    for (const length of [5, 100, SIMD_THRESHOLD - 1, SIMD_THRESHOLD, 10_000, 65536 + 70]) {
+      for (let phase = 0; phase < 4; phase++) {
+        const source = pseudoRandomBytes(length, length + phase);
+        const before = Buffer.from(source);
+        const target = Buffer.alloc(length + 5, 0xee);
+        maskInto(source, MASK, target, 3, phase);
+        assert.ok(source.equals(before));
+        assert.ok(
+          target.subarray(3, 3 + length).equals(reference(source, MASK, phase)),
+          `${length} bytes, phase ${phase}`,
+        );
+        assert.equal(target[2], 0xee);
+        assert.equal(target[3 + length], 0xee);
+      }
     }
   });
 });
