@@ -1,7 +1,9 @@
 /**
  * The WebSocket connection state machine, without I/O (sans-I/O, after python-websockets).
  *
- * Theory of operation. A `Connection` exists once the opening handshake is done. The I/O layer:
+ * Theory of operation. A `Connection` is created OPEN once the opening handshake is done, or
+ * CONNECTING (`{ connecting: true }`) by a layer that wants one object for the whole life of a
+ * connection, and then opened with `open(bytesAfterTheHead)`. The I/O layer:
  * 1. feeds what the socket reads to `receiveData(bytes)`, and `receiveEof()` when it ends;
  * 2. calls `send*()` for what the application wants to send;
  * 3. after each of those calls, drains `takeEvents()` (to the application) and
@@ -12,9 +14,8 @@
  * event. `send*()` throw {@link InvalidStateError}/{@link InvalidArgumentError} on local misuse,
  * before anything is queued.
  *
- * State is the RFC's four states (CONNECTING belongs to the handshake, before a Connection
- * exists) plus the two close records, `closeSent` and `closeReceived`, from which the closing
- * handshake's outcome is derived.
+ * State is the RFC's four states plus the two close records, `closeSent` and `closeReceived`,
+ * from which the closing handshake's outcome is derived.
  *
  * Policies make the same machine serve RFC-strict code (the defaults, {@link RFC_POLICY}) and the
  * POCO facade ({@link POCO_POLICY}), which hands every frame to the application as POCO does.
@@ -125,6 +126,8 @@ export const POCO_POLICY: ConnectionPolicy = Object.freeze({
 export interface ConnectionOptions extends Partial<ConnectionPolicy> {
   /** Bytes that arrived with the handshake, after the HTTP head: they are the first frames. */
   readonly initialBytes?: Uint8Array;
+  /** Start in CONNECTING (the handshake is under way); `open()` moves to OPEN. */
+  readonly connecting?: boolean;
   /** Where a client's masking keys come from (default: the CSPRNG pool). */
   readonly mask?: MaskGenerator;
 }
@@ -193,7 +196,7 @@ export class Connection {
 
   constructor(role: Role, options: ConnectionOptions = {}) {
     this.role = role;
-    const { initialBytes, mask, ...overrides } = options;
+    const { initialBytes, mask, connecting, ...overrides } = options;
     this.policy = { ...RFC_POLICY, ...overrides };
     this.messageLimit = checkLimit('maxMessageSize', this.policy.maxMessageSize);
     this.frameLimit = checkLimit(
@@ -202,6 +205,26 @@ export class Connection {
     );
     this.mask = role === 'client' ? (mask ?? randomMask) : null;
     this.assembler = new MessageAssembler(this.messageLimit);
+    if (connecting === true) {
+      if (initialBytes !== undefined)
+        throw new InvalidArgumentError(
+          'INVALID_OPTION',
+          'initialBytes are given to open(), not to a CONNECTING connection',
+        );
+      this.readyState = ReadyState.CONNECTING;
+    } else if (initialBytes !== undefined) {
+      this.receiveData(initialBytes);
+    }
+  }
+
+  /**
+   * The opening handshake succeeded: CONNECTING → OPEN. `initialBytes` are what arrived after
+   * the HTTP head (the first frames, if the peer sent them at once).
+   */
+  open(initialBytes?: Uint8Array): void {
+    if (this.readyState !== ReadyState.CONNECTING)
+      throw new InvalidStateError('NOT_CONNECTING', 'open() is for a connection in CONNECTING');
+    this.readyState = ReadyState.OPEN;
     if (initialBytes !== undefined) this.receiveData(initialBytes);
   }
 
@@ -306,6 +329,11 @@ export class Connection {
    * masked payloads are unmasked in place, and events may hold views of them.
    */
   receiveData(data: Uint8Array): void {
+    if (this.readyState === ReadyState.CONNECTING)
+      throw new InvalidStateError(
+        'CONNECTING',
+        'frames arrive only after the opening handshake: call open() first',
+      );
     if (this.discarding || this.eofReceived || data.length === 0) return;
     this.reader.push(data);
     try {
@@ -482,6 +510,12 @@ export class Connection {
     this.failed = true;
     this.discarding = true;
     if (this.readyState === ReadyState.CLOSED) return;
+    if (this.readyState === ReadyState.CONNECTING) {
+      // §7.1.7: before the connection is established, failing it just closes the transport.
+      this.readyState = ReadyState.CLOSED;
+      this.endOutput = true;
+      return;
+    }
     if (sendClose) this.queueClose(code, reason);
     this.readyState = ReadyState.CLOSING;
     if (this.role === 'server' && this.policy.autoCloseReply) this.endOutput = true;
@@ -618,6 +652,8 @@ export class Connection {
   }
 
   private assertCanSend(): void {
+    if (this.readyState === ReadyState.CONNECTING)
+      throw new InvalidStateError('CONNECTING', 'the opening handshake has not completed');
     if (this.readyState === ReadyState.CLOSED)
       throw new InvalidStateError('CONNECTION_CLOSED', 'the connection is closed');
     if (this.sentClose !== undefined)

@@ -98,6 +98,10 @@ export class ProtocolError extends WebSocketError {
 // --- Local misuse ---
 
 export type InvalidStateReason =
+  /** Sending or receiving frames before the opening handshake completed. */
+  | 'CONNECTING'
+  /** `open()` on a connection that is not CONNECTING. */
+  | 'NOT_CONNECTING'
   /** A frame after our close frame (a second close frame included). */
   | 'CLOSE_SENT'
   /** A frame after the transport has closed. */

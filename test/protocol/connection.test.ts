@@ -548,6 +548,40 @@ describe('end of stream', () => {
   });
 });
 
+describe('RFC 6455 §4: CONNECTING, before the opening handshake completes', () => {
+  it('nothing is sent or received until open(); open() delivers the early bytes', () => {
+    const s = server({ connecting: true });
+    assert.equal(s.state, ReadyState.CONNECTING);
+    assert.throws(
+      () => s.sendText('early'),
+      (e: unknown) => e instanceof InvalidStateError && e.reason === 'CONNECTING',
+    );
+    assert.throws(() => s.sendPing(), { reason: 'CONNECTING' });
+    assert.throws(() => s.receiveData(fromClient(0x81, 'x')), { reason: 'CONNECTING' });
+    s.open(fromClient(0x81, 'first'));
+    assert.equal(s.state, ReadyState.OPEN);
+    assert.deepEqual(summary(s.takeEvents()), [['text', 'first']]);
+    assert.throws(() => s.open(), { reason: 'NOT_CONNECTING' });
+  });
+
+  it('failing or losing the transport while CONNECTING closes without a close frame', () => {
+    const failed = client({ connecting: true });
+    failed.fail(1002);
+    assert.equal(failed.state, ReadyState.CLOSED);
+    assert.equal(outgoing(failed).length, 0);
+    assert.equal(failed.outputEnded, true);
+    const lost = client({ connecting: true });
+    lost.receiveEof();
+    assert.deepEqual(lost.closeStatus, { code: 1006, reason: '', wasClean: false });
+  });
+
+  it('initialBytes belong to open(), not to a CONNECTING constructor', () => {
+    assert.throws(() => server({ connecting: true, initialBytes: hex('81 00') }), {
+      reason: 'INVALID_OPTION',
+    });
+  });
+});
+
 describe('bytes that arrived with the handshake', () => {
   it('initialBytes are parsed at once', () => {
     const s = server({
