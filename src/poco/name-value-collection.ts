@@ -1,0 +1,109 @@
+/**
+ * POCO's `NameValueCollection` and `MessageHeader`: an ordered list of name/value pairs whose
+ * names compare case-insensitively, as HTTP header fields do. Order is kept because it is what
+ * goes on the wire (POCO's 101 response has Date, Connection, the handler's headers, Upgrade,
+ * Sec-WebSocket-Accept, in that order).
+ */
+import { NotFoundException } from './exceptions.js';
+
+export class NameValueCollection implements Iterable<[string, string]> {
+  #entries: Array<[string, string]> = [];
+
+  /** Replaces the value of the first pair named `name`, in place; appends if there is none. */
+  set(name: string, value: string): void {
+    const entry = this.#find(name);
+    if (entry === undefined) this.#entries.push([name, value]);
+    else entry[1] = value;
+  }
+
+  /** Appends a pair, even if the name is already there. */
+  add(name: string, value: string): void {
+    this.#entries.push([name, value]);
+  }
+
+  /**
+   * The value of the first pair named `name`. Without a default, a missing name throws
+   * `NotFoundException`, as in POCO.
+   */
+  get(name: string, defaultValue?: string): string {
+    const entry = this.#find(name);
+    if (entry !== undefined) return entry[1];
+    if (defaultValue !== undefined) return defaultValue;
+    throw new NotFoundException(name);
+  }
+
+  /** Every value of `name`, in order. */
+  getAll(name: string): string[] {
+    const wanted = name.toLowerCase();
+    return this.#entries.filter(([n]) => n.toLowerCase() === wanted).map(([, v]) => v);
+  }
+
+  has(name: string): boolean {
+    return this.#find(name) !== undefined;
+  }
+
+  /** Removes every pair named `name`. */
+  erase(name: string): void {
+    const wanted = name.toLowerCase();
+    this.#entries = this.#entries.filter(([n]) => n.toLowerCase() !== wanted);
+  }
+
+  clear(): void {
+    this.#entries = [];
+  }
+
+  size(): number {
+    return this.#entries.length;
+  }
+
+  empty(): boolean {
+    return this.#entries.length === 0;
+  }
+
+  [Symbol.iterator](): Iterator<[string, string]> {
+    return this.#entries.map(([n, v]): [string, string] => [n, v])[Symbol.iterator]();
+  }
+
+  #find(name: string): [string, string] | undefined {
+    const wanted = name.toLowerCase();
+    return this.#entries.find(([n]) => n.toLowerCase() === wanted);
+  }
+}
+
+/** POCO's `MessageHeader`: a header collection with HTTP's list helpers. */
+export class MessageHeader extends NameValueCollection {
+  /**
+   * True if the first field named `fieldName` holds `token` as one of its comma-separated
+   * elements, compared case-insensitively (POCO GH #110: `Connection: keep-alive, Upgrade`).
+   */
+  hasToken(fieldName: string, token: string): boolean {
+    const value = this.get(fieldName, '');
+    const wanted = token.toLowerCase();
+    return MessageHeader.splitElements(value).some((element) => element.toLowerCase() === wanted);
+  }
+
+  /** Splits a comma-separated list, trimming elements and dropping empty ones (quotes respected). */
+  static splitElements(value: string, ignoreEmpty = true): string[] {
+    const elements: string[] = [];
+    let current = '';
+    let quoted = false;
+    for (const char of value) {
+      if (char === '"') quoted = !quoted;
+      if (char === ',' && !quoted) {
+        elements.push(current.trim());
+        current = '';
+      } else {
+        current += char;
+      }
+    }
+    elements.push(current.trim());
+    return ignoreEmpty ? elements.filter((element) => element !== '') : elements;
+  }
+
+  /** Quotes `value` if it contains characters that are not allowed in a token. */
+  static quote(value: string): string {
+    return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]*$/.test(value) && value !== ''
+      ? value
+      : `"${value.replace(/(["\\])/g, '\\$1')}"`;
+  }
+}

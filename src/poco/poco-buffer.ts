@@ -1,0 +1,87 @@
+/**
+ * POCO's `Buffer<char>`: a growable byte buffer with a size and a capacity. `receiveFrame(buffer)`
+ * appends a frame's payload after its current `size()`, as POCO's overload does (so start from
+ * `new PocoBuffer(0)`, or `resize(0)` before reusing one).
+ */
+import { Buffer } from 'node:buffer';
+import { InvalidArgumentException } from './exceptions.js';
+
+export class PocoBuffer {
+  #storage: Buffer;
+  #size: number;
+
+  /** A buffer of `size` bytes (zero-filled), with that capacity. */
+  constructor(size = 0) {
+    PocoBuffer.#check(size);
+    this.#storage = Buffer.alloc(size);
+    this.#size = size;
+  }
+
+  size(): number {
+    return this.#size;
+  }
+
+  /** Size in bytes (POCO's `sizeBytes()`; the same as `size()` for `char`). */
+  sizeBytes(): number {
+    return this.#size;
+  }
+
+  capacity(): number {
+    return this.#storage.length;
+  }
+
+  empty(): boolean {
+    return this.#size === 0;
+  }
+
+  /** The bytes `[0, size())`, as a view (valid until the buffer grows). */
+  begin(): Buffer {
+    return this.#storage.subarray(0, this.#size);
+  }
+
+  /** Same as `begin()`. */
+  data(): Buffer {
+    return this.begin();
+  }
+
+  /** Changes the size; `preserveContent` keeps the bytes that stay. New bytes are zero. */
+  resize(newSize: number, preserveContent = true): void {
+    PocoBuffer.#check(newSize);
+    if (newSize > this.#storage.length) this.#grow(newSize, preserveContent);
+    else if (newSize > this.#size) this.#storage.fill(0, this.#size, newSize);
+    this.#size = newSize;
+  }
+
+  /** Changes the capacity (never below the size). */
+  setCapacity(newCapacity: number, preserveContent = true): void {
+    PocoBuffer.#check(newCapacity);
+    if (newCapacity < this.#size) this.#size = newCapacity;
+    const storage = Buffer.alloc(newCapacity);
+    if (preserveContent) this.#storage.copy(storage, 0, 0, this.#size);
+    this.#storage = storage;
+  }
+
+  /** Appends bytes after `size()`, growing as needed. */
+  append(bytes: Uint8Array): void {
+    const end = this.#size + bytes.length;
+    if (end > this.#storage.length) this.#grow(Math.max(end, this.#storage.length * 2), true);
+    this.#storage.set(bytes, this.#size);
+    this.#size = end;
+  }
+
+  /** Sets the size to 0 (the capacity stays). */
+  clear(): void {
+    this.#size = 0;
+  }
+
+  #grow(capacity: number, preserveContent: boolean): void {
+    const storage = Buffer.alloc(capacity);
+    if (preserveContent) this.#storage.copy(storage, 0, 0, this.#size);
+    this.#storage = storage;
+  }
+
+  static #check(size: number): void {
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw new InvalidArgumentException('Invalid buffer size', String(size));
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * How an `HTTPServerResponse` reaches the wire. Two ways, because node:http hands a server two
+ * kinds of requests: ordinary ones come with a `ServerResponse`, upgrade requests come with the
+ * bare socket (node:http's parser has let go of it), on which the response head is written by
+ * hand: a 101 for a WebSocket, or the 400 a handler sends when the handshake is refused.
+ */
+import { Buffer } from 'node:buffer';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** The body of a response, once its head is sent: POCO's `std::ostream& send()`. */
+export interface ResponseBody {
+  /** Writes body bytes; false means the socket's buffer is full (wait for it to drain). */
+  write(data: string | Uint8Array): boolean;
+  /** Ends the body (and the response). */
+  end(data?: string | Uint8Array): void;
+}
+
+export interface ResponseHead {
+  version: string;
+  status: number;
+  reason: string;
+  fields: Array<[string, string]>;
+  /** The declared Content-Length, or -1. */
+  contentLength: number;
+  chunked: boolean;
+  keepAlive: boolean;
+}
+
+export interface ResponseWriter {
+  /** Writes the head and returns the body stream. */
+  writeHead(head: ResponseHead): ResponseBody;
+  /** Writes `100 Continue`. */
+  writeContinue(): void;
+  /**
+   * Writes `bytes` straight to the connection and closes it: POCO's `sendErrorResponse` (a 500
+   * with `Connection: Close`, no Date, no Content-Length).
+   */
+  abort(bytes: string): void;
+  /** Resolves when the response is completely written (its body ended). */
+  readonly finished: Promise<void>;
+}
+
+function toBytes(data: string | Uint8Array): Uint8Array {
+  return typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+}
+
+/** A response written through node:http's `ServerResponse`. */
+export class NodeResponseWriter implements ResponseWriter {
+  readonly finished: Promise<void>;
+
+  constructor(private readonly res: ServerResponse) {
+    this.finished = new Promise((resolve) => {
+      res.once('finish', resolve);
+      res.once('close', resolve);
+    });
+  }
+
+  writeHead(head: ResponseHead): ResponseBody {
+    const flat: string[] = [];
+    for (const [name, value] of head.fields) flat.push(name, value);
+    this.res.writeHead(head.status, head.reason, flat);
+    if (head.status < 200 || head.status === 204 || head.status === 304) {
+      this.res.end();
+    }
+    return {
+      write: (data) => (this.res.writableEnded ? false : this.res.write(toBytes(data))),
+      end: (data) => {
+        if (!this.res.writableEnded) this.res.end(data === undefined ? undefined : toBytes(data));
+      },
+    };
+  }
+
+  writeContinue(): void {
+    this.res.writeContinue();
+  }
+
+  abort(bytes: string): void {
+    const socket = this.res.socket;
+    if (socket === null || socket.destroyed) return;
+    socket.end(bytes);
+    socket.destroySoon();
+  }
+}
+
+/** A response written by hand on a socket that node:http has handed over (an upgrade request). */
+export class SocketResponseWriter implements ResponseWriter {
+  readonly finished: Promise<void>;
+  #finish!: () => void;
+  /** True if the response ends with a close of the connection (its length was not known). */
+  closeAfter = false;
+
+  constructor(private readonly socket: Socket) {
+    this.finished = new Promise((resolve) => {
+      this.#finish = resolve;
+    });
+    socket.once('close', () => this.#finish());
+  }
+
+  writeHead(head: ResponseHead): ResponseBody {
+    let text = `${head.version} ${head.status} ${head.reason}\r\n`;
+    for (const [name, value] of head.fields) text += `${name}: ${value}\r\n`;
+    text += '\r\n';
+    this.socket.write(text);
+    const socket = this.socket;
+    // Headers only: informational responses (101 included), 204, 304.
+    if (head.status < 200 || head.status === 204 || head.status === 304) {
+      this.#finish();
+      return { write: () => false, end: () => undefined };
+    }
+    const chunked = head.chunked && head.contentLength < 0;
+    // Without a length or chunking, the body ends when the connection does.
+    this.closeAfter = !chunked && (head.contentLength < 0 || !head.keepAlive);
+    let ended = false;
+    return {
+      write: (data) => {
+        const bytes = toBytes(data);
+        if (ended || bytes.length === 0) return !ended;
+        if (!chunked) return socket.write(bytes);
+        socket.cork();
+        socket.write(`${bytes.length.toString(16)}\r\n`);
+        socket.write(bytes);
+        const ok = socket.write('\r\n');
+        socket.uncork();
+        return ok;
+      },
+      end: (data) => {
+        if (ended) return;
+        if (data !== undefined && toBytes(data).length > 0) {
+          const bytes = toBytes(data);
+          if (chunked) socket.write(`${bytes.length.toString(16)}\r\n`);
+          socket.write(bytes);
+          if (chunked) socket.write('\r\n');
+        }
+        ended = true;
+        if (chunked) socket.write('0\r\n\r\n');
+        if (this.closeAfter) socket.end();
+        this.#finish();
+      },
+    };
+  }
+
+  writeContinue(): void {
+    this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+  }
+
+  abort(bytes: string): void {
+    this.closeAfter = true;
+    if (!this.socket.destroyed) {
+      this.socket.end(bytes);
+      this.socket.destroySoon();
+    }
+    this.#finish();
+  }
+}

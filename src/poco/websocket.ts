@@ -1,0 +1,464 @@
+/**
+ * POCO's `Poco::Net::WebSocket`, in async TypeScript.
+ *
+ * ```ts
+ * class EchoHandler implements HTTPRequestHandler {
+ *   async handleRequest(request: HTTPServerRequest, response: HTTPServerResponse) {
+ *     const ws = new WebSocket(request, response); // validates the handshake, sends the 101
+ *     const buffer = new Uint8Array(1024);
+ *     let frame;
+ *     do {
+ *       frame = await ws.receiveFrame(buffer);
+ *       if (frame.n > 0) await ws.sendFrame(buffer, frame.n, frame.flags);
+ *     } while (frame.n > 0 && (frame.flags & WebSocket.FRAME_OP_BITMASK) !== WebSocket.FRAME_OP_CLOSE);
+ *   }
+ * }
+ * ```
+ *
+ * Every call that blocks in C++ returns a promise; names, numeric values, argument order and
+ * return conventions are POCO's: `receiveFrame` gives the payload length of one frame and its
+ * whole first header byte as `flags`; 0 with flags 0 is end of stream; -1 is "would block" in
+ * non-blocking mode. Like POCO, a WebSocket hands PING, PONG, CLOSE and continuation frames to
+ * the application and validates nothing (wsnet's message API does all of that for you).
+ *
+ * Lifetime. The WebSocket constructed in `handleRequest` is the handler's, like the C++ local
+ * it mirrors: when the handler's promise settles, its reference is released, and the
+ * connection closes with the last reference. To keep a connection beyond the handler, copy it
+ * (`new WebSocket(ws)`, POCO's copy constructor): copies share the connection and keep it open
+ * until one of them calls `close()`.
+ */
+import { Buffer } from 'node:buffer';
+import * as constants from '../protocol/constants.js';
+import { encodeRawClosePayload } from '../protocol/close.js';
+import { checkUpgradeRequest } from '../protocol/handshake/server.js';
+import {
+  computeAccept as computeAcceptValue,
+  createKey as createKeyValue,
+} from '../protocol/handshake/keys.js';
+import {
+  AssertionViolationException,
+  InvalidAccessException,
+  InvalidArgumentException,
+  NotImplementedException,
+  WebSocketException,
+} from './exceptions.js';
+import type { HTTPServerRequest } from './http-server-request.js';
+import type { HTTPServerResponse } from './http-server-response.js';
+import { EXCHANGE, SEND_HEAD_ONLY } from './internal.js';
+import { PocoBuffer } from './poco-buffer.js';
+import type { SocketAddress } from './socket-address.js';
+import { Timespan } from './timespan.js';
+import { WebSocketImpl } from './websocket-impl.js';
+
+/** Marks the internal constructor call of `fromImpl`. */
+const FROM_IMPL: unique symbol = Symbol('wsnet.fromImpl');
+
+/** What `receiveFrame` resolves to: the payload length (0: end of stream, -1: would block) and the first header byte. */
+export interface ReceivedFrame {
+  n: number;
+  flags: number;
+}
+
+export class WebSocket {
+  // Mode
+  static readonly WS_SERVER = constants.WS_SERVER;
+  static readonly WS_CLIENT = constants.WS_CLIENT;
+  // FrameFlags
+  static readonly FRAME_FLAG_FIN = constants.FRAME_FLAG_FIN;
+  static readonly FRAME_FLAG_RSV1 = constants.FRAME_FLAG_RSV1;
+  static readonly FRAME_FLAG_RSV2 = constants.FRAME_FLAG_RSV2;
+  static readonly FRAME_FLAG_RSV3 = constants.FRAME_FLAG_RSV3;
+  // FrameOpcodes
+  static readonly FRAME_OP_CONT = constants.FRAME_OP_CONT;
+  static readonly FRAME_OP_TEXT = constants.FRAME_OP_TEXT;
+  static readonly FRAME_OP_BINARY = constants.FRAME_OP_BINARY;
+  static readonly FRAME_OP_CLOSE = constants.FRAME_OP_CLOSE;
+  static readonly FRAME_OP_PING = constants.FRAME_OP_PING;
+  static readonly FRAME_OP_PONG = constants.FRAME_OP_PONG;
+  static readonly FRAME_OP_BITMASK = constants.FRAME_OP_BITMASK;
+  static readonly FRAME_OP_SETRAW = constants.FRAME_OP_SETRAW;
+  // SendFlags
+  static readonly FRAME_TEXT = constants.FRAME_TEXT;
+  static readonly FRAME_BINARY = constants.FRAME_BINARY;
+  // StatusCodes
+  static readonly WS_NORMAL_CLOSE = constants.WS_NORMAL_CLOSE;
+  static readonly WS_ENDPOINT_GOING_AWAY = constants.WS_ENDPOINT_GOING_AWAY;
+  static readonly WS_PROTOCOL_ERROR = constants.WS_PROTOCOL_ERROR;
+  static readonly WS_PAYLOAD_NOT_ACCEPTABLE = constants.WS_PAYLOAD_NOT_ACCEPTABLE;
+  static readonly WS_RESERVED = constants.WS_RESERVED;
+  static readonly WS_RESERVED_NO_STATUS_CODE = constants.WS_RESERVED_NO_STATUS_CODE;
+  static readonly WS_RESERVED_ABNORMAL_CLOSE = constants.WS_RESERVED_ABNORMAL_CLOSE;
+  static readonly WS_MALFORMED_PAYLOAD = constants.WS_MALFORMED_PAYLOAD;
+  static readonly WS_POLICY_VIOLATION = constants.WS_POLICY_VIOLATION;
+  static readonly WS_PAYLOAD_TOO_BIG = constants.WS_PAYLOAD_TOO_BIG;
+  static readonly WS_EXTENSION_REQUIRED = constants.WS_EXTENSION_REQUIRED;
+  static readonly WS_UNEXPECTED_CONDITION = constants.WS_UNEXPECTED_CONDITION;
+  static readonly WS_RESERVED_TLS_FAILURE = constants.WS_RESERVED_TLS_FAILURE;
+  // ErrorCodes
+  static readonly WS_ERR_NO_HANDSHAKE = constants.WS_ERR_NO_HANDSHAKE;
+  static readonly WS_ERR_HANDSHAKE_NO_VERSION = constants.WS_ERR_HANDSHAKE_NO_VERSION;
+  static readonly WS_ERR_HANDSHAKE_UNSUPPORTED_VERSION =
+    constants.WS_ERR_HANDSHAKE_UNSUPPORTED_VERSION;
+  static readonly WS_ERR_HANDSHAKE_NO_KEY = constants.WS_ERR_HANDSHAKE_NO_KEY;
+  static readonly WS_ERR_HANDSHAKE_ACCEPT = constants.WS_ERR_HANDSHAKE_ACCEPT;
+  static readonly WS_ERR_UNAUTHORIZED = constants.WS_ERR_UNAUTHORIZED;
+  static readonly WS_ERR_PAYLOAD_TOO_BIG = constants.WS_ERR_PAYLOAD_TOO_BIG;
+  static readonly WS_ERR_INCOMPLETE_FRAME = constants.WS_ERR_INCOMPLETE_FRAME;
+  static readonly WEBSOCKET_VERSION = constants.WEBSOCKET_VERSION;
+  // Socket::SelectMode
+  static readonly SELECT_READ = 1;
+  static readonly SELECT_WRITE = 2;
+  static readonly SELECT_ERROR = 4;
+
+  readonly #impl: WebSocketImpl;
+
+  /**
+   * `new WebSocket(request, response)` inside an `HTTPRequestHandler`: checks that the request
+   * is a WebSocket upgrade exactly as POCO does and sends the 101, or throws a
+   * `WebSocketException` (codes 1-4) and sends nothing, so the handler can answer 400 itself.
+   * Headers set on `response` before (e.g. `Sec-WebSocket-Protocol`) go out with the 101.
+   *
+   * `new WebSocket(other)`: a copy that shares `other`'s connection (POCO's copy constructor).
+   */
+  constructor(request: HTTPServerRequest, response: HTTPServerResponse);
+  constructor(other: WebSocket);
+  constructor(
+    source: HTTPServerRequest | WebSocket | typeof FROM_IMPL,
+    response?: HTTPServerResponse | WebSocketImpl,
+  ) {
+    if (source === FROM_IMPL && response instanceof WebSocketImpl) {
+      this.#impl = response;
+    } else if (source instanceof WebSocket) {
+      this.#impl = source.#impl;
+      this.#impl.retain();
+    } else if (
+      source !== FROM_IMPL &&
+      response !== undefined &&
+      !(response instanceof WebSocketImpl)
+    ) {
+      this.#impl = WebSocket.#accept(source, response);
+    } else {
+      throw new InvalidArgumentException('Cannot assign incompatible socket');
+    }
+  }
+
+  /** POCO's `accept()`: the handshake checks, the 101, and the impl over the handed-over socket. */
+  static #accept(request: HTTPServerRequest, response: HTTPServerResponse): WebSocketImpl {
+    const exchange = request[EXCHANGE];
+    const check = checkUpgradeRequest(
+      {
+        method: request.getMethod(),
+        httpVersion: request.getVersion().replace(/^HTTP\//, ''),
+        // POCO reads the first field of each name.
+        headers: (name) => (request.has(name) ? request.get(name) : undefined),
+      },
+      'poco',
+    );
+    if (!check.ok) {
+      const { error } = check;
+      throw new WebSocketException(
+        error.pocoMessage,
+        error.arg ?? error.code,
+        error.arg === undefined ? 0 : error.code,
+      );
+    }
+    if (exchange.upgradeHead === null)
+      // node:http treated the request as an ordinary one, so its parser still owns the socket.
+      throw new WebSocketException('No WebSocket handshake', constants.WS_ERR_NO_HANDSHAKE);
+    response.setStatusAndReason(101);
+    response.set('Upgrade', 'websocket');
+    response.set('Connection', 'Upgrade');
+    response.set('Sec-WebSocket-Accept', check.accept);
+    response.setContentLength(-1);
+    response[SEND_HEAD_ONLY]();
+    const impl = new WebSocketImpl(exchange.socket, false, {
+      initialBytes: exchange.upgradeHead,
+      receiveTimeout: exchange.params.getTimeout(),
+      sendTimeout: new Timespan(0),
+    });
+    exchange.adopt(impl);
+    return impl;
+  }
+
+  /** @internal a WebSocket over an impl whose reference it takes over (the client side). */
+  static fromImpl(impl: WebSocketImpl): WebSocket {
+    return new WebSocket(FROM_IMPL as never, impl as never);
+  }
+
+  /** The `Sec-WebSocket-Accept` value for a key (POCO's protected static, public here). */
+  static computeAccept(key: string): string {
+    return computeAcceptValue(key);
+  }
+
+  /** A fresh `Sec-WebSocket-Key`: 16 random bytes from the CSPRNG, base64-encoded. */
+  static createKey(): string {
+    return createKeyValue();
+  }
+
+  /** The shared body (POCO's `impl()`); equal for copies. */
+  impl(): WebSocketImpl {
+    return this.#impl;
+  }
+
+  /** Copies share one connection, so they are equal (POCO compares impl pointers). */
+  equals(other: WebSocket): boolean {
+    return this.impl() === other.impl();
+  }
+
+  mode(): number {
+    return this.impl().mustMaskPayload() ? WebSocket.WS_CLIENT : WebSocket.WS_SERVER;
+  }
+
+  // --- Frames ---
+
+  /**
+   * Sends `length` bytes of `buffer` (a string is sent as its UTF-8 bytes) as one frame whose
+   * first byte is `flags` (default `FRAME_TEXT`), exactly as given: no FIN is added (a PING
+   * needs `FRAME_FLAG_FIN | FRAME_OP_PING`), nothing is checked. Resolves to `length` once the
+   * socket has taken the frame; in non-blocking mode -1 when it would block (call again with
+   * the same length: the frame is already queued).
+   */
+  async sendFrame(
+    buffer: Uint8Array | string,
+    length?: number,
+    flags: number = WebSocket.FRAME_TEXT,
+  ): Promise<number> {
+    return this.impl().sendBytes(slice(buffer, length), flags | WebSocket.FRAME_OP_SETRAW);
+  }
+
+  /**
+   * Receives one frame into `buffer` (up to `length` bytes, default its length). A frame whose
+   * payload does not fit throws `WebSocketException` 10 "Insufficient buffer for payload size N"
+   * and stays queued: a call with a larger buffer gets it. Over `getMaxPayloadSize()`: 10
+   * "Payload too big". End of stream in the middle of a frame: 11 "Incomplete frame received".
+   * No whole frame within the receive timeout: `TimeoutException`.
+   *
+   * With a `PocoBuffer`, the payload is appended after its current size, without a length limit
+   * (only `maxPayloadSize` applies).
+   */
+  async receiveFrame(buffer: Uint8Array | PocoBuffer, length?: number): Promise<ReceivedFrame> {
+    if (buffer instanceof PocoBuffer)
+      return this.impl().receive((payload) => buffer.append(payload));
+    const limit = length ?? buffer.length;
+    if (!Number.isInteger(limit) || limit < 0 || limit > buffer.length)
+      throw new InvalidArgumentException('Invalid length', String(length));
+    return this.impl().receive((payload) => {
+      if (payload.length > limit)
+        throw new WebSocketException(
+          `Insufficient buffer for payload size ${payload.length}`,
+          constants.WS_ERR_PAYLOAD_TOO_BIG,
+        );
+      buffer.set(payload, 0);
+    });
+  }
+
+  /**
+   * Sends a close frame with `statusCode` and `statusMessage`, unchecked, as POCO does (1005,
+   * 1006 or a reason over 123 bytes go out as given). It does not wait for the peer's close
+   * frame or close the connection: receive until the peer's close frame arrives, then `close()`.
+   * Resolves to the payload length (2 + the message's bytes).
+   */
+  async shutdown(
+    statusCode: number = WebSocket.WS_NORMAL_CLOSE,
+    statusMessage = '',
+  ): Promise<number> {
+    const payload = encodeRawClosePayload(statusCode, statusMessage);
+    return this.sendFrame(
+      payload,
+      payload.length,
+      WebSocket.FRAME_FLAG_FIN | WebSocket.FRAME_OP_CLOSE,
+    );
+  }
+
+  /** The first header byte of the last frame received (WebSocketImpl's `frameFlags()`). */
+  frameFlags(): number {
+    return this.impl().frameFlags();
+  }
+
+  /** The largest frame payload accepted (default 2147483647). `n <= 0` is an assertion. */
+  setMaxPayloadSize(maxPayloadSize: number): void {
+    this.impl().setMaxPayloadSize(maxPayloadSize);
+  }
+
+  getMaxPayloadSize(): number {
+    return this.impl().getMaxPayloadSize();
+  }
+
+  // --- StreamSocket functions ---
+
+  /** POCO's `sendBytes`: like `sendFrame`, but flags 0 means a binary frame. */
+  async sendBytes(buffer: Uint8Array | string, length?: number, flags = 0): Promise<number> {
+    return this.impl().sendBytes(slice(buffer, length), flags);
+  }
+
+  /** POCO's `receiveBytes`: the payload of one frame (the flags are not reported). */
+  async receiveBytes(buffer: Uint8Array | PocoBuffer, length?: number): Promise<number> {
+    return (await this.receiveFrame(buffer, length)).n;
+  }
+
+  /** Bytes received and not yet taken (raw bytes, frame headers included, as in POCO). */
+  available(): number {
+    return this.impl().available();
+  }
+
+  /** Waits up to `timeout` (µs or Timespan) for `SELECT_READ` / `SELECT_WRITE` / `SELECT_ERROR`. */
+  async poll(timeout: Timespan | number, mode: number): Promise<boolean> {
+    return this.impl().poll(Timespan.from(timeout), mode);
+  }
+
+  /** Closes the TCP connection without a close frame, for every copy. */
+  close(): void {
+    this.impl().close();
+  }
+
+  address(): SocketAddress {
+    return this.impl().address();
+  }
+
+  peerAddress(): SocketAddress {
+    return this.impl().peerAddress();
+  }
+
+  secure(): boolean {
+    return this.impl().secure();
+  }
+
+  sockfd(): number {
+    return this.impl().sockfd();
+  }
+
+  setBlocking(flag: boolean): void {
+    this.impl().setBlocking(flag);
+  }
+  getBlocking(): boolean {
+    return this.impl().getBlocking();
+  }
+  setReceiveTimeout(timeout: Timespan | number): void {
+    this.impl().setReceiveTimeout(Timespan.from(timeout));
+  }
+  getReceiveTimeout(): Timespan {
+    return this.impl().getReceiveTimeout();
+  }
+  setSendTimeout(timeout: Timespan | number): void {
+    this.impl().setSendTimeout(Timespan.from(timeout));
+  }
+  getSendTimeout(): Timespan {
+    return this.impl().getSendTimeout();
+  }
+  setNoDelay(flag: boolean): void {
+    this.impl().setNoDelay(flag);
+  }
+  getNoDelay(): boolean {
+    return this.impl().getNoDelay();
+  }
+  setKeepAlive(flag: boolean): void {
+    this.impl().setKeepAlive(flag);
+  }
+  getKeepAlive(): boolean {
+    return this.impl().getKeepAlive();
+  }
+  setLinger(on: boolean, seconds: number): void {
+    this.impl().setLinger(on, seconds);
+  }
+  getLinger(): { on: boolean; seconds: number } {
+    return this.impl().getLinger();
+  }
+  setSendBufferSize(size: number): void {
+    this.impl().setSendBufferSize(size);
+  }
+  getSendBufferSize(): number {
+    return this.impl().getSendBufferSize();
+  }
+  setReceiveBufferSize(size: number): void {
+    this.impl().setReceiveBufferSize(size);
+  }
+  getReceiveBufferSize(): number {
+    return this.impl().getReceiveBufferSize();
+  }
+  shutdownReceive(): void {
+    this.impl().shutdownReceive();
+  }
+  shutdownSend(): number {
+    return this.impl().shutdownSend();
+  }
+
+  // What a WebSocket cannot do, with POCO's exceptions and messages (WebSocketImpl.cpp).
+  connect(): never {
+    throw new InvalidAccessException('Cannot connect() a WebSocketImpl');
+  }
+  connectNB(): never {
+    throw new InvalidAccessException('Cannot connectNB() a WebSocketImpl');
+  }
+  bind(): never {
+    throw new InvalidAccessException('Cannot bind() a WebSocketImpl');
+  }
+  bind6(): never {
+    throw new InvalidAccessException('Cannot bind6() a WebSocketImpl');
+  }
+  listen(): never {
+    throw new InvalidAccessException('Cannot listen() on a WebSocketImpl');
+  }
+  acceptConnection(): never {
+    throw new InvalidAccessException('Cannot acceptConnection() on a WebSocketImpl');
+  }
+  sendTo(): never {
+    throw new InvalidAccessException('Cannot sendTo() on a WebSocketImpl');
+  }
+  receiveFrom(): never {
+    throw new InvalidAccessException('Cannot receiveFrom() on a WebSocketImpl');
+  }
+  sendUrgent(): never {
+    throw new InvalidAccessException('Cannot sendUrgent() on a WebSocketImpl');
+  }
+  /** The socket is already initialized: POCO's `poco_assert` fails. */
+  init(): never {
+    throw new AssertionViolationException('The socket is already initialized');
+  }
+
+  // What Node.js cannot do on a connected socket: said, never done silently.
+  setReuseAddress(): never {
+    throw notInNode('setReuseAddress');
+  }
+  getReuseAddress(): never {
+    throw notInNode('getReuseAddress');
+  }
+  setReusePort(): never {
+    throw notInNode('setReusePort');
+  }
+  getReusePort(): never {
+    throw notInNode('getReusePort');
+  }
+  setOOBInline(): never {
+    throw notInNode('setOOBInline');
+  }
+  getOOBInline(): never {
+    throw notInNode('getOOBInline');
+  }
+  setOption(): never {
+    throw notInNode('setOption');
+  }
+  getOption(): never {
+    throw notInNode('getOption');
+  }
+
+  static supportsIPv4(): boolean {
+    return true;
+  }
+  static supportsIPv6(): boolean {
+    return true;
+  }
+}
+
+function notInNode(method: string): NotImplementedException {
+  return new NotImplementedException(
+    `${method}(): Node.js does not expose this socket option on a connected socket`,
+  );
+}
+
+function slice(buffer: Uint8Array | string, length: number | undefined): Uint8Array {
+  const bytes = typeof buffer === 'string' ? Buffer.from(buffer, 'utf8') : buffer;
+  if (length === undefined) return bytes;
+  if (!Number.isInteger(length) || length < 0 || length > bytes.length)
+    throw new InvalidArgumentException('Invalid length', String(length));
+  return length === bytes.length ? bytes : bytes.subarray(0, length);
+}
