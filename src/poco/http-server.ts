@@ -77,6 +77,10 @@ export class HTTPServer {
     this.#http.keepAliveTimeout = params.getKeepAliveTimeout().totalMilliseconds();
     this.#http.maxRequestsPerSocket = params.getMaxKeepAliveRequests();
     this.#http.on('request', (req, res) => this.#onRequest(req, res));
+    // node:http checks headersTimeout/requestTimeout from a timer it starts on 'listening'. This
+    // server never listens itself (the ServerSocket does and hands connections over), so start
+    // that timer the same way; stop() clears it through close().
+    this.#http.emit('listening');
     this.#http.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
       this.#onUpgrade(req, socket, head),
     );
@@ -95,6 +99,7 @@ export class HTTPServer {
   stop(): void {
     this.#stopped = true;
     this.#socket.close();
+    this.#http.close(); // only clears node:http's timers: it owns no listening socket
   }
 
   /**

@@ -37,6 +37,8 @@ export class RawClient {
   #wake: Array<() => void> = [];
   #reader: FrameReader | null = null;
   mask: MaskGenerator = randomMask;
+  /** The first socket error (e.g. ECONNRESET), if any. */
+  error: NodeJS.ErrnoException | undefined;
 
   private constructor(socket: net.Socket) {
     this.socket = socket;
@@ -49,7 +51,9 @@ export class RawClient {
       this.#ended = true;
       this.#notify();
     });
-    socket.on('error', () => undefined);
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.error ??= error;
+    });
     socket.on('close', () => {
       this.#closed = true;
       this.#ended = true;
