@@ -1,13 +1,19 @@
 /**
  * `npm run bench [suite...]`: wsnet side by side with ws, in one process, ratios printed.
- * Suites: mask, parse, utf8 (all by default). BENCH_ROUNDS and BENCH_ROUND_MS tune the effort.
+ * Suites: mask, parse, utf8, echo (all by default). BENCH_ROUNDS and BENCH_ROUND_MS tune the effort.
  */
 import os from 'node:os';
+import { echoSuite } from './echo.bench.js';
 import { maskSuite } from './mask.bench.js';
 import { parseSuite } from './parse.bench.js';
 import { utf8Suite } from './utf8.bench.js';
 
-const suites: Record<string, () => void> = { mask: maskSuite, parse: parseSuite, utf8: utf8Suite };
+const suites: Record<string, () => void | Promise<void>> = {
+  mask: maskSuite,
+  parse: parseSuite,
+  utf8: utf8Suite,
+  echo: echoSuite,
+};
 const selected = process.argv.slice(2);
 const unknown = selected.filter((name) => !(name in suites));
 if (unknown.length > 0) {
@@ -22,4 +28,4 @@ console.log(
   `wsnet benchmarks — Node ${process.version}, ${os.cpus().length} × ${cpu}, ${new Date().toISOString().slice(0, 10)}`,
 );
 console.log('Each cell is the median of the rounds; ratios > 1.00x mean wsnet is faster.');
-for (const name of selected.length > 0 ? selected : Object.keys(suites)) suites[name]();
+for (const name of selected.length > 0 ? selected : Object.keys(suites)) await suites[name]();

@@ -19,7 +19,7 @@ function describe(event: ConnectionEvent): string {
         ? `binary message, ${event.data.length} bytes`
         : `text message ${JSON.stringify(event.data.toString())}`;
     case 'frame':
-      return `frame, flags 0x${event.frame.flags.toString(16)}`;
+      return `frame, flags 0x${event.flags.toString(16)}`;
     case 'ping':
     case 'pong':
       return `${event.type} ${JSON.stringify(event.data.toString())}`;

@@ -7,23 +7,32 @@
  * `pauseReading()`/`resumeReading()` let the layer above apply backpressure: a paused socket
  * stops reading, the kernel's receive window fills, and TCP slows the peer down.
  *
- * Write side: `flush()` writes the connection's outgoing buffers under one cork (one `writev`),
- * ends the socket when the connection says so, and reports whether Node's write buffer is over
- * its limit; `drained()` waits until it is not.
+ * Write side: `flush()` writes the connection's outgoing buffers, ends the socket when the
+ * connection says so, and reports whether Node's write buffer is over its limit; `drained()`
+ * waits until it is not. After a read that brought several messages, writes are corked until
+ * the end of the event loop's turn, so that the replies leave in one `writev`.
  */
 import type { Socket } from 'node:net';
 import { ReadyState, type Connection, type ConnectionEvent } from '../protocol/connection.js';
 
+/** How long a closed socket may take to deliver what was written before it is dropped. */
+export const CLOSE_LINGER_MS = 10_000;
+
+/** What a transport reports to the layer above (implemented by it, without closures). */
 export interface TransportHandler {
   /** Events from the connection, in order, after each chunk of input. */
-  events(events: ConnectionEvent[]): void;
+  onTransportEvents(events: ConnectionEvent[]): void;
   /** The peer ended its side of the stream; the connection has seen the EOF. */
-  end(): void;
-  /** The socket failed (reset, TLS alert...). `closed` follows. */
-  error(error: Error): void;
+  onTransportEnd(): void;
+  /** The socket failed (reset, TLS alert...). `onTransportClosed` follows. */
+  onTransportError(error: Error): void;
   /** The socket is closed; nothing more will happen. */
-  closed(): void;
+  onTransportClosed(): void;
 }
+
+/** Where a socket keeps its transport, so that one set of listener functions serves all. */
+const TRANSPORT = Symbol('wsnet.transport');
+type TransportSocket = Socket & { [TRANSPORT]?: Transport };
 
 export class Transport {
   readonly socket: Socket;
@@ -32,15 +41,36 @@ export class Transport {
   #closed = false;
   #ended = false;
   #drain: Promise<void> | null = null;
+  #corked = false;
+
+  // The socket's listeners are shared functions that find their transport on the socket: four
+  // closures per connection would be a few hundred bytes each of thousands of idle connections.
+  static #data(this: TransportSocket, chunk: Buffer): void {
+    this[TRANSPORT]!.#onData(chunk);
+  }
+  static #end(this: TransportSocket): void {
+    this[TRANSPORT]!.#onEnd();
+  }
+  static #error(this: TransportSocket, error: Error): void {
+    this[TRANSPORT]!.#handler.onTransportError(error);
+  }
+  static #close(this: TransportSocket): void {
+    this[TRANSPORT]!.#onClose();
+  }
+  static #uncork(transport: Transport): void {
+    transport.#corked = false;
+    if (!transport.socket.destroyed) transport.socket.uncork();
+  }
 
   constructor(socket: Socket, connection: Connection, handler: TransportHandler) {
     this.socket = socket;
     this.connection = connection;
     this.#handler = handler;
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('end', () => this.#onEnd());
-    socket.on('error', (error) => this.#handler.error(error));
-    socket.on('close', () => this.#onClose());
+    (socket as TransportSocket)[TRANSPORT] = this;
+    socket.on('data', Transport.#data);
+    socket.on('end', Transport.#end);
+    socket.on('error', Transport.#error);
+    socket.on('close', Transport.#close);
     if (socket.destroyed) queueMicrotask(() => this.#onClose());
   }
 
@@ -55,7 +85,7 @@ export class Transport {
    */
   dispatch(): void {
     const events = this.connection.takeEvents();
-    if (events.length > 0) this.#handler.events(events);
+    if (events.length > 0) this.#handler.onTransportEvents(events);
     this.flush();
   }
 
@@ -114,23 +144,59 @@ export class Transport {
     if (!this.#closed) this.socket.resume();
   }
 
-  /** Closes the socket at once; `reset` sends an RST instead of a FIN (linger 0). */
+  /**
+   * Closes the connection. What was written already still goes out (as the kernel sends what a
+   * closed socket had queued), then FIN; if the peer will not take it within
+   * {@link CLOSE_LINGER_MS}, the socket is dropped. `reset` drops everything and sends an RST
+   * (POCO's linger 0).
+   */
   destroy(reset = false): void {
     if (this.#closed) return;
-    if (reset && typeof this.socket.resetAndDestroy === 'function' && !this.socket.destroyed)
-      this.socket.resetAndDestroy();
-    else this.socket.destroy();
+    const socket = this.socket;
+    if (reset) {
+      if (typeof socket.resetAndDestroy === 'function' && !socket.destroyed)
+        socket.resetAndDestroy();
+      else socket.destroy();
+      return;
+    }
+    if (this.#corked) Transport.#uncork(this); // batched writes go to the kernel now
+    if (socket.writableLength === 0 || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.pause();
+    const timer = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    socket.end(() => socket.destroy());
+  }
+
+  /**
+   * Holds writes until the end of this turn of the event loop, then sends them in one `writev`:
+   * a read that brings 16 pipelined messages gets its 16 echoes in one system call, not 16.
+   */
+  #batchWrites(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.socket.cork();
+    setImmediate(Transport.#uncork, this);
   }
 
   #onData(chunk: Buffer): void {
     this.connection.receiveData(chunk);
-    this.dispatch();
+    const events = this.connection.takeEvents();
+    // A read that brought several messages will get several replies, from the application's
+    // code in later microtasks: batch them. A read with one message (the lock-step case) gets
+    // its reply written at once, without the detour.
+    if (events.length > 1) this.#batchWrites();
+    if (events.length > 0) this.#handler.onTransportEvents(events);
+    this.flush();
   }
 
   #onEnd(): void {
     this.connection.receiveEof();
     this.dispatch();
-    this.#handler.end();
+    this.#handler.onTransportEnd();
   }
 
   #onClose(): void {
@@ -142,8 +208,8 @@ export class Transport {
       this.connection.receiveEof();
       const events = this.connection.takeEvents();
       this.connection.takeOutgoing();
-      if (events.length > 0) this.#handler.events(events);
+      if (events.length > 0) this.#handler.onTransportEvents(events);
     }
-    this.#handler.closed();
+    this.#handler.onTransportClosed();
   }
 }

@@ -166,3 +166,8 @@ export function netExceptionFrom(error: unknown): PocoException {
         : new NetException(message, undefined, 0, options);
   }
 }
+
+/** A rejected promise for something caught: errors as they are, anything else wrapped. */
+export function rejection(error: unknown): Promise<never> {
+  return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+}

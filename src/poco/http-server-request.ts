@@ -9,24 +9,77 @@ import type { HTTPServerResponse } from './http-server-response.js';
 import { EXCHANGE, type Exchange } from './internal.js';
 import { SocketAddress } from './socket-address.js';
 
+/**
+ * The header names and values that nearly every handshake repeats, so that a thousand open
+ * WebSockets hold one copy of "Sec-WebSocket-Version" and "websocket", not a thousand (the
+ * request lives as long as its handler, which is as long as its WebSocket).
+ */
+const COMMON = new Map(
+  [
+    'HTTP/1.1',
+    'HTTP/1.0',
+    'Host',
+    'host',
+    'Connection',
+    'connection',
+    'Upgrade',
+    'upgrade',
+    'websocket',
+    'WebSocket',
+    'keep-alive',
+    'Keep-Alive',
+    'keep-alive, Upgrade',
+    'Sec-WebSocket-Version',
+    'sec-websocket-version',
+    'Sec-WebSocket-Key',
+    'sec-websocket-key',
+    'Sec-WebSocket-Extensions',
+    'sec-websocket-extensions',
+    'Sec-WebSocket-Protocol',
+    'sec-websocket-protocol',
+    'permessage-deflate; client_max_window_bits',
+    '13',
+    'Origin',
+    'origin',
+    'User-Agent',
+    'user-agent',
+    'Accept-Encoding',
+    'Accept-Language',
+    'Cache-Control',
+    'Pragma',
+    'no-cache',
+    'gzip, deflate, br',
+  ].map((text) => [text, text]),
+);
+
+function intern(text: string): string {
+  return COMMON.get(text) ?? text;
+}
+
 export class HTTPServerRequest extends HTTPRequest {
-  readonly #message: IncomingMessage;
+  /** The body stream, for ordinary requests (an upgrade's IncomingMessage is let go at once). */
+  readonly #message: IncomingMessage | null;
   readonly #response: HTTPServerResponse;
-  readonly #client: SocketAddress;
-  readonly #server: SocketAddress;
+  // Addresses as strings and numbers; SocketAddress objects are made when asked for.
+  readonly #clientHost: string;
+  readonly #clientPort: number;
+  readonly #serverHost: string;
+  readonly #serverPort: number;
   /** @internal */
   readonly [EXCHANGE]: Exchange;
 
   /** @internal created by HTTPServer for each request. */
   constructor(message: IncomingMessage, response: HTTPServerResponse, exchange: Exchange) {
-    super(message.method ?? 'GET', message.url ?? '/', `HTTP/${message.httpVersion}`);
+    super(message.method ?? 'GET', message.url ?? '/', intern(`HTTP/${message.httpVersion}`));
     const raw = message.rawHeaders;
-    for (let i = 0; i + 1 < raw.length; i += 2) this.add(raw[i], raw[i + 1]);
-    this.#message = message;
+    for (let i = 0; i + 1 < raw.length; i += 2) this.add(intern(raw[i]), intern(raw[i + 1]));
+    this.#message = exchange.upgradeHead === null ? message : null;
     this.#response = response;
     const socket = exchange.socket;
-    this.#client = new SocketAddress(socket.remoteAddress ?? '0.0.0.0', socket.remotePort ?? 0);
-    this.#server = new SocketAddress(socket.localAddress ?? '0.0.0.0', socket.localPort ?? 0);
+    this.#clientHost = socket.remoteAddress ?? '0.0.0.0';
+    this.#clientPort = socket.remotePort ?? 0;
+    this.#serverHost = socket.localAddress ?? '0.0.0.0';
+    this.#serverPort = socket.localPort ?? 0;
     this[EXCHANGE] = exchange;
   }
 
@@ -35,7 +88,7 @@ export class HTTPServerRequest extends HTTPRequest {
    * connection carries WebSocket frames instead.
    */
   stream(): Readable {
-    return this[EXCHANGE].upgradeHead === null ? this.#message : Readable.from([]);
+    return this.#message ?? Readable.from([]);
   }
 
   /** Reads the whole body, refusing more than `maxBytes`. */
@@ -52,11 +105,11 @@ export class HTTPServerRequest extends HTTPRequest {
   }
 
   clientAddress(): SocketAddress {
-    return this.#client;
+    return new SocketAddress(this.#clientHost, this.#clientPort);
   }
 
   serverAddress(): SocketAddress {
-    return this.#server;
+    return new SocketAddress(this.#serverHost, this.#serverPort);
   }
 
   serverParams(): HTTPServerParams {

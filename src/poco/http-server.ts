@@ -18,7 +18,7 @@ import { HTTPMessage, HTTPResponse } from './http-message.js';
 import { HTTPServerParams } from './http-server-params.js';
 import { HTTPServerRequest } from './http-server-request.js';
 import { HTTPServerResponse } from './http-server-response.js';
-import { EXCHANGE, type Exchange } from './internal.js';
+import { Exchange } from './internal.js';
 import {
   NodeResponseWriter,
   SocketResponseWriter,
@@ -39,9 +39,16 @@ export interface HTTPRequestHandlerFactory {
 /** Called with errors that escape a handler (POCO's `ErrorHandler`); the client got a 500. */
 export type HandlerErrorListener = (error: unknown, request: HTTPServerRequest) => void;
 
-interface Retainable {
-  retain(): void;
-  release(): void;
+/** A served socket keeps the function that forgets it, for the shared 'close' listener. */
+const SERVER = Symbol('wsnet.httpServer');
+type TrackedSocket = Socket & { [SERVER]?: (socket: Socket) => void };
+
+function ignoreError(): void {
+  // errors are handled by whoever takes the socket over; this keeps them from crashing Node
+}
+
+function untrackOnClose(this: TrackedSocket): void {
+  this[SERVER]?.(this);
 }
 
 export class HTTPServer {
@@ -51,6 +58,8 @@ export class HTTPServer {
   readonly #params: HTTPServerParams;
   readonly #http: http.Server;
   readonly #connections = new Set<Socket>();
+  /** One listener for every connection's 'close' (not a closure per connection). */
+  readonly #untrack = (socket: Socket): void => void this.#connections.delete(socket);
   #errorListener: HandlerErrorListener = () => undefined;
   #started = false;
   #stopped = false;
@@ -166,22 +175,11 @@ export class HTTPServer {
         this.#maxConcurrentConnections,
         this.#connections.size,
       );
-      socket.once('close', () => this.#connections.delete(socket));
+      socket.on('close', untrackOnClose);
+      (socket as TrackedSocket)[SERVER] = this.#untrack;
       socket.setNoDelay(true);
     }
     this.#http.emit('connection', socket);
-  }
-
-  #exchange(socket: Socket, upgradeHead: Buffer | null, adopted: Retainable[]): Exchange {
-    return {
-      socket,
-      upgradeHead,
-      params: this.#params,
-      adopt: (impl) => {
-        impl.retain();
-        adopted.push(impl);
-      },
-    };
   }
 
   #response(writer: ResponseWriter, req: http.IncomingMessage): HTTPServerResponse {
@@ -195,60 +193,98 @@ export class HTTPServer {
   }
 
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const adopted: Retainable[] = [];
     const response = this.#response(new NodeResponseWriter(res), req);
-    const request = new HTTPServerRequest(req, response, this.#exchange(req.socket, null, adopted));
-    void this.#handle(request, response, adopted);
+    const exchange = new Exchange(req.socket, null, this.#params);
+    this.#handle(new HTTPServerRequest(req, response, exchange), response, exchange, null);
   }
 
   #onUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
-    const adopted: Retainable[] = [];
     const writer = new SocketResponseWriter(socket);
     const response = this.#response(writer, req);
-    const request = new HTTPServerRequest(req, response, this.#exchange(socket, head, adopted));
-    socket.on('error', () => undefined); // errors reach whoever owns the socket next
-    void this.#handle(request, response, adopted).then(async () => {
-      if (adopted.length > 0) return; // a WebSocket owns the connection now
-      await writer.finished;
-      // A refused handshake on a keep-alive connection: hand the socket back to node:http for
-      // the next request, with the bytes it had read ahead (POCO keeps the connection too).
-      if (!socket.destroyed && !writer.closeAfter && response.getKeepAlive() && !this.#stopped) {
-        if (head.length > 0) socket.unshift(head);
-        this.#serve(socket);
-      } else if (!socket.destroyed) {
-        socket.end();
-      }
-    });
+    const exchange = new Exchange(socket, head, this.#params);
+    socket.on('error', ignoreError); // errors reach whoever owns the socket next
+    this.#handle(new HTTPServerRequest(req, response, exchange), response, exchange, writer);
   }
 
-  async #handle(
+  /**
+   * Runs the handler for one request. Not an async function: a WebSocket handler runs for the
+   * connection's whole life, and an async frame here would be kept alive with it.
+   */
+  #handle(
     request: HTTPServerRequest,
     response: HTTPServerResponse,
-    adopted: Retainable[],
-  ): Promise<void> {
+    exchange: Exchange,
+    upgradeWriter: SocketResponseWriter | null,
+  ): void {
     this.#currentHandlers++;
+    let outcome: void | Promise<void>;
     try {
       const handler = this.#factory.createRequestHandler(request);
       if (handler === null || handler === undefined) {
         response.sendErrorAndClose(HTTPResponse.HTTP_NOT_IMPLEMENTED);
+        this.#settled(request, response, exchange, upgradeWriter, undefined, false);
         return;
       }
-      await handler.handleRequest(request, response);
-      response.finish();
+      outcome = handler.handleRequest(request, response);
     } catch (error) {
+      this.#settled(request, response, exchange, upgradeWriter, error, true);
+      return;
+    }
+    if (outcome instanceof Promise)
+      outcome.then(
+        () => this.#settled(request, response, exchange, upgradeWriter, undefined, false),
+        (error: unknown) => this.#settled(request, response, exchange, upgradeWriter, error, true),
+      );
+    else this.#settled(request, response, exchange, upgradeWriter, undefined, false);
+  }
+
+  #settled(
+    request: HTTPServerRequest,
+    response: HTTPServerResponse,
+    exchange: Exchange,
+    upgradeWriter: SocketResponseWriter | null,
+    error: unknown,
+    failed: boolean,
+  ): void {
+    this.#currentHandlers--;
+    if (!failed) {
+      response.finish();
+    } else {
       if (!response.sent()) response.sendErrorAndClose(HTTPResponse.HTTP_INTERNAL_SERVER_ERROR);
       // The head is out and the body cannot be finished: close, so the client sees a cut-off.
-      else if (adopted.length === 0) request[EXCHANGE].socket.destroy();
+      else if (exchange.adopted === null) exchange.socket.destroy();
       try {
         this.#errorListener(error, request);
       } catch {
         // an error listener that throws must not take the server down
       }
-    } finally {
-      this.#currentHandlers--;
-      // The handler's scope ends: release the references its WebSockets held (POCO: the
-      // handler's local WebSocket is destroyed, and with its last reference the socket closes).
-      for (const impl of adopted) impl.release();
     }
+    // The handler's scope ends: release the references its WebSockets held (POCO: the
+    // handler's local WebSocket is destroyed, and with its last reference the socket closes).
+    exchange.releaseAll();
+    if (upgradeWriter !== null && exchange.adopted === null)
+      this.#afterRefusedUpgrade(exchange, response, upgradeWriter);
+  }
+
+  /**
+   * An upgrade request that got an ordinary response (a refused handshake): on a keep-alive
+   * connection, hand the socket back to node:http for the next request, with the bytes it had
+   * read ahead (POCO keeps the connection too).
+   */
+  #afterRefusedUpgrade(
+    exchange: Exchange,
+    response: HTTPServerResponse,
+    writer: SocketResponseWriter,
+  ): void {
+    void writer.finished.then(() => {
+      const socket = exchange.socket;
+      if (!socket.destroyed && !writer.closeAfter && response.getKeepAlive() && !this.#stopped) {
+        const head = exchange.upgradeHead;
+        if (head !== null && head.length > 0) socket.unshift(head);
+        this.#serve(socket);
+      } else if (!socket.destroyed) {
+        socket.end();
+      }
+    });
   }
 }

@@ -46,5 +46,5 @@ export {
   type HandlerErrorListener,
 } from './http-server.js';
 export { PocoBuffer } from './poco-buffer.js';
-export { WebSocket, type ReceivedFrame } from './websocket.js';
+export { WebSocket, type ReceivedFrame, type ReceivedPayload } from './websocket.js';
 export { WebSocketImpl } from './websocket-impl.js';

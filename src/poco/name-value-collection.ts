@@ -7,18 +7,19 @@
 import { NotFoundException } from './exceptions.js';
 
 export class NameValueCollection implements Iterable<[string, string]> {
-  #entries: Array<[string, string]> = [];
+  /** Names and values, alternating: one array per collection, not one per pair. */
+  #items: string[] = [];
 
   /** Replaces the value of the first pair named `name`, in place; appends if there is none. */
   set(name: string, value: string): void {
-    const entry = this.#find(name);
-    if (entry === undefined) this.#entries.push([name, value]);
-    else entry[1] = value;
+    const at = this.#find(name);
+    if (at === -1) this.#items.push(name, value);
+    else this.#items[at + 1] = value;
   }
 
   /** Appends a pair, even if the name is already there. */
   add(name: string, value: string): void {
-    this.#entries.push([name, value]);
+    this.#items.push(name, value);
   }
 
   /**
@@ -26,8 +27,8 @@ export class NameValueCollection implements Iterable<[string, string]> {
    * `NotFoundException`, as in POCO.
    */
   get(name: string, defaultValue?: string): string {
-    const entry = this.#find(name);
-    if (entry !== undefined) return entry[1];
+    const at = this.#find(name);
+    if (at !== -1) return this.#items[at + 1];
     if (defaultValue !== undefined) return defaultValue;
     throw new NotFoundException(name);
   }
@@ -35,38 +36,49 @@ export class NameValueCollection implements Iterable<[string, string]> {
   /** Every value of `name`, in order. */
   getAll(name: string): string[] {
     const wanted = name.toLowerCase();
-    return this.#entries.filter(([n]) => n.toLowerCase() === wanted).map(([, v]) => v);
+    const values: string[] = [];
+    for (let i = 0; i < this.#items.length; i += 2)
+      if (this.#items[i].toLowerCase() === wanted) values.push(this.#items[i + 1]);
+    return values;
   }
 
   has(name: string): boolean {
-    return this.#find(name) !== undefined;
+    return this.#find(name) !== -1;
   }
 
   /** Removes every pair named `name`. */
   erase(name: string): void {
     const wanted = name.toLowerCase();
-    this.#entries = this.#entries.filter(([n]) => n.toLowerCase() !== wanted);
+    const kept: string[] = [];
+    for (let i = 0; i < this.#items.length; i += 2)
+      if (this.#items[i].toLowerCase() !== wanted) kept.push(this.#items[i], this.#items[i + 1]);
+    this.#items = kept;
   }
 
   clear(): void {
-    this.#entries = [];
+    this.#items = [];
   }
 
   size(): number {
-    return this.#entries.length;
+    return this.#items.length / 2;
   }
 
   empty(): boolean {
-    return this.#entries.length === 0;
+    return this.#items.length === 0;
   }
 
-  [Symbol.iterator](): Iterator<[string, string]> {
-    return this.#entries.map(([n, v]): [string, string] => [n, v])[Symbol.iterator]();
+  *[Symbol.iterator](): Iterator<[string, string]> {
+    for (let i = 0; i < this.#items.length; i += 2) yield [this.#items[i], this.#items[i + 1]];
   }
 
-  #find(name: string): [string, string] | undefined {
+  /** Index of the first pair named `name` in `#items`, or -1. */
+  #find(name: string): number {
+    const items = this.#items;
+    // Exact spelling first (the common case), then case-insensitively.
+    for (let i = 0; i < items.length; i += 2) if (items[i] === name) return i;
     const wanted = name.toLowerCase();
-    return this.#entries.find(([n]) => n.toLowerCase() === wanted);
+    for (let i = 0; i < items.length; i += 2) if (items[i].toLowerCase() === wanted) return i;
+    return -1;
   }
 }
 

@@ -48,7 +48,7 @@ export class PocoBuffer {
   resize(newSize: number, preserveContent = true): void {
     PocoBuffer.#check(newSize);
     if (newSize > this.#storage.length) this.#grow(newSize, preserveContent);
-    else if (newSize > this.#size) this.#storage.fill(0, this.#size, newSize);
+    if (newSize > this.#size) this.#storage.fill(0, preserveContent ? this.#size : 0, newSize);
     this.#size = newSize;
   }
 
@@ -74,8 +74,9 @@ export class PocoBuffer {
     this.#size = 0;
   }
 
+  /** New storage; bytes past the kept content are not initialised (callers fill or overwrite). */
   #grow(capacity: number, preserveContent: boolean): void {
-    const storage = Buffer.alloc(capacity);
+    const storage = Buffer.allocUnsafe(capacity);
     if (preserveContent) this.#storage.copy(storage, 0, 0, this.#size);
     this.#storage = storage;
   }

@@ -83,18 +83,39 @@ export class NodeResponseWriter implements ResponseWriter {
   }
 }
 
+/** The body of a response that has none: writes are refused, `end` does nothing. */
+const NO_BODY: ResponseBody = { write: () => false, end: () => undefined };
+
 /** A response written by hand on a socket that node:http has handed over (an upgrade request). */
 export class SocketResponseWriter implements ResponseWriter {
-  readonly finished: Promise<void>;
-  #finish!: () => void;
+  #done = false;
+  #finished: Promise<void> | undefined;
+  #resolve: (() => void) | undefined;
   /** True if the response ends with a close of the connection (its length was not known). */
   closeAfter = false;
 
-  constructor(private readonly socket: Socket) {
-    this.finished = new Promise((resolve) => {
-      this.#finish = resolve;
-    });
-    socket.once('close', () => this.#finish());
+  constructor(private readonly socket: Socket) {}
+
+  /**
+   * Made when first asked for: after a 101 nobody asks, and an idle WebSocket should not carry
+   * a promise and a listener for the rest of its life.
+   */
+  get finished(): Promise<void> {
+    if (this.#finished === undefined) {
+      if (this.#done || this.socket.destroyed) this.#finished = Promise.resolve();
+      else {
+        this.#finished = new Promise((resolve) => {
+          this.#resolve = resolve;
+          this.socket.once('close', resolve);
+        });
+      }
+    }
+    return this.#finished;
+  }
+
+  #finish(): void {
+    this.#done = true;
+    this.#resolve?.();
   }
 
   writeHead(head: ResponseHead): ResponseBody {
@@ -106,7 +127,7 @@ export class SocketResponseWriter implements ResponseWriter {
     // Headers only: informational responses (101 included), 204, 304.
     if (head.status < 200 || head.status === 204 || head.status === 304) {
       this.#finish();
-      return { write: () => false, end: () => undefined };
+      return NO_BODY;
     }
     const chunked = head.chunked && head.contentLength < 0;
     // Without a length or chunking, the body ends when the connection does.

@@ -16,11 +16,12 @@
  * partial header at EOF, no lost frame after "insufficient buffer", no crash on a non-blocking
  * retry, and `poll()` sees bytes that are already buffered.
  */
+import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
-import { Transport } from '../io/transport.js';
+import { Transport, type TransportHandler } from '../io/transport.js';
 import { Connection, POCO_POLICY, type ConnectionEvent } from '../protocol/connection.js';
 import type { ProtocolError } from '../protocol/errors.js';
-import { headerLength } from '../protocol/frame.js';
+import { headerLength, type Frame } from '../protocol/frame.js';
 import { WS_ERR_INCOMPLETE_FRAME, WS_ERR_PAYLOAD_TOO_BIG } from '../protocol/constants.js';
 import {
   AssertionViolationException,
@@ -31,21 +32,15 @@ import {
   TimeoutException,
   WebSocketException,
   netExceptionFrom,
+  rejection,
   type PocoException,
 } from './exceptions.js';
+import { PocoBuffer } from './poco-buffer.js';
 import { SocketAddress } from './socket-address.js';
-import { type Timespan } from './timespan.js';
+import { Timespan } from './timespan.js';
 
 /** POCO's `TimeoutException` carries the errno of the timed-out call: EAGAIN. */
 const EAGAIN = 11;
-
-/** A received frame waiting to be taken. */
-interface QueuedFrame {
-  readonly flags: number;
-  readonly payload: Buffer;
-  /** Bytes it took on the wire (header included): what `available()` counts. */
-  readonly wireLength: number;
-}
 
 export interface WebSocketImplOptions {
   /** Bytes that arrived after the HTTP head (POCO's `drainBuffer`). */
@@ -56,21 +51,60 @@ export interface WebSocketImplOptions {
   readonly sendTimeout: Timespan;
 }
 
-/** A wait that `#wake()` ends; `deadline` in `performance.now()` milliseconds (Infinity: none). */
-type Waiter = () => void;
+/** Where a received payload goes: a caller's buffer, a PocoBuffer, or back to the caller (null). */
+export type ReceiveTarget = Uint8Array | PocoBuffer | null;
+
+/** What a receive resolves to; `payload` only when the target was null. */
+export interface ReceiveResult {
+  n: number;
+  flags: number;
+  payload?: Buffer;
+}
+
+/**
+ * A pending wait: a receive (with its target) or a poll. One plain object per wait, no closures:
+ * an idle connection keeps one of these for as long as its handler waits.
+ */
+interface Waiter {
+  readonly receive: boolean;
+  /** When the wait gives up, in `performance.now()` milliseconds (Infinity: never). */
+  readonly deadline: number;
+  readonly target: ReceiveTarget;
+  readonly limit: number;
+  readonly resolve: (value: ReceiveResult & boolean) => void;
+  readonly reject: (error: Error) => void;
+}
+
+const EMPTY: Buffer = Buffer.alloc(0);
+/** The shared empty waiter list (never pushed to: `#keepWaiting` replaces it). */
+const NO_WAITERS: Waiter[] = [];
+
+/** A receive's result; with the payload (EMPTY for none) when the caller asked for it. */
+function result(
+  target: ReceiveTarget,
+  n: number,
+  flags: number,
+  payload: Buffer = EMPTY,
+): ReceiveResult {
+  return target === null ? { n, flags, payload } : { n, flags };
+}
 
 /** Default limit of the receive queue: large enough for POCO's tests' 256 KB frames in flight. */
 const DEFAULT_RECEIVE_BUFFER = 1 << 20;
 
-export class WebSocketImpl {
+export class WebSocketImpl implements TransportHandler {
   readonly #socket: Socket;
   readonly #connection: Connection;
   readonly #transport: Transport;
   readonly #mustMask: boolean;
-  readonly #local: SocketAddress;
-  readonly #peer: SocketAddress;
+  // Addresses as strings and numbers; SocketAddress objects are made when asked for.
+  readonly #localHost: string;
+  readonly #localPort: number;
+  readonly #peerHost: string;
+  readonly #peerPort: number;
 
-  readonly #frames: QueuedFrame[] = [];
+  /** Received frames not yet taken, as the connection reported them. */
+  readonly #frames: Frame[] = [];
   #queuedBytes = 0;
   #readingPaused = false;
   #eof = false;
@@ -80,35 +114,37 @@ export class WebSocketImpl {
   #socketError: PocoException | undefined;
   #closed = false;
   #receiveShutdown = false;
-  #waiters: Waiter[] = [];
+  /** Pending waits, oldest first (an empty array holds no backing store). */
+  #waiters: Waiter[] = NO_WAITERS;
+  #timer: NodeJS.Timeout | undefined;
+  #timerDue = 0;
   #lastFlags = 0;
 
-  #receiveTimeout: Timespan;
-  #sendTimeout: Timespan;
+  /** Timeouts in microseconds (0: none), as POCO keeps them. */
+  #receiveTimeout: number;
+  #sendTimeout: number;
   #blocking = true;
   #pendingSendLength: number | null = null;
   #sendBufferSize: number;
   #receiveBufferSize = DEFAULT_RECEIVE_BUFFER;
   #noDelay = true;
   #keepAlive = false;
-  #linger = { on: false, seconds: 0 };
+  #lingerOn = false;
+  #lingerSeconds = 0;
   #references = 0;
 
   constructor(socket: Socket, mustMaskPayload: boolean, options: WebSocketImplOptions) {
     this.#socket = socket;
     this.#mustMask = mustMaskPayload;
-    this.#receiveTimeout = options.receiveTimeout;
-    this.#sendTimeout = options.sendTimeout;
+    this.#receiveTimeout = options.receiveTimeout.totalMicroseconds();
+    this.#sendTimeout = options.sendTimeout.totalMicroseconds();
     this.#sendBufferSize = socket.writableHighWaterMark;
-    this.#local = new SocketAddress(socket.localAddress ?? '0.0.0.0', socket.localPort ?? 0);
-    this.#peer = new SocketAddress(socket.remoteAddress ?? '0.0.0.0', socket.remotePort ?? 0);
+    this.#localHost = socket.localAddress ?? '0.0.0.0';
+    this.#localPort = socket.localPort ?? 0;
+    this.#peerHost = socket.remoteAddress ?? '0.0.0.0';
+    this.#peerPort = socket.remotePort ?? 0;
     this.#connection = new Connection(mustMaskPayload ? 'client' : 'server', POCO_POLICY);
-    this.#transport = new Transport(socket, this.#connection, {
-      events: (events) => this.#onEvents(events),
-      end: () => this.#onEnd(),
-      error: (error) => this.#onSocketError(error),
-      closed: () => this.#onClosed(),
-    });
+    this.#transport = new Transport(socket, this.#connection, this);
     socket.setNoDelay(true); // POCO >= 1.15 sets TCP_NODELAY on every WebSocket
     if (options.initialBytes !== undefined && options.initialBytes.length > 0) {
       this.#connection.receiveData(options.initialBytes);
@@ -145,49 +181,80 @@ export class WebSocketImpl {
    * POCO's `sendBytes(buffer, length, flags)`: `flags` 0 sends a binary frame (FIN | BINARY);
    * `sendFrame` ORs in `FRAME_OP_SETRAW`, which keeps 0 as 0 (a non-final continuation frame).
    * The first byte on the wire is the low 8 bits of `flags`, unchecked.
+   *
+   * Not an `async` function on purpose: the common case (the socket takes the frame at once)
+   * resolves without a detour through an extra promise.
    */
-  async sendBytes(payload: Uint8Array, flags: number): Promise<number> {
-    this.#assertOpen();
-    const length = payload.length;
-    if (this.#pendingSendLength !== null) return this.#retryPendingSend(length);
-    if (this.#socket.destroyed || !this.#socket.writable)
-      throw this.#socketError ?? new ConnectionResetException();
-    const firstByte = (flags === 0 ? 0x82 : flags) & 0xff;
-    this.#connection.sendFrame(firstByte, payload);
-    this.#transport.flush();
-    if (!this.#wouldBlock()) return length;
-    if (!this.#blocking) {
-      this.#pendingSendLength = length;
-      return -1;
+  sendBytes(payload: Uint8Array, flags: number): Promise<number> {
+    try {
+      this.#assertOpen();
+      const length = payload.length;
+      if (this.#pendingSendLength !== null) return Promise.resolve(this.#retryPendingSend(length));
+      if (this.#socket.destroyed || !this.#socket.writable)
+        throw this.#socketError ?? new ConnectionResetException();
+      this.#connection.sendFrame((flags === 0 ? 0x82 : flags) & 0xff, payload);
+      this.#transport.flush();
+      if (!this.#wouldBlock()) return Promise.resolve(length);
+      if (!this.#blocking) {
+        this.#pendingSendLength = length;
+        return Promise.resolve(-1);
+      }
+      return this.#waitForDrain().then(() => length);
+    } catch (error) {
+      return rejection(error);
     }
-    await this.#waitForDrain();
-    return length;
   }
 
   /**
-   * Receives one frame: the payload goes to `take`, which may refuse it (throwing) without the
-   * frame being consumed. Resolves `{ n: 0, flags: 0 }` at end of stream, `{ n: -1 }` in
-   * non-blocking mode when no whole frame is there.
+   * Receives one frame into `target` (a buffer of which `limit` bytes may be used, a PocoBuffer
+   * to append to, or null to get the payload back without a copy). A frame over `limit` throws
+   * "insufficient buffer" and stays queued. Resolves `{ n: 0, flags: 0 }` at end of stream,
+   * `{ n: -1 }` in non-blocking mode when no whole frame is there; at once when a frame is queued.
    */
-  async receive(take: (payload: Buffer) => void): Promise<{ n: number; flags: number }> {
-    this.#assertOpen();
-    const timeout = this.#receiveTimeout.totalMicroseconds();
-    const deadline = timeout > 0 ? performance.now() + timeout / 1000 : Infinity;
-    for (;;) {
-      const frame = this.#frames[0];
-      if (frame !== undefined && !this.#receiveShutdown) {
-        take(frame.payload); // may throw "insufficient buffer": the frame stays queued
-        this.#frames.shift();
-        this.#consumed(frame.wireLength);
-        this.#lastFlags = frame.flags;
-        return { n: frame.payload.length, flags: frame.flags };
-      }
-      if (this.#closed || this.#receiveShutdown) return { n: 0, flags: 0 };
-      if (this.#receiveError !== undefined) throw this.#receiveError;
-      if (this.#eof) return { n: 0, flags: 0 };
-      if (!this.#blocking) return { n: -1, flags: 0 };
-      if (!(await this.#waitUntil(deadline))) throw new TimeoutException('', EAGAIN);
+  receive(target: ReceiveTarget, limit: number): Promise<ReceiveResult> {
+    try {
+      this.#assertOpen();
+      const result = this.#tryReceive(target, limit);
+      if (result !== null) return Promise.resolve(result);
+    } catch (error) {
+      return rejection(error);
     }
+    const deadline =
+      this.#receiveTimeout > 0 ? performance.now() + this.#receiveTimeout / 1000 : Infinity;
+    return new Promise((resolve, reject) => {
+      this.#addWaiter({ receive: true, deadline, target, limit, resolve, reject });
+    });
+  }
+
+  /** What `receive` resolves to now, or null if it has to wait. */
+  #tryReceive(target: ReceiveTarget, limit: number): ReceiveResult | null {
+    // A receive pending when close() or shutdownReceive() was called ends as end of stream.
+    if (this.#closed || this.#receiveShutdown) return result(target, 0, 0);
+    const frame = this.#frames[0];
+    if (frame !== undefined) {
+      const payload = frame.payload;
+      if (target instanceof PocoBuffer) {
+        target.append(payload);
+      } else if (target !== null) {
+        if (payload.length > limit)
+          // The frame stays queued: a call with a larger buffer gets it (POCO loses it).
+          throw new WebSocketException(
+            `Insufficient buffer for payload size ${payload.length}`,
+            WS_ERR_PAYLOAD_TOO_BIG,
+          );
+        target.set(payload, 0);
+      }
+      // Emptied, the queue gives its backing store back (an idle connection keeps none).
+      if (this.#frames.length === 1) this.#frames.length = 0;
+      else this.#frames.shift();
+      this.#consumed(this.#wireLength(frame));
+      this.#lastFlags = frame.flags;
+      return result(target, payload.length, frame.flags, payload);
+    }
+    if (this.#receiveError !== undefined) throw this.#receiveError;
+    if (this.#eof) return result(target, 0, 0);
+    if (!this.#blocking) return result(target, -1, 0);
+    return null;
   }
 
   setMaxPayloadSize(size: number): void {
@@ -234,11 +301,11 @@ export class WebSocketImpl {
   }
 
   address(): SocketAddress {
-    return this.#local;
+    return new SocketAddress(this.#localHost, this.#localPort);
   }
 
   peerAddress(): SocketAddress {
-    return this.#peer;
+    return new SocketAddress(this.#peerHost, this.#peerPort);
   }
 
   secure(): boolean {
@@ -260,19 +327,19 @@ export class WebSocketImpl {
   }
 
   setReceiveTimeout(timeout: Timespan): void {
-    this.#receiveTimeout = timeout;
+    this.#receiveTimeout = timeout.totalMicroseconds();
   }
 
   getReceiveTimeout(): Timespan {
-    return this.#receiveTimeout;
+    return new Timespan(this.#receiveTimeout);
   }
 
   setSendTimeout(timeout: Timespan): void {
-    this.#sendTimeout = timeout;
+    this.#sendTimeout = timeout.totalMicroseconds();
   }
 
   getSendTimeout(): Timespan {
-    return this.#sendTimeout;
+    return new Timespan(this.#sendTimeout);
   }
 
   setNoDelay(flag: boolean): void {
@@ -299,11 +366,12 @@ export class WebSocketImpl {
   setLinger(on: boolean, seconds: number): void {
     if (!Number.isInteger(seconds) || seconds < 0)
       throw new InvalidArgumentException('Invalid linger time', String(seconds));
-    this.#linger = { on, seconds };
+    this.#lingerOn = on;
+    this.#lingerSeconds = seconds;
   }
 
   getLinger(): { on: boolean; seconds: number } {
-    return { ...this.#linger };
+    return { on: this.#lingerOn, seconds: this.#lingerSeconds };
   }
 
   /**
@@ -355,8 +423,9 @@ export class WebSocketImpl {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#transport.destroy(this.#linger.on && this.#linger.seconds === 0);
+    this.#transport.destroy(this.#lingerOn && this.#lingerSeconds === 0);
     this.#wake();
+    clearTimeout(this.#timer);
   }
 
   isClosed(): boolean {
@@ -382,7 +451,7 @@ export class WebSocketImpl {
   }
 
   async #waitForDrain(): Promise<void> {
-    const timeout = this.#sendTimeout.totalMicroseconds();
+    const timeout = this.#sendTimeout;
     const drained = this.#transport.drained().catch(() => {
       throw this.#socketError ?? new ConnectionResetException();
     });
@@ -398,24 +467,18 @@ export class WebSocketImpl {
     }
   }
 
-  /** Waits for something to happen; false if `deadline` came first. */
+  /** Waits for something to happen; false if `deadline` (a `performance.now()` time) came first. */
   #waitUntil(deadline: number, orDrain = false): Promise<boolean> {
-    const remaining = deadline - performance.now();
-    if (remaining <= 0) return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const waiter: Waiter = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.#waiters.push(waiter);
-      if (remaining !== Infinity) {
-        timer = setTimeout(() => {
-          const index = this.#waiters.indexOf(waiter);
-          if (index !== -1) this.#waiters.splice(index, 1);
-          resolve(false);
-        }, Math.ceil(remaining));
-      }
+    if (deadline - performance.now() <= 0) return Promise.resolve(false);
+    return new Promise<boolean>((resolve, reject) => {
+      this.#addWaiter({
+        receive: false,
+        deadline,
+        target: null,
+        limit: 0,
+        resolve: resolve,
+        reject,
+      });
       if (orDrain)
         this.#transport.drained().then(
           () => this.#wake(),
@@ -424,20 +487,87 @@ export class WebSocketImpl {
     });
   }
 
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const waiter of waiters) waiter();
+  /**
+   * Queues a wait. One timer per connection serves every wait: most end long before their
+   * deadline, so it is armed for the nearest one and re-armed only when it fires.
+   */
+  #addWaiter(waiter: Waiter): void {
+    this.#keepWaiting(waiter);
+    if (waiter.deadline !== Infinity) this.#armTimer(waiter.deadline - performance.now());
   }
 
-  #onEvents(events: ConnectionEvent[]): void {
-    const serverSide = !this.#mustMask;
+  /**
+   * Makes sure the timer fires no later than `delay` ms from now. A timer that is due sooner is
+   * left alone: when it fires, `#expire` re-arms it for the waits still pending.
+   */
+  #armTimer(delay: number): void {
+    const now = performance.now();
+    if (this.#timer !== undefined && this.#timerDue > now && this.#timerDue <= now + delay) return;
+    clearTimeout(this.#timer);
+    const ms = Math.max(1, Math.ceil(delay));
+    this.#timerDue = now + ms;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#expire();
+    }, ms);
+  }
+
+  /** Ends the waits whose deadline has passed; re-arms for the nearest one left. */
+  #expire(): void {
+    const now = performance.now();
+    let next = Infinity;
+    const waiting: Waiter[] = [];
+    for (const waiter of this.#waiters) {
+      // Within a millisecond counts as reached: timers have millisecond granularity.
+      if (waiter.deadline - now < 1) {
+        if (waiter.receive) waiter.reject(new TimeoutException('', EAGAIN));
+        else waiter.resolve(false as ReceiveResult & boolean);
+      } else {
+        waiting.push(waiter);
+        next = Math.min(next, waiter.deadline);
+      }
+    }
+    this.#waiters = waiting.length === 0 ? NO_WAITERS : waiting;
+    if (next !== Infinity) this.#armTimer(next - now);
+  }
+
+  #keepWaiting(waiter: Waiter): void {
+    if (this.#waiters === NO_WAITERS) this.#waiters = [waiter];
+    else this.#waiters.push(waiter);
+  }
+
+  /** Something happened: every wait looks again, in the order they began. */
+  #wake(): void {
+    const waiters = this.#waiters;
+    if (waiters.length === 0) return;
+    this.#waiters = NO_WAITERS;
+    for (const waiter of waiters) {
+      if (!waiter.receive) {
+        waiter.resolve(true as ReceiveResult & boolean);
+        continue;
+      }
+      try {
+        const result = this.#tryReceive(waiter.target, waiter.limit);
+        if (result === null) this.#keepWaiting(waiter);
+        else waiter.resolve(result as ReceiveResult & boolean);
+      } catch (error) {
+        waiter.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+  }
+
+  /** Bytes a frame took on the wire, header included (POCO's `available()` counts them). */
+  #wireLength(frame: Frame): number {
+    const length = frame.payload.length;
+    return headerLength(length, !this.#mustMask) + length;
+  }
+
+  /** @internal TransportHandler */
+  onTransportEvents(events: ConnectionEvent[]): void {
     for (const event of events) {
       if (event.type === 'frame') {
-        const length = event.frame.payload.length;
-        const wireLength = headerLength(length, serverSide) + length;
-        this.#frames.push({ flags: event.frame.flags, payload: event.frame.payload, wireLength });
-        this.#queuedBytes += wireLength;
+        this.#frames.push(event);
+        this.#queuedBytes += this.#wireLength(event);
       } else if (event.type === 'failure') {
         this.#receiveError ??= pocoReceiveError(event.error);
       }
@@ -446,12 +576,14 @@ export class WebSocketImpl {
     this.#wake();
   }
 
-  #onEnd(): void {
+  /** @internal TransportHandler */
+  onTransportEnd(): void {
     this.#eof = true;
     this.#wake();
   }
 
-  #onSocketError(error: Error): void {
+  /** @internal TransportHandler */
+  onTransportError(error: Error): void {
     const exception = netExceptionFrom(error);
     this.#socketError ??= exception;
     // A reset mid-frame, or before the peer's data was all read, is an error, as recv's is.
@@ -459,9 +591,11 @@ export class WebSocketImpl {
     this.#wake();
   }
 
-  #onClosed(): void {
+  /** @internal TransportHandler */
+  onTransportClosed(): void {
     this.#eof = true;
     this.#wake();
+    clearTimeout(this.#timer);
   }
 
   #consumed(wireLength: number): void {

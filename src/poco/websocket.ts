@@ -41,6 +41,7 @@ import {
   InvalidArgumentException,
   NotImplementedException,
   WebSocketException,
+  rejection,
 } from './exceptions.js';
 import type { HTTPServerRequest } from './http-server-request.js';
 import type { HTTPServerResponse } from './http-server-response.js';
@@ -57,6 +58,11 @@ const FROM_IMPL: unique symbol = Symbol('wsnet.fromImpl');
 export interface ReceivedFrame {
   n: number;
   flags: number;
+}
+
+/** What `receiveFrame()` without a buffer resolves to: the frame's payload as well. */
+export interface ReceivedPayload extends ReceivedFrame {
+  payload: Buffer;
 }
 
 export class WebSocket {
@@ -218,12 +224,16 @@ export class WebSocket {
    * socket has taken the frame; in non-blocking mode -1 when it would block (call again with
    * the same length: the frame is already queued).
    */
-  async sendFrame(
+  sendFrame(
     buffer: Uint8Array | string,
     length?: number,
     flags: number = WebSocket.FRAME_TEXT,
   ): Promise<number> {
-    return this.impl().sendBytes(slice(buffer, length), flags | WebSocket.FRAME_OP_SETRAW);
+    try {
+      return this.impl().sendBytes(slice(buffer, length), flags | WebSocket.FRAME_OP_SETRAW);
+    } catch (error) {
+      return rejection(error);
+    }
   }
 
   /**
@@ -235,21 +245,22 @@ export class WebSocket {
    *
    * With a `PocoBuffer`, the payload is appended after its current size, without a length limit
    * (only `maxPayloadSize` applies).
+   *
+   * Without a buffer (wsnet's addition), the payload comes back as `payload`, without a copy:
+   * `{ n, flags, payload }`.
    */
-  async receiveFrame(buffer: Uint8Array | PocoBuffer, length?: number): Promise<ReceivedFrame> {
-    if (buffer instanceof PocoBuffer)
-      return this.impl().receive((payload) => buffer.append(payload));
+  receiveFrame(): Promise<ReceivedPayload>;
+  receiveFrame(buffer: Uint8Array | PocoBuffer, length?: number): Promise<ReceivedFrame>;
+  receiveFrame(
+    buffer?: Uint8Array | PocoBuffer,
+    length?: number,
+  ): Promise<ReceivedFrame | ReceivedPayload> {
+    if (buffer === undefined) return this.impl().receive(null, 0);
+    if (buffer instanceof PocoBuffer) return this.impl().receive(buffer, 0);
     const limit = length ?? buffer.length;
     if (!Number.isInteger(limit) || limit < 0 || limit > buffer.length)
-      throw new InvalidArgumentException('Invalid length', String(length));
-    return this.impl().receive((payload) => {
-      if (payload.length > limit)
-        throw new WebSocketException(
-          `Insufficient buffer for payload size ${payload.length}`,
-          constants.WS_ERR_PAYLOAD_TOO_BIG,
-        );
-      buffer.set(payload, 0);
-    });
+      return rejection(new InvalidArgumentException('Invalid length', String(length)));
+    return this.impl().receive(buffer, limit);
   }
 
   /**
@@ -287,8 +298,12 @@ export class WebSocket {
   // --- StreamSocket functions ---
 
   /** POCO's `sendBytes`: like `sendFrame`, but flags 0 means a binary frame. */
-  async sendBytes(buffer: Uint8Array | string, length?: number, flags = 0): Promise<number> {
-    return this.impl().sendBytes(slice(buffer, length), flags);
+  sendBytes(buffer: Uint8Array | string, length?: number, flags = 0): Promise<number> {
+    try {
+      return this.impl().sendBytes(slice(buffer, length), flags);
+    } catch (error) {
+      return rejection(error);
+    }
   }
 
   /** POCO's `receiveBytes`: the payload of one frame (the flags are not reported). */

@@ -136,8 +136,8 @@ export interface ConnectionOptions extends Partial<ConnectionPolicy> {
 export type ConnectionEvent =
   /** A whole data message (with `reassemble`). Text is UTF-8 bytes, validated if asked. */
   | { readonly type: 'message'; readonly binary: boolean; readonly data: Buffer }
-  /** A frame as received, unmasked (without `reassemble`). */
-  | { readonly type: 'frame'; readonly frame: Frame }
+  /** A frame as received, unmasked (without `reassemble`): the event is the frame. */
+  | Frame
   | { readonly type: 'ping'; readonly data: Buffer }
   | { readonly type: 'pong'; readonly data: Buffer }
   /** The peer's close frame (with `reassemble`); `code` is 1005 if it carried none. */
@@ -183,13 +183,14 @@ export class Connection {
   // The message being received.
   private receivingMessage = false;
   private receivingText = false;
-  private readonly assembler: MessageAssembler;
-  private readonly receiveValidator = new Utf8Validator();
+  // Created on first use: a POCO-policy connection never needs them (memory per connection).
+  private assemblerInstance: MessageAssembler | undefined;
+  private receiveValidatorInstance: Utf8Validator | undefined;
 
   // The message being sent in fragments.
   private sendingMessage = false;
   private sendingText = false;
-  private readonly sendValidator = new Utf8Validator();
+  private sendValidatorInstance: Utf8Validator | undefined;
 
   private events: ConnectionEvent[] = [];
   private outgoing: Buffer[] = [];
@@ -204,7 +205,6 @@ export class Connection {
       overrides.maxFrameSize ?? Math.min(this.policy.maxFrameSize, this.messageLimit),
     );
     this.mask = role === 'client' ? (mask ?? randomMask) : null;
-    this.assembler = new MessageAssembler(this.messageLimit);
     if (connecting === true) {
       if (initialBytes !== undefined)
         throw new InvalidArgumentError(
@@ -226,6 +226,18 @@ export class Connection {
       throw new InvalidStateError('NOT_CONNECTING', 'open() is for a connection in CONNECTING');
     this.readyState = ReadyState.OPEN;
     if (initialBytes !== undefined) this.receiveData(initialBytes);
+  }
+
+  private get assembler(): MessageAssembler {
+    return (this.assemblerInstance ??= new MessageAssembler(this.messageLimit));
+  }
+
+  private get receiveValidator(): Utf8Validator {
+    return (this.receiveValidatorInstance ??= new Utf8Validator());
+  }
+
+  private get sendValidator(): Utf8Validator {
+    return (this.sendValidatorInstance ??= new Utf8Validator());
   }
 
   // --- State ---
@@ -397,7 +409,11 @@ export class Connection {
       }
     }
     if (header.length > this.frameLimit) return 'FRAME_TOO_BIG';
-    if (policy.reassemble && !control && this.assembler.size + header.length > this.messageLimit)
+    if (
+      policy.reassemble &&
+      !control &&
+      (this.assemblerInstance?.size ?? 0) + header.length > this.messageLimit
+    )
       return 'MESSAGE_TOO_BIG';
     return undefined;
   }
@@ -424,7 +440,7 @@ export class Connection {
     const first = opcode !== FRAME_OP_CONT || !this.receivingMessage;
     if (first) {
       this.receivingText = opcode === FRAME_OP_TEXT;
-      this.receiveValidator.reset();
+      this.receiveValidatorInstance?.reset();
     }
     if (this.receivingText && this.policy.validateUtf8) {
       const valid = first && fin ? isValidUtf8(payload) : this.receiveValidator.push(payload, fin);
@@ -435,7 +451,7 @@ export class Connection {
     }
     this.receivingMessage = !fin;
     if (!this.policy.reassemble) {
-      this.events.push({ type: 'frame', frame: makeFrame(flags, payload) });
+      this.events.push(makeFrame(flags, payload));
       return;
     }
     if (first && fin) {
@@ -460,8 +476,7 @@ export class Connection {
   }
 
   private emitControl(type: 'ping' | 'pong' | null, flags: number, payload: Buffer): void {
-    if (!this.policy.reassemble)
-      this.events.push({ type: 'frame', frame: makeFrame(flags, payload) });
+    if (!this.policy.reassemble) this.events.push(makeFrame(flags, payload));
     else if (type !== null) this.events.push({ type, data: payload });
   }
 
@@ -482,7 +497,7 @@ export class Connection {
     }
     if (policy.reassemble)
       this.events.push({ type: 'close', code: info.code, reason: info.reason });
-    else this.events.push({ type: 'frame', frame: makeFrame(flags, payload) });
+    else this.events.push(makeFrame(flags, payload));
     this.readyState = ReadyState.CLOSING;
     // §5.5.1: after a close frame the peer sends nothing more; whatever follows is ignored.
     if (policy.strictFraming) this.discarding = true;

@@ -8,9 +8,10 @@
  * encoding: a 64-bit length must have its top bit clear (RFC 6455 §5.2).
  *
  * Buffering never concatenates per read (that is O(n²) on a slow trickle): chunks are kept in a
- * list, and a payload inside one chunk comes out as a view of it, without a copy. Tiny chunks are
- * coalesced into shared 16 KiB blocks, so a peer that trickles a large frame one byte per segment
- * costs about one byte of memory per byte, not one `Buffer` object per byte.
+ * list, and a payload inside one chunk comes out as a view of it, without a copy. Tiny chunks
+ * that arrive while bytes are pending are coalesced into shared 16 KiB blocks, so a peer that
+ * trickles a large frame one byte per segment costs about one byte of memory per byte, not one
+ * `Buffer` object per byte.
  */
 import { Buffer } from 'node:buffer';
 import { MAX_HEADER_LENGTH } from './constants.js';
@@ -24,6 +25,12 @@ const COALESCE_BLOCK = 16384;
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Where a header that straddles chunks is copied to be read. One for all readers: `readHeader`
+ * copies the header's fields out before it returns, and nothing else runs in between.
+ */
+const scratch = Buffer.allocUnsafe(MAX_HEADER_LENGTH);
+
 /** The header of the frame being read. One instance per reader, overwritten by each header. */
 export class FrameHeader {
   /** The whole first byte: FIN | RSV1-3 | opcode. */
@@ -31,8 +38,11 @@ export class FrameHeader {
   masked = false;
   /** Payload length in bytes. */
   length = 0;
-  /** The masking key; meaningful only when `masked`. */
-  readonly mask = new Uint8Array(4);
+  /**
+   * The masking key; meaningful only when `masked`. A plain array: a `Uint8Array` of 4 would
+   * cost an ArrayBuffer per connection, which adds up over thousands of idle connections.
+   */
+  readonly mask: number[] = [0, 0, 0, 0];
 }
 
 export class FrameReader {
@@ -45,7 +55,6 @@ export class FrameReader {
   /** The coalescing block being filled, and how much of it is used. */
   private block: Buffer | null = null;
   private blockUsed = 0;
-  private readonly scratch = Buffer.allocUnsafe(MAX_HEADER_LENGTH);
   private readonly header = new FrameHeader();
 
   /** @param smallChunk chunks shorter than this are coalesced (0 turns coalescing off). */
@@ -61,16 +70,23 @@ export class FrameReader {
     const length = data.length;
     if (length === 0) return;
     if (this.buffered === 0) {
+      // Nothing is pending: take the chunk as it is. Most reads hold whole frames, and a
+      // connection that goes idle keeps no coalescing block alive.
       this.chunks.length = 0;
       this.first = 0;
       this.offset = 0;
+      this.block = null;
+      this.buffered = length;
+      this.chunks.push(toBuffer(data));
+      return;
     }
     this.buffered += length;
     if (length >= this.smallChunk) {
       this.chunks.push(toBuffer(data));
       return;
     }
-    // Append to the last chunk when it is the tail of our own block, else start a block view.
+    // A small chunk after pending bytes (a trickle): append it to the tail chunk when that is
+    // the end of our own block, else start a block.
     const block = this.block;
     if (block !== null && this.blockUsed + length <= COALESCE_BLOCK) {
       const last = this.chunks.length - 1;
@@ -109,8 +125,8 @@ export class FrameReader {
     if (bytes.length - pos < MAX_HEADER_LENGTH && bytes.length - pos < this.buffered) {
       // The header may straddle chunks: look at a copy of its first bytes.
       const n = Math.min(MAX_HEADER_LENGTH, this.buffered);
-      this.copyTo(this.scratch, n);
-      bytes = this.scratch;
+      this.copyTo(scratch, n);
+      bytes = scratch;
       pos = 0;
     }
     const second = bytes[pos + 1];
@@ -150,7 +166,7 @@ export class FrameReader {
    * arrived. A view into a received chunk when they lie in one (no copy; unmasked in place),
    * else a new buffer that the pieces are unmasked into as they are gathered.
    */
-  readPayload(length: number, mask: Uint8Array | null = null): Buffer | null {
+  readPayload(length: number, mask: ArrayLike<number> | null = null): Buffer | null {
     if (length === 0) return EMPTY;
     if (this.buffered < length) return null;
     const chunk = this.chunks[this.first];
@@ -171,7 +187,7 @@ export class FrameReader {
    * Copies the next `n` buffered bytes into `target` without consuming them, unmasking them on
    * the way if `mask` is given (one pass instead of a copy and then a mask).
    */
-  private copyTo(target: Uint8Array, n: number, mask: Uint8Array | null = null): void {
+  private copyTo(target: Uint8Array, n: number, mask: ArrayLike<number> | null = null): void {
     let copied = 0;
     let index = this.first;
     let offset = this.offset;
@@ -190,6 +206,13 @@ export class FrameReader {
   /** Consumes `n` buffered bytes. */
   private skip(n: number): void {
     this.buffered -= n;
+    if (this.buffered === 0) {
+      // Drained: let go of the chunks (and of the list's backing store) at once.
+      this.chunks.length = 0;
+      this.first = 0;
+      this.offset = 0;
+      return;
+    }
     while (n > 0) {
       const chunk = this.chunks[this.first];
       const left = chunk.length - this.offset;

@@ -108,11 +108,23 @@ function incompleteTailStart(bytes: Uint8Array): number {
  * ```
  * `push` is all-or-nothing: a fragment that is rejected leaves the validator as it was.
  */
+/** Scratch for the code point that a fragment boundary cut: `push` is synchronous, so one serves all. */
+const candidate = new Uint8Array(4);
+
+/** Packs up to 3 bytes of `bytes[start..end)` into a number, first byte lowest. */
+function pack(bytes: Uint8Array, start: number, end: number): number {
+  let packed = 0;
+  for (let i = start; i < end; i++) packed |= bytes[i] << (8 * (i - start));
+  return packed;
+}
+
 export class Utf8Validator {
-  /** The bytes of a code point cut by the last fragment boundary (0-3 of them). */
-  private readonly pending = new Uint8Array(4);
+  /**
+   * The bytes of a code point cut by the last fragment boundary (0-3 of them), packed in a
+   * number: no buffer per validator, which matters with one per connection.
+   */
+  private pending = 0;
   private pendingLength = 0;
-  private readonly candidate = new Uint8Array(4);
 
   /**
    * Validates the next fragment; `last` marks the end of the message, which must then not end
@@ -123,14 +135,13 @@ export class Utf8Validator {
     if (this.pendingLength > 0) {
       // Complete the cut code point with bytes of this fragment, and check it on its own.
       const have = this.pendingLength;
-      const need = sequenceLength(this.pending[0]) - have;
+      for (let i = 0; i < have; i++) candidate[i] = (this.pending >>> (8 * i)) & 0xff;
+      const need = sequenceLength(candidate[0]) - have;
       const take = Math.min(need, fragment.length);
-      const candidate = this.candidate;
-      candidate.set(this.pending.subarray(0, have));
       candidate.set(fragment.subarray(0, take), have);
       if (take < need) {
         if (last || !isIncompletePrefix(candidate, 0, have + take)) return false;
-        this.pending.set(candidate.subarray(0, have + take));
+        this.pending = pack(candidate, 0, have + take);
         this.pendingLength = have + take;
         return true;
       }
@@ -141,7 +152,7 @@ export class Utf8Validator {
     const tail = incompleteTailStart(rest);
     if (tail > 0 && !isValidUtf8(rest.subarray(0, tail))) return false;
     if (tail < rest.length && (last || !isIncompletePrefix(rest, tail, rest.length))) return false;
-    this.pending.set(rest.subarray(tail));
+    this.pending = pack(rest, tail, rest.length);
     this.pendingLength = rest.length - tail;
     return true;
   }

@@ -32,8 +32,11 @@ function oid(dotted: string): Buffer {
   return tlv(0x06, Buffer.from(bytes));
 }
 
-function positiveInteger(bytes: Buffer): Buffer {
-  return tlv(0x02, bytes[0] >= 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+/** A random serial number: positive, and minimally encoded (DER forbids a leading 0x00 before a byte < 0x80). */
+function serialNumber(): Buffer {
+  const bytes = randomBytes(8);
+  bytes[0] = (bytes[0] & 0x7f) | 0x01;
+  return tlv(0x02, bytes);
 }
 
 function utcTime(date: Date): Buffer {
@@ -70,7 +73,7 @@ export function selfSignedCertificate(name = 'localhost'): SelfSigned {
   );
   const tbs = sequence(
     tlv(0xa0, tlv(0x02, Buffer.from([2]))), // version v3
-    positiveInteger(randomBytes(8)),
+    serialNumber(),
     ecdsaWithSha256,
     commonName(name), // issuer
     sequence(utcTime(new Date(now - 60_000)), utcTime(new Date(now + 86_400_000))),
@@ -80,7 +83,12 @@ export function selfSignedCertificate(name = 'localhost'): SelfSigned {
   );
   const signature = sign('sha256', tbs, privateKey);
   const certificate = sequence(tbs, ecdsaWithSha256, tlv(0x03, Buffer.from([0]), signature));
-  const base64 = certificate.toString('base64').replace(/(.{64})/g, '$1\n');
+  // 64-character lines, and no empty line when the length is a multiple of 64 (PEM parsers
+  // reject one).
+  const base64 = certificate
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n');
   return {
     cert: `-----BEGIN CERTIFICATE-----\n${base64}\n-----END CERTIFICATE-----\n`,
     key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),

@@ -101,7 +101,7 @@ function eventKey(event: ConnectionEvent): string {
     case 'message':
       return `message ${event.binary} ${event.data.toString('hex')}`;
     case 'frame':
-      return `frame ${event.frame.flags} ${event.frame.payload.toString('hex')}`;
+      return `frame ${event.flags} ${event.payload.toString('hex')}`;
     case 'ping':
     case 'pong':
       return `${event.type} ${event.data.toString('hex')}`;

@@ -52,7 +52,7 @@ function summary(events: ConnectionEvent[]): unknown[] {
           event.binary ? toHex(event.data) : event.data.toString(),
         ];
       case 'frame':
-        return ['frame', event.frame.flags, toHex(event.frame.payload)];
+        return ['frame', event.flags, toHex(event.payload)];
       case 'ping':
       case 'pong':
         return [event.type, event.data.toString()];

@@ -2,7 +2,13 @@
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { describe, it } from 'node:test';
-import { encodeFrame, headerLength, makeFrame, writeHeader } from '../../src/protocol/frame.js';
+import {
+  MERGE_LIMIT,
+  encodeFrame,
+  headerLength,
+  makeFrame,
+  writeHeader,
+} from '../../src/protocol/frame.js';
 import { fixedMask } from '../../src/protocol/mask.js';
 import { hex, toHex } from '../helpers/bytes.js';
 
@@ -32,9 +38,9 @@ describe('RFC 6455 §5.7 examples, encoded', () => {
   });
 
   it('256 bytes of binary in a single unmasked frame: 16-bit length', () => {
-    const [header, payload] = encodeFrame(0x82, Buffer.alloc(256, 1), null);
-    assert.equal(toHex(header), '82 7e 01 00');
-    assert.equal(payload.length, 256);
+    const [frame] = encodeFrame(0x82, Buffer.alloc(256, 1), null);
+    assert.equal(toHex(frame.subarray(0, 4)), '82 7e 01 00');
+    assert.equal(frame.length, 4 + 256);
   });
 
   it('64 KiB of binary in a single unmasked frame: 64-bit length', () => {
@@ -84,11 +90,18 @@ describe('RFC 6455 §5.2: payload length in the minimal number of bytes', () => 
 });
 
 describe('encodeFrame', () => {
-  it('an unmasked frame reuses the payload buffer (no copy)', () => {
-    const payload = Buffer.from('zero copy');
+  it('an unmasked frame over MERGE_LIMIT reuses the payload buffer (no copy)', () => {
+    const payload = Buffer.alloc(MERGE_LIMIT + 1, 'z');
     const buffers = encodeFrame(0x82, payload, null);
     assert.equal(buffers.length, 2);
     assert.equal(buffers[1], payload);
+  });
+
+  it('a small unmasked frame is one buffer, header and payload (one write beats a writev)', () => {
+    assert.deepEqual(encodeFrame(0x81, Buffer.from('hi'), null), [hex('81 02 68 69')]);
+    const limit = encodeFrame(0x82, Buffer.alloc(MERGE_LIMIT, 1), null);
+    assert.equal(limit.length, 1);
+    assert.equal(limit[0].length, 4 + MERGE_LIMIT);
   });
 
   it('an empty unmasked frame is the header alone', () => {
@@ -117,6 +130,7 @@ describe('encodeFrame', () => {
 describe('makeFrame: the fields of the first byte', () => {
   it('splits FIN, RSV and opcode', () => {
     const frame = makeFrame(0xf1, Buffer.from('x'));
+    assert.equal(frame.type, 'frame');
     assert.equal(frame.flags, 0xf1);
     assert.equal(frame.fin, true);
     assert.equal(frame.rsv, 0x70);

@@ -1,0 +1,120 @@
+/**
+ * The load generator: raw TCP clients that speak just enough WebSocket to drive an echo server
+ * (handshake, pre-masked frames, a frame reader for the echoes), so that the client side costs
+ * little and costs the same for every server measured.
+ */
+import { Buffer } from 'node:buffer';
+import net from 'node:net';
+import { encodeFrame } from '../../src/protocol/frame.js';
+import { FrameReader } from '../../src/protocol/frame-reader.js';
+import { createKey } from '../../src/protocol/handshake/keys.js';
+import { fixedMask } from '../../src/protocol/mask.js';
+
+export class LoadConnection {
+  readonly #socket: net.Socket;
+  readonly #reader = new FrameReader();
+  #pendingLength = -1;
+  #onMessage: () => void = () => undefined;
+
+  private constructor(socket: net.Socket) {
+    this.#socket = socket;
+  }
+
+  static async open(port: number): Promise<LoadConnection> {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.setNoDelay(true);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    socket.write(
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${createKey()}\r\n\r\n`,
+    );
+    const rest = await new Promise<Buffer>((resolve, reject) => {
+      let head = Buffer.alloc(0);
+      const onData = (chunk: Buffer) => {
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        socket.off('data', onData);
+        if (!head.subarray(0, 12).toString().includes(' 101'))
+          reject(new Error(`handshake refused: ${head.toString().split('\r\n')[0]}`));
+        else resolve(head.subarray(end + 4));
+      };
+      socket.on('data', onData);
+      socket.once('error', reject);
+    });
+    const connection = new LoadConnection(socket);
+    socket.on('data', (chunk: Buffer) => connection.#receive(chunk));
+    socket.on('error', () => undefined);
+    if (rest.length > 0) connection.#receive(rest);
+    return connection;
+  }
+
+  /** Each echoed message calls `listener`. */
+  onMessage(listener: () => void): void {
+    this.#onMessage = listener;
+  }
+
+  send(frame: Buffer): void {
+    this.#socket.write(frame);
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+
+  #receive(chunk: Buffer): void {
+    this.#reader.push(chunk);
+    for (;;) {
+      if (this.#pendingLength < 0) {
+        const header = this.#reader.readHeader();
+        if (header === null) return;
+        this.#pendingLength = header.length;
+      }
+      if (this.#reader.readPayload(this.#pendingLength) === null) return;
+      this.#pendingLength = -1;
+      this.#onMessage();
+    }
+  }
+}
+
+/** A binary message as a client sends it, masked once up front. */
+export function clientFrame(size: number): Buffer {
+  return Buffer.concat(
+    encodeFrame(0x82, Buffer.alloc(size, 0x61), fixedMask([0x11, 0x22, 0x33, 0x44])),
+  );
+}
+
+/**
+ * Runs `connections` echo loops for `ms` milliseconds, each keeping `inFlight` messages
+ * outstanding (1 = lock-step: send, wait for the echo, send again). Returns messages per second.
+ */
+export async function runEchoLoad(
+  connections: LoadConnection[],
+  frame: Buffer,
+  ms: number,
+  inFlight = 1,
+): Promise<number> {
+  let count = 0;
+  let running = true;
+  for (const connection of connections) {
+    connection.onMessage(() => {
+      count++;
+      if (running) connection.send(frame);
+    });
+  }
+  // Warm up briefly, then count.
+  for (const connection of connections) for (let i = 0; i < inFlight; i++) connection.send(frame);
+  await new Promise((resolve) => setTimeout(resolve, Math.min(300, ms / 4)));
+  count = 0;
+  const start = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const elapsed = performance.now() - start;
+  const measured = count;
+  running = false;
+  // Let the messages still in flight come back, so the next run starts from a quiet server.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  for (const connection of connections) connection.onMessage(() => undefined);
+  return (measured * 1000) / elapsed;
+}
