@@ -1,11 +1,12 @@
 /**
  * wsnet: RFC 6455 WebSockets for Node.js.
  *
- * The public surface is curated here and pinned by test/exports.test.ts: POCO's enums, the
- * connection state machine and the error classes. The whole protocol core (frame codec, masking,
- * UTF-8, header grammars, handshake checks) is published on its own as `wsnet/protocol`.
- * The POCO facade and the message API join this list as they land.
+ * The public surface is curated here and pinned by test/exports.test.ts: the POCO facade
+ * (`Poco::Net`'s names), POCO's enums, the connection state machine and its error classes. The
+ * whole protocol core (frame codec, masking, UTF-8, header grammars, handshake checks) is
+ * published on its own as `wsnet/protocol`. The message API joins this list when it lands.
  */
+export * from './poco/index.js';
 export {
   ErrorCodes,
   FrameFlags,
