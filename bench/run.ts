@@ -1,8 +1,9 @@
 /**
  * `npm run bench [suite...]`: wsnet side by side with ws, in one process, ratios printed.
- * Suites: mask, parse, utf8, echo (all by default). BENCH_ROUNDS and BENCH_ROUND_MS tune the effort.
+ * Suites: mask, parse, utf8, echo, client (all by default). BENCH_ROUNDS and BENCH_ROUND_MS tune the effort.
  */
 import os from 'node:os';
+import { clientSuite } from './client.bench.js';
 import { echoSuite } from './echo.bench.js';
 import { maskSuite } from './mask.bench.js';
 import { parseSuite } from './parse.bench.js';
@@ -13,6 +14,7 @@ const suites: Record<string, () => void | Promise<void>> = {
   parse: parseSuite,
   utf8: utf8Suite,
   echo: echoSuite,
+  client: clientSuite,
 };
 const selected = process.argv.slice(2);
 const unknown = selected.filter((name) => !(name in suites));

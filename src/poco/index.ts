@@ -36,6 +36,12 @@ export { Context, SecureServerSocket, ServerSocket } from './server-socket.js';
 export { MessageHeader, NameValueCollection } from './name-value-collection.js';
 export { HTTPMessage, HTTPRequest, HTTPResponse } from './http-message.js';
 export { HTTPServerParams } from './http-server-params.js';
+export {
+  HTTPClientSession,
+  HTTPSClientSession,
+  type RequestStream,
+} from './http-client-session.js';
+export { HTTPCredentials } from './http-credentials.js';
 export { HTTPServerRequest } from './http-server-request.js';
 export { HTTPServerResponse } from './http-server-response.js';
 export type { ResponseBody } from './response-writer.js';

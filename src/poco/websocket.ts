@@ -28,8 +28,10 @@
  * until one of them calls `close()`.
  */
 import { Buffer } from 'node:buffer';
+import type { Readable } from 'node:stream';
 import * as constants from '../protocol/constants.js';
 import { encodeRawClosePayload } from '../protocol/close.js';
+import { checkUpgradeResponse } from '../protocol/handshake/client.js';
 import { checkUpgradeRequest } from '../protocol/handshake/server.js';
 import {
   computeAccept as computeAcceptValue,
@@ -43,6 +45,9 @@ import {
   WebSocketException,
   rejection,
 } from './exceptions.js';
+import type { HTTPClientSession } from './http-client-session.js';
+import type { HTTPCredentials } from './http-credentials.js';
+import { HTTPMessage, HTTPResponse, type HTTPRequest } from './http-message.js';
 import type { HTTPServerRequest } from './http-server-request.js';
 import type { HTTPServerResponse } from './http-server-response.js';
 import { EXCHANGE, SEND_HEAD_ONLY } from './internal.js';
@@ -184,6 +189,87 @@ export class WebSocket {
     });
     exchange.adopt(impl);
     return impl;
+  }
+
+  /**
+   * The client side (POCO's `WebSocket(cs, request, response[, credentials])`): sends the
+   * upgrade request for `request` over `session` and completes the handshake, with POCO's
+   * sequence and error codes:
+   * - 101: the response must have `Connection: Upgrade`, `Upgrade: websocket` (else
+   *   `WebSocketException` 1) and the right `Sec-WebSocket-Accept` (else 5);
+   * - 401 and non-empty `credentials`: the challenge is answered and the request sent once more,
+   *   with the same key, on the same connection if the server kept it; a second 401 is 6;
+   * - 401 without credentials: 6 "Not authorized";
+   * - 200: 1 "The server does not understand the WebSocket protocol";
+   * - any other status: 1 "Cannot upgrade to WebSocket connection: <reason>".
+   * Through a proxy (plain `ws`), the session tunnels with CONNECT first. Afterwards `response`
+   * holds the server's 101 (subprotocol, extensions), and frames that came with it are queued.
+   * The request always goes out as HTTP/1.1 (RFC 6455 §4.1), even if it says HTTP/1.0.
+   */
+  static async connect(
+    session: HTTPClientSession,
+    request: HTTPRequest,
+    response: HTTPResponse,
+    credentials?: HTTPCredentials,
+  ): Promise<WebSocket> {
+    session.useProxyTunnel(); // POCO: if (!cs.getProxyHost().empty() && !cs.secure()) cs.proxyTunnel()
+    const key = createKeyValue();
+    request.setVersion(HTTPMessage.HTTP_1_1);
+    request.set('Connection', 'Upgrade');
+    request.set('Upgrade', 'websocket');
+    request.set('Sec-WebSocket-Version', constants.WEBSOCKET_VERSION);
+    request.set('Sec-WebSocket-Key', key);
+    request.setChunkedTransferEncoding(false);
+    session.setKeepAlive(true);
+    session.sendRequest(request);
+    let body = await session.receiveResponse(response);
+    if (
+      response.getStatus() === HTTPResponse.HTTP_UNAUTHORIZED &&
+      credentials !== undefined &&
+      !credentials.empty()
+    ) {
+      await drain(body);
+      try {
+        credentials.authenticate(request, response);
+      } catch (error) {
+        throw new WebSocketException(
+          'Not authorized',
+          (error as Error).message,
+          constants.WS_ERR_UNAUTHORIZED,
+        );
+      }
+      session.sendRequest(request);
+      body = await session.receiveResponse(response);
+    }
+    if (response.getStatus() !== HTTPResponse.HTTP_SWITCHING_PROTOCOLS) {
+      void drain(body).catch(() => undefined);
+    }
+    const check = checkUpgradeResponse(
+      {
+        status: response.getStatus(),
+        reason: response.getReason(),
+        headers: (name) => (response.has(name) ? response.get(name) : undefined),
+      },
+      key,
+      'poco',
+    );
+    if (!check.ok) {
+      if (response.getStatus() === HTTPResponse.HTTP_SWITCHING_PROTOCOLS) session.reset();
+      const { error } = check;
+      throw new WebSocketException(
+        error.pocoMessage,
+        error.arg ?? error.code,
+        error.arg === undefined ? 0 : error.code,
+      );
+    }
+    const { socket, head } = session.detachUpgrade();
+    const impl = new WebSocketImpl(socket, true, {
+      initialBytes: head,
+      receiveTimeout: session.getReceiveTimeout(),
+      sendTimeout: session.getSendTimeout(),
+    });
+    impl.retain(); // the caller's WebSocket holds the connection until close()
+    return WebSocket.fromImpl(impl);
   }
 
   /** @internal a WebSocket over an impl whose reference it takes over (the client side). */
@@ -462,6 +548,11 @@ export class WebSocket {
   static supportsIPv6(): boolean {
     return true;
   }
+}
+
+/** Reads a response body to its end (so that a kept-alive connection can be reused). */
+async function drain(body: Readable): Promise<void> {
+  for await (const chunk of body) void chunk;
 }
 
 function notInNode(method: string): NotImplementedException {

@@ -1,0 +1,332 @@
+/**
+ * The client side of HTTP/1.1 for WebSocket handshakes and plain requests, on node:http:
+ * llhttp parses every response, wsnet writes nothing by hand but the CONNECT of a proxy tunnel.
+ *
+ * `openConnection` makes the transport: TCP or TLS, directly or through an HTTP proxy's CONNECT
+ * tunnel, within a connect timeout. `HttpConnection` sends requests over one kept-alive
+ * connection (a private `http.Agent` with one socket), so that a 401 is retried on the same
+ * connection as POCO does, and hands over the socket and the bytes read past the head when the
+ * server switches protocols.
+ */
+import { type Buffer } from 'node:buffer';
+import http from 'node:http';
+import net from 'node:net';
+import type { Readable } from 'node:stream';
+import tls from 'node:tls';
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ProxySettings extends Endpoint {
+  /** The `Proxy-Authorization` value, if the proxy wants credentials. */
+  readonly authorization?: string;
+}
+
+export interface ConnectOptions {
+  readonly target: Endpoint;
+  /** TLS options: wss / https when present. */
+  readonly tls?: tls.ConnectionOptions;
+  /** Tunnel through this HTTP proxy with CONNECT. */
+  readonly proxy?: ProxySettings;
+  /** 0: no limit. */
+  readonly timeoutMs: number;
+}
+
+/** Why a connection could not be made, for the layer above to name in its own terms. */
+export class ConnectError extends Error {
+  constructor(
+    readonly kind: 'timeout' | 'proxy-refused' | 'network' | 'tls',
+    message: string,
+    readonly status?: number,
+    readonly reason?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A host for the TLS `servername` extension: never an IP literal (RFC 6066 §3). */
+function serverName(host: string): string | undefined {
+  return net.isIP(host) === 0 ? host : undefined;
+}
+
+/** Opens a CONNECT tunnel to `target` through `proxy`; resolves the tunnel's socket. */
+function tunnel(proxy: ProxySettings, target: Endpoint): Promise<net.Socket> {
+  const authority =
+    net.isIP(target.host) === 6
+      ? `[${target.host}]:${target.port}`
+      : `${target.host}:${target.port}`;
+  const headers: Array<[string, string]> = [['Host', authority]];
+  if (proxy.authorization !== undefined) headers.push(['Proxy-Authorization', proxy.authorization]);
+  return new Promise((resolve, reject) => {
+    const request = http.request({
+      host: proxy.host,
+      port: proxy.port,
+      method: 'CONNECT',
+      path: authority,
+      headers: headers.flat(),
+      setHost: false,
+      agent: false,
+    });
+    request.once('connect', (response: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      if (response.statusCode !== 200) {
+        socket.destroy();
+        reject(
+          new ConnectError(
+            'proxy-refused',
+            `proxy refused the tunnel: ${response.statusCode} ${response.statusMessage}`,
+            response.statusCode,
+            response.statusMessage,
+          ),
+        );
+        return;
+      }
+      if (head.length > 0) socket.unshift(head);
+      resolve(socket);
+    });
+    request.once('response', (response: http.IncomingMessage) => {
+      // A proxy that answers CONNECT without switching (e.g. 407 with a body).
+      response.resume();
+      reject(
+        new ConnectError(
+          'proxy-refused',
+          `proxy refused the tunnel: ${response.statusCode} ${response.statusMessage}`,
+          response.statusCode,
+          response.statusMessage,
+        ),
+      );
+    });
+    request.once('error', (error) =>
+      reject(new ConnectError('network', error.message, undefined, undefined, { cause: error })),
+    );
+    request.end();
+  });
+}
+
+/** The socket being set up, so that a timeout can destroy it wherever it is. */
+interface Attempt {
+  socket: net.Socket | undefined;
+}
+
+function connectTcp(target: Endpoint, attempt: Attempt): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: target.host, port: target.port });
+    attempt.socket = socket;
+    const onError = (error: Error) => reject(new ConnectError('network', error.message, undefined, undefined, { cause: error }));
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+    socket.once('error', onError);
+  });
+}
+
+function startTls(target: Endpoint, options: tls.ConnectionOptions, attempt: Attempt, socket?: net.Socket): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const name = serverName(target.host);
+    const secure = tls.connect({
+      ...(socket === undefined ? { host: target.host, port: target.port } : { socket }),
+      ...(name === undefined ? {} : { servername: name }),
+      ...options,
+    });
+    attempt.socket = secure;
+    const onError = (error: Error) => {
+      secure.destroy();
+      reject(new ConnectError('tls', error.message, undefined, undefined, { cause: error }));
+    };
+    secure.once('secureConnect', () => {
+      secure.off('error', onError);
+      resolve(secure);
+    });
+    secure.once('error', onError);
+  });
+}
+
+/** Opens the transport described by `options`; on a timeout, whatever was half-made is closed. */
+export async function openConnection(options: ConnectOptions): Promise<net.Socket> {
+  const attempt: Attempt = { socket: undefined };
+  const connecting = (async () => {
+    let raw: net.Socket | undefined;
+    if (options.proxy !== undefined) {
+      raw = await tunnel(options.proxy, options.target);
+      attempt.socket = raw;
+    } else if (options.tls === undefined) {
+      raw = await connectTcp(options.target, attempt);
+    }
+    if (options.tls === undefined) return raw!;
+    return startTls(options.target, options.tls, attempt, raw);
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout =
+    options.timeoutMs <= 0
+      ? new Promise<never>(() => undefined)
+      : new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new ConnectError('timeout', `no connection within ${options.timeoutMs} ms`)), options.timeoutMs);
+        });
+  try {
+    const socket = await Promise.race([connecting, timeout]);
+    socket.setNoDelay(true);
+    return socket;
+  } catch (error) {
+    attempt.socket?.destroy();
+    // A connection that completes anyway (a tunnel answered late) is closed, not leaked.
+    connecting.then(
+      (late) => late.destroy(),
+      () => undefined,
+    );
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The head of a response, as node:http parsed it. */
+export interface ResponseHead {
+  readonly status: number;
+  readonly reason: string;
+  /** `HTTP/1.1` or `HTTP/1.0`. */
+  readonly version: string;
+  /** Header names and values in the order received, repeats included. */
+  readonly headers: Array<[string, string]>;
+}
+
+export type Exchange =
+  | (ResponseHead & { readonly kind: 'response'; readonly body: Readable })
+  | (ResponseHead & {
+      readonly kind: 'upgrade';
+      readonly socket: net.Socket;
+      readonly head: Buffer;
+    });
+
+export interface RequestOptions {
+  readonly method: string;
+  /** Origin-form (`/path?q`) or, for a proxy, absolute-form. */
+  readonly path: string;
+  /** Sent in this order, exactly; nothing is added (no Host unless given). */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  /** How long the response head may take (0: no limit). */
+  readonly responseTimeoutMs: number;
+  /** Largest response head accepted (node:http's default is 16 KiB). */
+  readonly maxHeaderSize?: number;
+}
+
+/** A request in flight: write its body, then await its response. */
+export interface PendingRequest {
+  readonly body: http.ClientRequest;
+  readonly response: Promise<Exchange>;
+}
+
+/** Why an exchange failed, for the layer above to name in its own terms. */
+export class ExchangeError extends Error {
+  constructor(
+    readonly kind: 'timeout' | 'malformed' | 'no-response' | 'network',
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+function toHeaderPairs(raw: string[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i], raw[i + 1]]);
+  return pairs;
+}
+
+/**
+ * HTTP requests over one kept-alive connection, opened on demand by `connect`. After a response
+ * whose body has been read to the end, the next request reuses the connection (if the server
+ * kept it open); `reset()` drops it.
+ */
+export class HttpConnection {
+  readonly #agent: http.Agent;
+
+  constructor(connect: () => Promise<net.Socket>) {
+    this.#agent = new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
+    // node:http asks the agent for a socket; ours comes from `connect` (TCP, TLS, tunnel...).
+    (this.#agent as unknown as { createConnection: unknown }).createConnection = (
+      _options: unknown,
+      callback: (error: Error | null, socket?: net.Socket) => void,
+    ) => {
+      connect().then(
+        (socket) => callback(null, socket),
+        (error: Error) => callback(error),
+      );
+      return undefined;
+    };
+  }
+
+  request(options: RequestOptions): PendingRequest {
+    const request = http.request({
+      agent: this.#agent,
+      method: options.method,
+      path: options.path,
+      headers: options.headers.flat(),
+      setHost: false,
+      ...(options.maxHeaderSize === undefined ? {} : { maxHeaderSize: options.maxHeaderSize }),
+    });
+    const response = new Promise<Exchange>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const settle = () => clearTimeout(timer);
+      if (options.responseTimeoutMs > 0) {
+        timer = setTimeout(() => {
+          reject(
+            new ExchangeError('timeout', `no response within ${options.responseTimeoutMs} ms`),
+          );
+          request.destroy();
+        }, options.responseTimeoutMs);
+      }
+      request.once('response', (message: http.IncomingMessage) => {
+        settle();
+        resolve({
+          kind: 'response',
+          status: message.statusCode ?? 0,
+          reason: message.statusMessage ?? '',
+          version: `HTTP/${message.httpVersion}`,
+          headers: toHeaderPairs(message.rawHeaders),
+          body: message,
+        });
+      });
+      request.once('upgrade', (message: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+        settle();
+        resolve({
+          kind: 'upgrade',
+          status: message.statusCode ?? 0,
+          reason: message.statusMessage ?? '',
+          version: `HTTP/${message.httpVersion}`,
+          headers: toHeaderPairs(message.rawHeaders),
+          socket,
+          head,
+        });
+      });
+      request.once('error', (error: NodeJS.ErrnoException) => {
+        settle();
+        const code = error.code ?? '';
+        if (error instanceof ConnectError) reject(error);
+        else if (code.startsWith('HPE_'))
+          reject(new ExchangeError('malformed', error.message, { cause: error }));
+        else if (code === 'ECONNRESET' && error.message === 'socket hang up')
+          reject(
+            new ExchangeError(
+              'no-response',
+              'the server closed the connection without a complete response',
+              { cause: error },
+            ),
+          );
+        else reject(new ExchangeError('network', error.message, { cause: error }));
+      });
+    });
+    // The request's own errors are the response promise's; keep Node from reporting them twice.
+    response.catch(() => undefined);
+    return { body: request, response };
+  }
+
+  /** Drops the kept-alive connection (the next request opens a new one). */
+  reset(): void {
+    this.#agent.destroy();
+  }
+}
+
+export type { Readable };
