@@ -114,7 +114,8 @@ function connectTcp(target: Endpoint, attempt: Attempt): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: target.host, port: target.port });
     attempt.socket = socket;
-    const onError = (error: Error) => reject(new ConnectError('network', error.message, undefined, undefined, { cause: error }));
+    const onError = (error: Error) =>
+      reject(new ConnectError('network', error.message, undefined, undefined, { cause: error }));
     socket.once('connect', () => {
       socket.off('error', onError);
       resolve(socket);
@@ -123,7 +124,12 @@ function connectTcp(target: Endpoint, attempt: Attempt): Promise<net.Socket> {
   });
 }
 
-function startTls(target: Endpoint, options: tls.ConnectionOptions, attempt: Attempt, socket?: net.Socket): Promise<tls.TLSSocket> {
+function startTls(
+  target: Endpoint,
+  options: tls.ConnectionOptions,
+  attempt: Attempt,
+  socket?: net.Socket,
+): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     const name = serverName(target.host);
     const secure = tls.connect({
@@ -163,7 +169,11 @@ export async function openConnection(options: ConnectOptions): Promise<net.Socke
     options.timeoutMs <= 0
       ? new Promise<never>(() => undefined)
       : new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new ConnectError('timeout', `no connection within ${options.timeoutMs} ms`)), options.timeoutMs);
+          timer = setTimeout(
+            () =>
+              reject(new ConnectError('timeout', `no connection within ${options.timeoutMs} ms`)),
+            options.timeoutMs,
+          );
         });
   try {
     const socket = await Promise.race([connecting, timeout]);

@@ -365,7 +365,10 @@ describe('HTTPClientSession: servers that misbehave', () => {
         TimeoutException,
       );
       await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.ok(accepted.length > 0 && closed === accepted.length, 'the client gave the connection up');
+      assert.ok(
+        accepted.length > 0 && closed === accepted.length,
+        'the client gave the connection up',
+      );
     } finally {
       for (const socket of accepted) socket.destroy();
       silent.close();
