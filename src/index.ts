@@ -4,9 +4,11 @@
  * The public surface is curated here and pinned by test/exports.test.ts: the POCO facade
  * (`Poco::Net`'s names), POCO's enums, the connection state machine and its error classes. The
  * whole protocol core (frame codec, masking, UTF-8, header grammars, handshake checks) is
- * published on its own as `wsnet/protocol`. The message API joins this list when it lands.
+ * published on its own as `wsnet/protocol`; the message API (`connect`, `WebSocketServer`,
+ * `WebSocketConnection`) is here and also on its own as `wsnet/messages`.
  */
 export * from './poco/index.js';
+export * from './messages/index.js';
 export {
   ErrorCodes,
   FrameFlags,

@@ -7,27 +7,10 @@
  * complete there either.
  */
 import { basicAuthorization } from '../protocol/auth/basic.js';
-import { parseChallenges, type Challenge } from '../protocol/auth/challenge.js';
-import {
-  digestAuthorization,
-  parseDigestChallenge,
-  type DigestChallenge,
-} from '../protocol/auth/digest.js';
+import { digestAuthorization, type DigestChallenge } from '../protocol/auth/digest.js';
+import { selectChallenge } from '../protocol/auth/select.js';
 import { InvalidArgumentException, NotAuthenticatedException } from './exceptions.js';
 import { HTTPRequest, type HTTPResponse } from './http-message.js';
-
-/** A challenge we can answer, and with what. */
-type Usable = { scheme: 'basic' } | { scheme: 'digest'; digest: DigestChallenge };
-
-function usable(challenge: Challenge): Usable | undefined {
-  const scheme = challenge.scheme.toLowerCase();
-  if (scheme === 'basic') return { scheme: 'basic' };
-  if (scheme === 'digest') {
-    const digest = parseDigestChallenge(challenge);
-    return digest === undefined ? undefined : { scheme: 'digest', digest };
-  }
-  return undefined;
-}
 
 function decode(text: string): string {
   try {
@@ -158,32 +141,26 @@ export class HTTPCredentials {
   }
 
   #answer(request: HTTPRequest, headers: string[], proxy: boolean): string {
-    const offered: string[] = [];
-    for (const header of headers) {
-      for (const challenge of parseChallenges(header)) {
-        offered.push(challenge.scheme);
-        const answer = usable(challenge);
-        if (answer === undefined) continue;
-        if (answer.scheme === 'basic') {
-          if (proxy) this.#proxyDigest = undefined;
-          else this.#digest = undefined;
-          return basicAuthorization(this.#username, this.#password);
-        }
-        if (proxy) {
-          this.#proxyDigest = answer.digest;
-          this.#proxyNonceCount = 1;
-        } else {
-          this.#digest = answer.digest;
-          this.#nonceCount = 1;
-        }
-        return this.#digestFor(request, answer.digest, 1);
-      }
+    const { usable, offered } = selectChallenge(headers);
+    if (usable === undefined)
+      throw new NotAuthenticatedException(
+        offered.length === 0
+          ? `no ${proxy ? 'Proxy' : 'WWW'}-Authenticate challenge`
+          : `no supported authentication scheme offered (${offered.join(', ')}); Basic and Digest are`,
+      );
+    if (usable.scheme === 'basic') {
+      if (proxy) this.#proxyDigest = undefined;
+      else this.#digest = undefined;
+      return basicAuthorization(this.#username, this.#password);
     }
-    throw new NotAuthenticatedException(
-      offered.length === 0
-        ? `no ${proxy ? 'Proxy' : 'WWW'}-Authenticate challenge`
-        : `no supported authentication scheme offered (${offered.join(', ')}); Basic and Digest are`,
-    );
+    if (proxy) {
+      this.#proxyDigest = usable.digest;
+      this.#proxyNonceCount = 1;
+    } else {
+      this.#digest = usable.digest;
+      this.#nonceCount = 1;
+    }
+    return this.#digestFor(request, usable.digest, 1);
   }
 
   #digestFor(request: HTTPRequest, challenge: DigestChallenge, nonceCount: number): string {

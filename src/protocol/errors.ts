@@ -189,15 +189,22 @@ export type HandshakeErrorReason = keyof typeof HANDSHAKE_RULES;
 export class HandshakeError extends WebSocketError {
   readonly code: ErrorCode;
   readonly pocoMessage: string;
+  /** The HTTP status of the response that refused the handshake (client side), if any. */
+  readonly status: number | undefined;
 
   constructor(
     readonly reason: HandshakeErrorReason,
     readonly arg?: string,
+    details: { status?: number; cause?: unknown } = {},
   ) {
     const [code, text] = HANDSHAKE_RULES[reason];
-    super(arg === undefined ? text : `${text}: ${arg}`);
+    super(
+      arg === undefined ? text : `${text}: ${arg}`,
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
     this.code = code;
     this.pocoMessage = text;
+    this.status = details.status;
   }
 }
 

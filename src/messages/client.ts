@@ -1,0 +1,319 @@
+/**
+ * The client side of the message API: `connect(url, options)` runs the opening handshake
+ * (RFC 6455 §4.1) and resolves with an OPEN `WebSocketConnection`.
+ *
+ * ```ts
+ * const connection = await connect('wss://user:secret@example.com/chat', { protocols: ['chat'] });
+ * ```
+ *
+ * The transport (TCP, TLS, an HTTP proxy's CONNECT tunnel) and the HTTP exchange come from the
+ * I/O layer that the POCO facade's `HTTPClientSession` uses too; the response is checked with
+ * the RFC policy (the accept key, the subprotocol and extensions against the offer). A 401 is
+ * answered once with Basic or Digest credentials taken from the URL or the options.
+ */
+import type tls from 'node:tls';
+import {
+  ConnectError,
+  ExchangeError,
+  HttpConnection,
+  openConnection,
+  type Exchange,
+  type ProxySettings,
+} from '../io/http-client.js';
+import { basicAuthorization } from '../protocol/auth/basic.js';
+import { digestAuthorization } from '../protocol/auth/digest.js';
+import { selectChallenge } from '../protocol/auth/select.js';
+import { HandshakeError, InvalidArgumentError } from '../protocol/errors.js';
+import { checkUpgradeResponse, upgradeRequestHeaders } from '../protocol/handshake/client.js';
+import { parseProtocolList } from '../protocol/handshake/headers.js';
+import { createKey } from '../protocol/handshake/keys.js';
+import { WebSocketConnection, type ConnectionSettings } from './connection.js';
+import { NetworkError, TimeoutError } from './errors.js';
+
+export interface Credentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface ConnectOptions extends ConnectionSettings {
+  /** Subprotocols to offer, in order of preference; the server picks one or none. */
+  readonly protocols?: readonly string[];
+  /** Extra request headers (not the WebSocket ones, which the handshake sets). */
+  readonly headers?: Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>;
+  /** The `Origin` header, as a browser would send it. */
+  readonly origin?: string;
+  /** How long the whole handshake may take (connect, proxy, TLS, HTTP, 401 retry). Default 30 s. */
+  readonly handshakeTimeout?: number;
+  /** TLS options for `wss://` (CA, client certificate, `rejectUnauthorized`...). */
+  readonly tls?: tls.ConnectionOptions;
+  /**
+   * An HTTP proxy, e.g. `http://user:secret@proxy:3128`: the connection goes through a CONNECT
+   * tunnel (for `ws://` and `wss://` alike), with Basic proxy credentials from its user info.
+   */
+  readonly proxy?: string | URL;
+  /** Credentials for a 401 (Basic or Digest); the URL's user info is used if absent. */
+  readonly credentials?: Credentials;
+  /** Send Basic credentials with the first request instead of waiting for a 401. */
+  readonly preemptiveAuth?: boolean;
+  /** Largest response head accepted. Default 16 KiB. */
+  readonly maxHeaderSize?: number;
+}
+
+/** The WebSocket headers the handshake owns: an application may not set them. */
+const RESERVED_HEADERS = new Set([
+  'host',
+  'connection',
+  'upgrade',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-protocol',
+  'sec-websocket-extensions',
+]);
+
+const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
+
+interface Target {
+  readonly host: string;
+  readonly port: number;
+  readonly secure: boolean;
+  /** Origin-form request target: path and query. */
+  readonly path: string;
+  /** The `Host` header. */
+  readonly authority: string;
+  readonly credentials: Credentials | undefined;
+}
+
+function decodeUserInfo(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new InvalidArgumentError('INVALID_OPTION', `invalid percent-encoding in URL user info`);
+  }
+}
+
+function parseTarget(input: string | URL): Target {
+  let url: URL;
+  try {
+    url = typeof input === 'string' ? new URL(input) : input;
+  } catch {
+    throw new InvalidArgumentError('INVALID_OPTION', `not a URL: ${String(input)}`);
+  }
+  const scheme = url.protocol;
+  if (scheme !== 'ws:' && scheme !== 'wss:' && scheme !== 'http:' && scheme !== 'https:')
+    throw new InvalidArgumentError(
+      'INVALID_OPTION',
+      `a WebSocket URL starts with ws:// or wss://, not ${scheme}//`,
+    );
+  // RFC 6455 §3: "Fragment identifiers are meaningless in the context of WebSocket URIs".
+  if (url.hash !== '')
+    throw new InvalidArgumentError('INVALID_OPTION', 'a WebSocket URL has no #fragment');
+  const secure = scheme === 'wss:' || scheme === 'https:';
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  if (host === '') throw new InvalidArgumentError('INVALID_OPTION', 'the URL names no host');
+  const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+  const credentials =
+    url.username === '' && url.password === ''
+      ? undefined
+      : { username: decodeUserInfo(url.username), password: decodeUserInfo(url.password) };
+  return {
+    host,
+    port,
+    secure,
+    path: `${url.pathname === '' ? '/' : url.pathname}${url.search}`,
+    // §4.1: the port is included unless it is the scheme's default.
+    authority: url.port === '' ? url.hostname : `${url.hostname}:${url.port}`,
+    credentials,
+  };
+}
+
+function parseProxy(input: string | URL): ProxySettings {
+  let url: URL;
+  try {
+    url = typeof input === 'string' ? new URL(input) : input;
+  } catch {
+    throw new InvalidArgumentError('INVALID_OPTION', `proxy is not a URL: ${String(input)}`);
+  }
+  if (url.protocol !== 'http:')
+    throw new InvalidArgumentError('INVALID_OPTION', 'only http:// proxies are supported');
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === '' ? 80 : Number(url.port);
+  if (url.username === '' && url.password === '') return { host, port };
+  const authorization = basicAuthorization(
+    decodeUserInfo(url.username),
+    decodeUserInfo(url.password),
+  );
+  return { host, port, authorization };
+}
+
+function extraHeaders(options: ConnectOptions): Array<[string, string]> {
+  const given = options.headers ?? [];
+  const pairs = Array.isArray(given)
+    ? (given as ReadonlyArray<readonly [string, string]>)
+    : Object.entries(given as Record<string, string>);
+  const headers: Array<[string, string]> = [];
+  for (const [name, value] of pairs) {
+    if (RESERVED_HEADERS.has(name.toLowerCase()))
+      throw new InvalidArgumentError(
+        'INVALID_OPTION',
+        `the ${name} header is set by the WebSocket handshake; it cannot be given`,
+      );
+    headers.push([name, value]);
+  }
+  return headers;
+}
+
+function headerValues(exchange: Exchange, name: string): string[] {
+  return exchange.headers.filter(([key]) => key.toLowerCase() === name).map(([, value]) => value);
+}
+
+/**
+ * Opens a WebSocket connection. Rejects with `HandshakeError` (the server refused or answered
+ * wrongly; `status` is the HTTP status), `TimeoutError` (no handshake within
+ * `handshakeTimeout`), `NetworkError` (no connection, TLS, proxy, malformed response) or
+ * `InvalidArgumentError` (a bad URL or option).
+ */
+export async function connect(
+  url: string | URL,
+  options: ConnectOptions = {},
+): Promise<WebSocketConnection> {
+  const target = parseTarget(url);
+  const proxy = options.proxy === undefined ? undefined : parseProxy(options.proxy);
+  const protocols = options.protocols ?? [];
+  if (protocols.length > 0) parseProtocolList(protocols.join(', ')); // throws on a non-token
+  if (new Set(protocols).size !== protocols.length)
+    throw new InvalidArgumentError('INVALID_OPTION', 'subprotocols offered twice');
+  const extra = extraHeaders(options);
+  const credentials = options.credentials ?? target.credentials;
+  const timeoutMs = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+
+  const http = new HttpConnection(() =>
+    openConnection({
+      target: { host: target.host, port: target.port },
+      ...(target.secure ? { tls: options.tls ?? {} } : {}),
+      ...(proxy === undefined ? {} : { proxy }),
+      timeoutMs: 0, // the handshake's own deadline covers the connection
+    }),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    if (timeoutMs > 0)
+      timer = setTimeout(() => reject(new TimeoutError('handshake', timeoutMs)), timeoutMs);
+  });
+  const handshake = runHandshake(http, target, options, protocols, extra, credentials);
+  try {
+    return await Promise.race([handshake, deadline]);
+  } catch (error) {
+    http.reset();
+    // A handshake that completes after the deadline must not leave an open connection behind.
+    handshake.then(
+      (late) => late.terminate(),
+      () => undefined,
+    );
+    throw translate(error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function runHandshake(
+  http: HttpConnection,
+  target: Target,
+  options: ConnectOptions,
+  protocols: readonly string[],
+  extra: Array<[string, string]>,
+  credentials: Credentials | undefined,
+): Promise<WebSocketConnection> {
+  const key = createKey();
+  let authorization: string | undefined =
+    options.preemptiveAuth === true && credentials !== undefined
+      ? basicAuthorization(credentials.username, credentials.password)
+      : undefined;
+  for (let attempt = 0; ; attempt++) {
+    const headers: Array<[string, string]> = [
+      ['Host', target.authority],
+      ...upgradeRequestHeaders(key, { protocols }),
+    ];
+    if (options.origin !== undefined) headers.push(['Origin', options.origin]);
+    if (authorization !== undefined) headers.push(['Authorization', authorization]);
+    headers.push(...extra);
+    const pending = http.request({
+      method: 'GET',
+      path: target.path,
+      headers,
+      responseTimeoutMs: 0,
+      maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
+    });
+    pending.body.end(); // an upgrade request has no body
+    const exchange = await pending.response;
+
+    if (exchange.kind === 'upgrade') {
+      const check = checkUpgradeResponse(exchange, key, 'rfc', { protocols, extensions: [] });
+      if (!check.ok) {
+        exchange.socket.destroy();
+        throw withStatus(check.error, exchange.status);
+      }
+      return new WebSocketConnection(
+        exchange.socket,
+        'client',
+        { protocol: check.protocol ?? '', extensions: '', head: exchange.head },
+        options,
+      );
+    }
+    // Not switched. Read the body to the end so that a retry can reuse the connection.
+    exchange.body.resume();
+    const challenges = headerValues(exchange, 'www-authenticate');
+    if (exchange.status === 401 && credentials !== undefined && attempt === 0) {
+      const { usable } = selectChallenge(challenges);
+      if (usable !== undefined) {
+        authorization =
+          usable.scheme === 'basic'
+            ? basicAuthorization(credentials.username, credentials.password)
+            : digestAuthorization(usable.digest, {
+                username: credentials.username,
+                password: credentials.password,
+                method: 'GET',
+                uri: target.path,
+                nonceCount: 1,
+              });
+        await ended(exchange);
+        continue;
+      }
+    }
+    if (exchange.status === 101) {
+      // node:http gives a 101 without `Connection: upgrade` as an ordinary response.
+      throw withStatus(new HandshakeError('NO_CONNECTION_UPGRADE'), 101);
+    }
+    // 401 (no credentials, or refused twice), 200, 404...: POCO's errors for each.
+    const check = checkUpgradeResponse(exchange, key, 'rfc', { protocols, extensions: [] });
+    if (!check.ok) throw withStatus(check.error, exchange.status);
+    throw withStatus(new HandshakeError('CANNOT_UPGRADE', exchange.reason), exchange.status);
+  }
+}
+
+/** Waits until a response body was read to the end (or the connection closed). */
+function ended(exchange: Exchange & { kind: 'response' }): Promise<void> {
+  if (exchange.body.readableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    exchange.body.once('end', resolve);
+    exchange.body.once('close', resolve);
+  });
+}
+
+function withStatus(error: HandshakeError, status: number): HandshakeError {
+  return new HandshakeError(error.reason, error.arg, { status });
+}
+
+function translate(error: unknown): Error {
+  if (error instanceof ConnectError) {
+    if (error.kind === 'proxy-refused')
+      return new NetworkError('proxy', error.message, { status: error.status, cause: error });
+    return new NetworkError(error.kind === 'timeout' ? 'network' : error.kind, error.message, {
+      cause: error,
+    });
+  }
+  if (error instanceof ExchangeError) {
+    const kind = error.kind === 'malformed' || error.kind === 'no-response' ? 'http' : 'network';
+    return new NetworkError(kind, error.message, { cause: error });
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
