@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as root from '../src/index.js';
+import * as messages from '../src/messages/index.js';
 import * as protocol from '../src/protocol/index.js';
 
 describe('public exports', () => {
@@ -45,6 +46,7 @@ describe('public exports', () => {
       'Mode',
       'NameValueCollection',
       'NetException',
+      'NetworkError',
       'NoMessageException',
       'NotAuthenticatedException',
       'NotFoundException',
@@ -59,18 +61,23 @@ describe('public exports', () => {
       'SSLException',
       'SecureServerSocket',
       'SendFlags',
+      'SendQueueFullError',
       'ServerSocket',
       'ServiceNotFoundException',
       'SocketAddress',
       'StatusCodes',
+      'TimeoutError',
       'TimeoutException',
       'Timespan',
       'WEBSOCKET_VERSION',
       'WebSocket',
+      'WebSocketConnection',
       'WebSocketError',
       'WebSocketException',
       'WebSocketImpl',
+      'WebSocketServer',
       'computeAccept',
+      'connect',
       'createKey',
     ]);
   });
@@ -138,6 +145,19 @@ describe('public exports', () => {
         'writeHeader',
       ],
     );
+  });
+
+  it('wsnet/messages: the message API, also in the root', () => {
+    assert.deepEqual(Object.keys(messages).sort(), [
+      'NetworkError',
+      'SendQueueFullError',
+      'TimeoutError',
+      'WebSocketConnection',
+      'WebSocketServer',
+      'connect',
+    ]);
+    for (const [name, value] of Object.entries(messages))
+      assert.equal((root as Record<string, unknown>)[name], value, name);
   });
 
   it('every root export from the core is the same object as in wsnet/protocol', () => {

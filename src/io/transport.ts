@@ -13,6 +13,7 @@
  * the end of the event loop's turn, so that the replies leave in one `writev`.
  */
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ReadyState, type Connection, type ConnectionEvent } from '../protocol/connection.js';
 
 /** How long a closed socket may take to deliver what was written before it is dropped. */
@@ -32,10 +33,14 @@ export interface TransportHandler {
 
 /** Where a socket keeps its transport, so that one set of listener functions serves all. */
 const TRANSPORT = Symbol('wsnet.transport');
-type TransportSocket = Socket & { [TRANSPORT]?: Transport };
+type TransportSocket = Duplex & { [TRANSPORT]?: Transport<Duplex> };
 
-export class Transport {
-  readonly socket: Socket;
+/**
+ * `S` is a `net.Socket` (or `tls.TLSSocket`) in real use; any `Duplex` works, which is how the
+ * message API is tested over an in-memory pair.
+ */
+export class Transport<S extends Duplex = Socket> {
+  readonly socket: S;
   readonly connection: Connection;
   #handler: TransportHandler;
   #closed = false;
@@ -57,16 +62,16 @@ export class Transport {
   static #close(this: TransportSocket): void {
     this[TRANSPORT]!.#onClose();
   }
-  static #uncork(transport: Transport): void {
+  static #uncork(transport: Transport<Duplex>): void {
     transport.#corked = false;
     if (!transport.socket.destroyed) transport.socket.uncork();
   }
 
-  constructor(socket: Socket, connection: Connection, handler: TransportHandler) {
+  constructor(socket: S, connection: Connection, handler: TransportHandler) {
     this.socket = socket;
     this.connection = connection;
     this.#handler = handler;
-    (socket as TransportSocket)[TRANSPORT] = this;
+    (socket as TransportSocket)[TRANSPORT] = this as Transport<Duplex>;
     socket.on('data', Transport.#data);
     socket.on('end', Transport.#end);
     socket.on('error', Transport.#error);
@@ -154,8 +159,9 @@ export class Transport {
     if (this.#closed) return;
     const socket = this.socket;
     if (reset) {
-      if (typeof socket.resetAndDestroy === 'function' && !socket.destroyed)
-        socket.resetAndDestroy();
+      const resettable = socket as Partial<Pick<Socket, 'resetAndDestroy'>>;
+      if (typeof resettable.resetAndDestroy === 'function' && !socket.destroyed)
+        resettable.resetAndDestroy.call(socket);
       else socket.destroy();
       return;
     }

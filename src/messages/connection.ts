@@ -21,6 +21,7 @@ import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Transport, type TransportHandler } from '../io/transport.js';
 import { isValidWireCloseCode } from '../protocol/close.js';
 import { Connection, ReadyState, type ConnectionEvent, type Role } from '../protocol/connection.js';
@@ -113,8 +114,8 @@ export class WebSocketConnection
   readonly remotePort: number;
 
   readonly #core: Connection;
-  readonly #transport: Transport;
-  readonly #socket: Socket;
+  readonly #transport: Transport<Duplex>;
+  readonly #socket: Duplex;
   readonly #closeTimeout: number;
   readonly #maxQueuedBytes: number;
   readonly #maxQueuedMessages: number;
@@ -148,7 +149,7 @@ export class WebSocketConnection
 
   /** @internal made by the server or by `connect()` once the handshake succeeded. */
   constructor(
-    socket: Socket,
+    socket: Duplex,
     role: Role,
     outcome: HandshakeOutcome,
     settings: ConnectionSettings = {},
@@ -157,8 +158,9 @@ export class WebSocketConnection
     this.role = role;
     this.protocol = outcome.protocol;
     this.extensions = outcome.extensions;
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort ?? 0;
+    const peer = socket as Partial<Socket>;
+    this.remoteAddress = peer.remoteAddress ?? '';
+    this.remotePort = peer.remotePort ?? 0;
     this.#socket = socket;
     this.#closeTimeout = settings.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.#maxQueuedBytes = settings.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
@@ -169,7 +171,7 @@ export class WebSocketConnection
     // No frame can be larger than the largest message: the limit is checked on each header.
     this.#core = new Connection(role, { maxMessageSize, maxFrameSize: maxMessageSize });
     this.#transport = new Transport(socket, this.#core, this);
-    socket.setNoDelay(true);
+    peer.setNoDelay?.(true);
     if (outcome.head.length > 0) {
       // The first frames are delivered after the caller has had a chance to add listeners.
       const head = outcome.head;
