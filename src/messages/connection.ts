@@ -124,6 +124,8 @@ export class WebSocketConnection
   #closed: Promise<CloseStatus> | undefined;
   #resolveClosed: ((status: CloseStatus) => void) | undefined;
   #failure: ProtocolError | Error | undefined;
+  /** The close frame this side failed the connection with (RFC 6455 §7.1.7), if it did. */
+  #failedWith: { code: number; reason: string } | undefined;
 
   #sendQueue: QueuedSend[] = [];
   #queuedBytes = 0;
@@ -389,6 +391,7 @@ export class WebSocketConnection
           break;
         case 'failure':
           this.#failure = event.error;
+          this.#failedWith ??= { code: event.error.closeCode, reason: '' };
           if (this.listenerCount('error') > 0) this.emit('error', event.error);
           break;
         case 'close':
@@ -411,7 +414,11 @@ export class WebSocketConnection
 
   /** @internal TransportHandler */
   onTransportClosed(): void {
-    const status = this.#core.closeStatus ?? { code: 1006, reason: '', wasClean: false };
+    let status = this.#core.closeStatus ?? { code: 1006, reason: '', wasClean: false };
+    // A side that failed the connection ignores what follows, the peer's close reply included:
+    // its status is the code it failed with (as the peer's is), not a bare 1006.
+    if (status.code === 1006 && this.#failedWith !== undefined)
+      status = { ...this.#failedWith, wasClean: false };
     this.#closedStatus = status;
     clearTimeout(this.#closeTimer);
     clearTimeout(this.#heartbeatTimer);
@@ -575,6 +582,7 @@ export class WebSocketConnection
         // No pong: the peer (or the path to it) is dead. Fail with 1011, then drop TCP.
         if (this.readyState !== ReadyState.OPEN) return;
         this.#failure = new TimeoutError('ping', heartbeat.timeout);
+        this.#failedWith = { code: WS_UNEXPECTED_CONDITION, reason: 'keepalive ping timeout' };
         this.#core.fail(WS_UNEXPECTED_CONDITION, 'keepalive ping timeout');
         this.#transport.flush();
         this.#armCloseTimer();
