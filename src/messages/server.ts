@@ -135,10 +135,13 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       this.#ownsServer = false;
       this.#secure = options.server instanceof https.Server;
     } else if (options.port !== undefined) {
+      const handshakeTimeout = options.handshakeTimeout ?? 30_000;
       const serverOptions: http.ServerOptions = {
         maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
-        headersTimeout: options.handshakeTimeout ?? 30_000,
-        requestTimeout: options.handshakeTimeout ?? 30_000,
+        headersTimeout: handshakeTimeout,
+        requestTimeout: handshakeTimeout,
+        // node:http checks those timeouts every 30 s by default: too coarse for a short one.
+        connectionsCheckingInterval: Math.min(30_000, Math.max(100, handshakeTimeout / 4)),
       };
       this.#http =
         options.tls === undefined
@@ -316,7 +319,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       return this.#options.handleProtocols(offered, context);
     const supported = this.#options.protocols;
     if (supported === undefined) return undefined;
-    return supported.find((protocol) => offered.includes(protocol));
+    // The client lists them "ordered by preference" (RFC 6455 §4.1): its first that we speak.
+    return offered.find((protocol) => supported.includes(protocol));
   }
 
   /**
@@ -367,10 +371,22 @@ function refuseOrdinaryRequest(_request: http.IncomingMessage, response: http.Se
   response.end(body);
 }
 
-/** Malformed HTTP: a 400 if the socket can still take it (what node:http does without a listener). */
-function onClientError(_error: Error, socket: Duplex): void {
-  if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-  else socket.destroy();
+/**
+ * Malformed HTTP, a head over `maxHeaderSize`, a request too slow to arrive: the status node:http
+ * itself would send without a listener, if the socket can still take it.
+ */
+function onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? '431 Request Header Fields Too Large'
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? '408 Request Timeout'
+        : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
 }
 
 function formatHead(status: number, headers: ReadonlyArray<readonly [string, string]>): string {
