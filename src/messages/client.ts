@@ -25,7 +25,7 @@ import { digestAuthorization } from '../protocol/auth/digest.js';
 import { selectChallenge } from '../protocol/auth/select.js';
 import { HandshakeError, InvalidArgumentError } from '../protocol/errors.js';
 import { checkUpgradeResponse, upgradeRequestHeaders } from '../protocol/handshake/client.js';
-import { parseProtocolList } from '../protocol/handshake/headers.js';
+import { isToken } from '../protocol/handshake/headers.js';
 import { createKey } from '../protocol/handshake/keys.js';
 import { WebSocketConnection, type ConnectionSettings } from './connection.js';
 import { NetworkError, TimeoutError } from './errors.js';
@@ -179,7 +179,12 @@ export async function connect(
   const target = parseTarget(url);
   const proxy = options.proxy === undefined ? undefined : parseProxy(options.proxy);
   const protocols = options.protocols ?? [];
-  if (protocols.length > 0) parseProtocolList(protocols.join(', ')); // throws on a non-token
+  const invalid = protocols.find((protocol) => !isToken(protocol));
+  if (invalid !== undefined)
+    throw new InvalidArgumentError(
+      'INVALID_OPTION',
+      `subprotocol ${JSON.stringify(invalid)} is not an HTTP token (RFC 6455 §4.1)`,
+    );
   if (new Set(protocols).size !== protocols.length)
     throw new InvalidArgumentError('INVALID_OPTION', 'subprotocols offered twice');
   const extra = extraHeaders(options);

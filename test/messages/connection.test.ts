@@ -206,7 +206,10 @@ describe('WebSocketConnection: limits and backpressure', () => {
       sends.push(sent);
       await new Promise((resolve) => setImmediate(resolve));
     }
-    assert.ok(full instanceof SendQueueFullError, `expected SendQueueFullError, got ${String(full)}`);
+    assert.ok(
+      full instanceof SendQueueFullError,
+      `expected SendQueueFullError, got ${String(full)}`,
+    );
     assert.ok(
       client.bufferedAmount <= 256 * 1024 + 64 * 1024 + 64 * 1024,
       `bufferedAmount ${client.bufferedAmount}`,
@@ -227,8 +230,9 @@ describe('WebSocketConnection: limits and backpressure', () => {
     assert.equal(b.isPaused(), true);
     const got: string[] = [];
     for (let i = 0; i < 10; i++) {
-      const { value } = await within(iterator.next());
-      got.push(value as string);
+      const result = await within(iterator.next());
+      assert.equal(result.done, false);
+      got.push(result.value as string);
     }
     assert.deepEqual(
       got,
@@ -380,7 +384,7 @@ describe('WebSocketConnection: the closing handshake (RFC 6455 §7)', () => {
     assert.deepEqual(status, { code: 1002, reason: '', wasClean: false });
     assert.equal(peer.frames[0]?.payload.readUInt16BE(0), 1002);
     assert.equal(errors.length, 1);
-    assert.match(errors[0]!.message, /not masked/);
+    assert.match(errors[0].message, /not masked/);
   });
 });
 

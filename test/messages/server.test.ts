@@ -50,7 +50,8 @@ async function handshake(
 ): Promise<{ client: RawClient; head: HttpHead; body: string }> {
   const client = await RawClient.connect(port);
   client.write(
-    options.raw ?? upgradeRequest(options.path ?? '/', port, 'dGhlIHNhbXBsZSBub25jZQ==', options.extra),
+    options.raw ??
+      upgradeRequest(options.path ?? '/', port, 'dGhlIHNhbXBsZSBub25jZQ==', options.extra),
   );
   const head = await client.readHead();
   let body = '';
@@ -371,7 +372,7 @@ describe('WebSocketServer: attached and by hand', () => {
     const httpServer = http.createServer();
     httpServer.on('upgrade', (request: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       if (request.url !== '/ws') {
-        socket.end('HTTP/1.1 418 I\'m a teapot\r\nConnection: close\r\n\r\n');
+        socket.end("HTTP/1.1 418 I'm a teapot\r\nConnection: close\r\n\r\n");
         return;
       }
       void wss.handleUpgrade(request, socket, head).then((connection) => {
@@ -483,7 +484,8 @@ describe('WebSocketServer: closing', () => {
     assert.equal(server.clients.size, 3);
     await server.close();
     const statuses = await Promise.all(clients.map((client) => client.closed));
-    for (const status of statuses) assert.deepEqual(status, { code: 1001, reason: '', wasClean: true });
+    for (const status of statuses)
+      assert.deepEqual(status, { code: 1001, reason: '', wasClean: true });
     assert.equal(server.clients.size, 0);
     await assert.rejects(connect(url, { handshakeTimeout: 2000 }), (error: Error) =>
       ['NetworkError', 'TimeoutError'].includes(error.name),
