@@ -171,7 +171,13 @@ export class WebSocketConnection
     this.#idleTimeout = settings.idleTimeout ?? 0;
     const maxMessageSize = settings.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
     // No frame can be larger than the largest message: the limit is checked on each header.
-    this.#core = new Connection(role, { maxMessageSize, maxFrameSize: maxMessageSize });
+    // closeOnError off: on a violation the core stops reading, and this layer sends the close
+    // frame a turn of the event loop later (see onTransportEvents).
+    this.#core = new Connection(role, {
+      maxMessageSize,
+      maxFrameSize: maxMessageSize,
+      closeOnError: false,
+    });
     this.#transport = new Transport(socket, this.#core, this);
     peer.setNoDelay?.(true);
     if (outcome.head.length > 0) {
@@ -392,6 +398,14 @@ export class WebSocketConnection
         case 'failure':
           this.#failure = event.error;
           this.#failedWith ??= { code: event.error.closeCode, reason: '' };
+          // Messages that arrived before the violation, in the same read, were just delivered:
+          // replies the application sends to them at once still go out, then the close frame.
+          setImmediate(() => {
+            if (this.#closedStatus !== undefined) return;
+            this.#core.closeAfterFailure();
+            this.#transport.flush();
+            this.#armCloseTimer();
+          });
           if (this.listenerCount('error') > 0) this.emit('error', event.error);
           break;
         case 'close':

@@ -186,6 +186,12 @@ export class Connection {
   // Created on first use: a POCO-policy connection never needs them (memory per connection).
   private assemblerInstance: MessageAssembler | undefined;
   private receiveValidatorInstance: Utf8Validator | undefined;
+  /**
+   * Looks ahead into a text frame whose end has not arrived: the message's validator state at
+   * the frame's start, advanced over the payload bytes seen so far (`partialChecked`).
+   */
+  private partialValidator: Utf8Validator | undefined;
+  private partialChecked = 0;
 
   // The message being sent in fragments.
   private sendingMessage = false;
@@ -380,12 +386,42 @@ export class Connection {
           return;
         }
         this.pendingHeader = header;
+        this.partialChecked = 0;
       }
       const payload = reader.readPayload(header.length, header.masked ? header.mask : null);
-      if (payload === null) return;
+      if (payload === null) {
+        if (this.isPartialTextInvalid(header)) {
+          this.failConnection(new ProtocolError('INVALID_UTF8'));
+          return;
+        }
+        return;
+      }
       this.pendingHeader = null;
       this.handleFrame(header.flags, payload);
     }
+  }
+
+  /**
+   * RFC 6455 §8.1 fail-fast inside a frame: the start of a text frame whose end is still on its
+   * way is checked as it arrives, so invalid text fails the connection when the bad byte comes,
+   * not when the frame ends (which may be much later, or never). Each byte is looked at once
+   * here; the whole frame is validated again, normally, once complete.
+   */
+  private isPartialTextInvalid(header: FrameHeader): boolean {
+    if (!this.policy.validateUtf8 || !this.policy.reassemble) return false;
+    const opcode = header.flags & FRAME_OP_BITMASK;
+    const continuesText = opcode === FRAME_OP_CONT && this.receivingMessage && this.receivingText;
+    if (opcode !== FRAME_OP_TEXT && !continuesText) return false;
+    const available = this.reader.bufferedBytes;
+    if (available <= this.partialChecked) return false;
+    const probe = (this.partialValidator ??= new Utf8Validator());
+    if (this.partialChecked === 0) {
+      if (opcode === FRAME_OP_TEXT) probe.reset();
+      else probe.copyFrom(this.receiveValidator);
+    }
+    const bytes = this.reader.peekPayload(this.partialChecked, header.masked ? header.mask : null);
+    this.partialChecked = available;
+    return !probe.push(bytes, false);
   }
 
   /** The first rule the header breaks, judged before any payload is buffered. */
@@ -532,6 +568,21 @@ export class Connection {
       return;
     }
     if (sendClose) this.queueClose(code, reason);
+    this.readyState = ReadyState.CLOSING;
+    if (this.role === 'server' && this.policy.autoCloseReply) this.endOutput = true;
+  }
+
+  /**
+   * With `closeOnError` off, a failure only stops the input; this sends the failure's close frame
+   * afterwards (what `closeOnError` does at once), e.g. once the application has answered the
+   * messages that came before the violation. Does nothing if there is no failure or a close
+   * frame was sent already.
+   */
+  closeAfterFailure(): void {
+    const error = this.failureError;
+    if (error === undefined || this.readyState !== ReadyState.OPEN) return;
+    if (error.closeCode !== WS_RESERVED_ABNORMAL_CLOSE && this.sentClose === undefined)
+      this.queueClose(error.closeCode, '');
     this.readyState = ReadyState.CLOSING;
     if (this.role === 'server' && this.policy.autoCloseReply) this.endOutput = true;
   }

@@ -184,19 +184,47 @@ export class FrameReader {
   }
 
   /**
-   * Copies the next `n` buffered bytes into `target` without consuming them, unmasking them on
-   * the way if `mask` is given (one pass instead of a copy and then a mask).
+   * A copy of the payload bytes buffered so far from position `from` on, unmasked, without
+   * consuming anything: for checking a frame's start before its end has arrived (UTF-8 fail-fast
+   * inside a text frame). Empty if nothing past `from` is buffered.
    */
-  private copyTo(target: Uint8Array, n: number, mask: ArrayLike<number> | null = null): void {
+  peekPayload(from: number, mask: ArrayLike<number> | null = null): Buffer {
+    const n = this.buffered - from;
+    if (n <= 0) return EMPTY;
+    const out = Buffer.allocUnsafe(n);
+    this.copyTo(out, n, mask, from);
+    return out;
+  }
+
+  /**
+   * Copies `n` buffered bytes, starting `skip` bytes in, into `target` without consuming them,
+   * unmasking them on the way if `mask` is given (one pass instead of a copy and then a mask).
+   */
+  private copyTo(
+    target: Uint8Array,
+    n: number,
+    mask: ArrayLike<number> | null = null,
+    skip = 0,
+  ): void {
     let copied = 0;
     let index = this.first;
     let offset = this.offset;
+    for (let toSkip = skip; toSkip > 0;) {
+      const left = this.chunks[index].length - offset;
+      if (toSkip < left) {
+        offset += toSkip;
+        break;
+      }
+      toSkip -= left;
+      index++;
+      offset = 0;
+    }
     while (copied < n) {
       const chunk = this.chunks[index];
       const take = Math.min(chunk.length - offset, n - copied);
       const piece = chunk.subarray(offset, offset + take);
       if (mask === null) target.set(piece, copied);
-      else maskInto(piece, mask, target, copied, copied);
+      else maskInto(piece, mask, target, copied, (skip + copied) & 3);
       copied += take;
       index++;
       offset = 0;

@@ -166,4 +166,10 @@ export class Utf8Validator {
   reset(): void {
     this.pendingLength = 0;
   }
+
+  /** Takes the state of `other`: to look ahead without touching it. */
+  copyFrom(other: Utf8Validator): void {
+    this.pending = other.pending;
+    this.pendingLength = other.pendingLength;
+  }
 }

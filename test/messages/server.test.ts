@@ -464,6 +464,21 @@ describe('WebSocketServer: closing', () => {
     await client.closed();
   });
 
+  it('a valid message then a bad frame in one read: the echo goes out before the close 1002', async () => {
+    const server = await echoServer();
+    const { client } = await RawClient.open(server.address().port, '/');
+    client.socket.cork();
+    client.sendFrame(FRAME_TEXT, 'valid');
+    client.sendFrame(FRAME_FLAG_FIN | 0x03, 'reserved opcode');
+    client.socket.uncork();
+    const echo = await client.readFrame();
+    assert.equal(echo.payload.toString(), 'valid');
+    const close = await client.readFrame();
+    assert.equal(close.flags, FRAME_FLAG_FIN | FRAME_OP_CLOSE);
+    assert.equal(close.payload.readUInt16BE(0), 1002);
+    client.destroy();
+  });
+
   it('pings are answered with the same payload; a pong resolves nothing unasked', async () => {
     const server = await echoServer();
     const { client } = await RawClient.open(server.address().port, '/');

@@ -457,6 +457,51 @@ describe('RFC 6455 §5.6, §8.1: text must be UTF-8', () => {
     assertFailed(s, 'INVALID_UTF8', 1007);
   });
 
+  it('fails fast inside a frame: the bad byte fails the connection before the frame ends', () => {
+    const s = server();
+    const valid = Buffer.from('κόσμε');
+    const frame = fromClient(0x81, Buffer.concat([valid, hex('ff'), Buffer.alloc(90, 0x61)]));
+    // Header (2 + 4 mask bytes) and the valid start of the payload: nothing to say yet.
+    const before = 6 + valid.length;
+    assert.deepEqual(receive(s, frame.subarray(0, before)), []);
+    // Then 0xff, with 90 bytes of the frame still to come.
+    assert.deepEqual(receive(s, frame.subarray(before, before + 1)), [
+      ['failure', 'INVALID_UTF8', 1007],
+    ]);
+    assert.equal(toHex(outgoing(s)), '88 02 03 ef');
+  });
+
+  it('inside a frame, a code point cut by a read is not mistaken for invalid text', () => {
+    const text = 'a€𝄞b'.repeat(20);
+    const frame = fromClient(0x81, text);
+    for (let cut = 6; cut < frame.length; cut += 1) {
+      const s = server();
+      // Copies: the connection unmasks what it is given in place.
+      assert.deepEqual(
+        receive(s, Buffer.from(frame.subarray(0, cut)), Buffer.from(frame.subarray(cut))),
+        [['text', text]],
+        `cut at ${cut}`,
+      );
+    }
+  });
+
+  it('fails fast inside a continuation frame, carrying on the state of the fragments before', () => {
+    const s = server();
+    const euro = Buffer.from('€');
+    const second = fromClient(
+      0x80,
+      Buffer.concat([euro.subarray(1, 2), hex('41'), Buffer.alloc(50, 0x62)]),
+    );
+    receive(s, fromClient(0x01, euro.subarray(0, 1)));
+    // 0x82 completes the euro sign: still valid.
+    assert.deepEqual(receive(s, second.subarray(0, 7)), []);
+    const s2 = server();
+    const bad = fromClient(0x80, Buffer.concat([hex('41'), Buffer.alloc(50, 0x62)]));
+    receive(s2, fromClient(0x01, euro.subarray(0, 1)));
+    // 0x41 cannot continue a code point started in the previous fragment.
+    assert.deepEqual(receive(s2, bad.subarray(0, 7)), [['failure', 'INVALID_UTF8', 1007]]);
+  });
+
   it('binary messages are not checked; validateUtf8: false skips text too', () => {
     assert.deepEqual(receive(server(), fromClient(0x82, hex('ff'))), [['binary', 'ff']]);
     assert.equal(receive(server({ validateUtf8: false }), fromClient(0x81, hex('ff'))).length, 1);
@@ -464,6 +509,22 @@ describe('RFC 6455 §5.6, §8.1: text must be UTF-8', () => {
 });
 
 describe('RFC 6455 §7.1.7: failing the connection', () => {
+  it('closeOnError: false stops the input; closeAfterFailure() sends the close later', () => {
+    const s = server({ closeOnError: false });
+    assert.deepEqual(receive(s, Buffer.concat([fromClient(0x81, 'ok'), fromClient(0x83, 'x')])), [
+      ['text', 'ok'],
+      ['failure', 'RESERVED_OPCODE', 1002],
+    ]);
+    assert.equal(s.state, ReadyState.OPEN);
+    s.sendText('reply to ok'); // what the application answers first still goes out first
+    s.closeAfterFailure();
+    assert.equal(s.state, ReadyState.CLOSING);
+    assert.equal(toHex(outgoing(s)), `81 0b ${toHex(Buffer.from('reply to ok'))} 88 02 03 ea`);
+    assert.equal(s.outputEnded, true);
+    s.closeAfterFailure(); // once only
+    assert.equal(outgoing(s).length, 0);
+  });
+
   it('fail() sends one close frame, ignores input, and lets the server end TCP', () => {
     const s = server();
     s.fail(1008, 'policy');
