@@ -91,13 +91,21 @@ function decodeUserInfo(text: string): string {
   }
 }
 
-function parseTarget(input: string | URL): Target {
-  let url: URL;
+function parseUrl(input: string | URL, what: string): URL {
   try {
-    url = typeof input === 'string' ? new URL(input) : input;
+    return typeof input === 'string' ? new URL(input) : input;
   } catch {
-    throw new InvalidArgumentError('INVALID_OPTION', `not a URL: ${String(input)}`);
+    throw new InvalidArgumentError('INVALID_OPTION', `${what} is not a URL: ${String(input)}`);
   }
+}
+
+/** The host to connect to: an IPv6 literal without its brackets. */
+function hostOf(url: URL): string {
+  return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+}
+
+function parseTarget(input: string | URL): Target {
+  const url = parseUrl(input, 'the WebSocket URL');
   const scheme = url.protocol;
   if (scheme !== 'ws:' && scheme !== 'wss:' && scheme !== 'http:' && scheme !== 'https:')
     throw new InvalidArgumentError(
@@ -108,7 +116,7 @@ function parseTarget(input: string | URL): Target {
   if (url.hash !== '')
     throw new InvalidArgumentError('INVALID_OPTION', 'a WebSocket URL has no #fragment');
   const secure = scheme === 'wss:' || scheme === 'https:';
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const host = hostOf(url);
   if (host === '') throw new InvalidArgumentError('INVALID_OPTION', 'the URL names no host');
   const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
   const credentials =
@@ -127,15 +135,10 @@ function parseTarget(input: string | URL): Target {
 }
 
 function parseProxy(input: string | URL): ProxySettings {
-  let url: URL;
-  try {
-    url = typeof input === 'string' ? new URL(input) : input;
-  } catch {
-    throw new InvalidArgumentError('INVALID_OPTION', `proxy is not a URL: ${String(input)}`);
-  }
+  const url = parseUrl(input, 'the proxy');
   if (url.protocol !== 'http:')
     throw new InvalidArgumentError('INVALID_OPTION', 'only http:// proxies are supported');
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const host = hostOf(url);
   const port = url.port === '' ? 80 : Number(url.port);
   if (url.username === '' && url.password === '') return { host, port };
   const authorization = basicAuthorization(

@@ -460,38 +460,14 @@ export class WebSocketConnection
    * messages (RFC 6455 §5.4), and a heartbeat must not wait behind a large send.
    */
   #sendControl(perform: () => void): Promise<void> {
-    if (
-      this.#closedStatus !== undefined ||
-      this.#core.closeSent !== undefined ||
-      this.#core.state === ReadyState.CLOSED
-    )
-      return Promise.reject(this.#closedError());
-    try {
-      perform();
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
-    if (!this.#transport.flush()) this.#waitForDrain();
-    return Promise.resolve();
+    if (!this.#canSend()) return Promise.reject(this.#closedError());
+    return this.#sendNow(perform);
   }
 
   /** Runs `perform` (which queues frames in the core) now, or after the queue drains. */
   #enqueue(bytes: number, perform: () => void): Promise<void> {
-    if (
-      this.#closedStatus !== undefined ||
-      this.#core.closeSent !== undefined ||
-      this.#core.state === ReadyState.CLOSED
-    )
-      return Promise.reject(this.#closedError());
-    if (this.#sendQueue.length === 0 && !this.#draining) {
-      try {
-        perform();
-      } catch (error) {
-        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-      }
-      if (!this.#transport.flush()) this.#waitForDrain();
-      return Promise.resolve();
-    }
+    if (!this.#canSend()) return Promise.reject(this.#closedError());
+    if (this.#sendQueue.length === 0 && !this.#draining) return this.#sendNow(perform);
     if (this.#queuedBytes + bytes > this.#maxQueuedBytes && bytes > 0)
       return Promise.reject(
         new SendQueueFullError(this.#queuedBytes + bytes, this.#maxQueuedBytes),
@@ -500,6 +476,26 @@ export class WebSocketConnection
       this.#sendQueue.push({ bytes, perform, resolve, reject });
       this.#queuedBytes += bytes;
     });
+  }
+
+  /** False once our close frame is out or the connection is closed: nothing may be sent. */
+  #canSend(): boolean {
+    return (
+      this.#closedStatus === undefined &&
+      this.#core.closeSent === undefined &&
+      this.#core.state !== ReadyState.CLOSED
+    );
+  }
+
+  /** Queues the frames in the core and writes them; waits for a drain if the socket is full. */
+  #sendNow(perform: () => void): Promise<void> {
+    try {
+      perform();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    if (!this.#transport.flush()) this.#waitForDrain();
+    return Promise.resolve();
   }
 
   #waitForDrain(): void {
