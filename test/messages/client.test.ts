@@ -86,6 +86,15 @@ describe('connect(): the request', () => {
     await connection.close();
   });
 
+  it('IPv6: ws://[::1]:port/ connects, with the brackets in Host', async () => {
+    const { server, requests } = await echoServer({ host: '::1' });
+    assert.match(server.url, /^ws:\/\/\[::1\]:\d+\/$/);
+    const connection = await connect(server.url);
+    assert.equal(requests[0]!.headers.host, `[::1]:${server.address().port}`);
+    assert.equal(connection.remoteAddress, '::1');
+    await connection.close();
+  });
+
   const invalid: Array<[string, () => Promise<unknown>]> = [
     ['an http(s)-less, ws-less scheme', () => connect('ftp://127.0.0.1/')],
     ['a fragment (RFC 6455 §3)', () => connect('ws://127.0.0.1/#x')],
@@ -350,6 +359,19 @@ describe('connect(): backpressure against a server that stops reading', () => {
     assert.ok(accepted < 2000, `${accepted} sends were accepted: the queue is not bounded`);
     assert.ok(process.memoryUsage().rss - rssBefore < 200 * 1024 * 1024);
     connection.terminate();
-    await serverSide?.closed;
+    // The server's socket is paused (its reader stopped): it notices the reset once it reads.
+    assert.ok(serverSide !== undefined);
+    const drained = (async () => {
+      let count = 0;
+      try {
+        for await (const received of serverSide) count += (received as Buffer).length > 0 ? 1 : 0;
+      } catch {
+        // the reset: 1006
+      }
+      return count;
+    })();
+    const status = await serverSide.closed;
+    assert.equal(status.code, 1006);
+    assert.ok((await drained) > 0);
   });
 });
