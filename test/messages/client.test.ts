@@ -90,7 +90,7 @@ describe('connect(): the request', () => {
     const { server, requests } = await echoServer({ host: '::1' });
     assert.match(server.url, /^ws:\/\/\[::1\]:\d+\/$/);
     const connection = await connect(server.url);
-    assert.equal(requests[0]!.headers.host, `[::1]:${server.address().port}`);
+    assert.equal(requests[0].headers.host, `[::1]:${server.address().port}`);
     assert.equal(connection.remoteAddress, '::1');
     await connection.close();
   });
