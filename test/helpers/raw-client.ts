@@ -77,6 +77,15 @@ export class RawClient {
     return new RawClient(socket);
   }
 
+  /**
+   * Takes over a socket that a test server accepted (and did the handshake on by hand): the same
+   * byte-level reading and writing, from the server's side.
+   */
+  static wrap(socket: net.Socket): RawClient {
+    socket.setNoDelay(true);
+    return new RawClient(socket);
+  }
+
   /** Connects and performs a WebSocket handshake; the 101's head and the client's key. */
   static async open(
     port: number,
