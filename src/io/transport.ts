@@ -71,7 +71,7 @@ export class Transport<S extends Duplex = Socket> {
     this.socket = socket;
     this.connection = connection;
     this.#handler = handler;
-    (socket as TransportSocket)[TRANSPORT] = this as Transport<Duplex>;
+    (socket as TransportSocket)[TRANSPORT] = this;
     socket.on('data', Transport.#data);
     socket.on('end', Transport.#end);
     socket.on('error', Transport.#error);
