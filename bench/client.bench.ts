@@ -1,7 +1,10 @@
 /**
- * Clients side by side: wsnet's POCO client (HTTPClientSession + WebSocket.connect, then a
- * sendFrame/receiveFrame loop) against ws's client (send / 'message'), both driving the same
- * echo server (ws's, in its own process), alternately, round by round.
+ * Clients side by side, all driving the same echo server (ws's, in its own process),
+ * alternately, round by round:
+ * - `client`: wsnet's POCO client (HTTPClientSession + WebSocket.connect, then a
+ *   sendFrame/receiveFrame loop) against ws's client (send / 'message');
+ * - `messages-client`: wsnet's message API (`connect(url)`, then send / 'message', and send /
+ *   `for await`) against ws's client.
  */
 import { fork } from 'node:child_process';
 import { Buffer } from 'node:buffer';
@@ -15,9 +18,12 @@ import {
   Timespan,
   WebSocket,
 } from '../src/poco/index.js';
+import { connect } from '../src/index.js';
 
 const ROW_MS = Number(process.env['BENCH_ECHO_MS'] ?? 1000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+/** A run that gets no echo for this long past its end gives up (the server died, say). */
+const GRACE_MS = 5000;
 
 interface LoopClient {
   /** Runs lock-step round trips until `until` (performance.now() ms); resolves the count. */
@@ -47,26 +53,86 @@ async function wsnetClient(port: number, payload: Buffer): Promise<LoopClient> {
   };
 }
 
+/**
+ * A lock-step loop driven by events: `send` the payload, and again on each echo until `until`.
+ * Bounded: it also ends `GRACE_MS` after `until` if the echoes stop.
+ */
+function eventLoop(
+  send: () => void,
+  listen: (onMessage: () => void) => void,
+  unlisten: (onMessage: () => void) => void,
+  until: number,
+): Promise<number> {
+  return new Promise((resolve) => {
+    let count = 0;
+    const finish = () => {
+      clearTimeout(timer);
+      unlisten(onMessage);
+      resolve(count);
+    };
+    const onMessage = () => {
+      count++;
+      if (performance.now() < until) send();
+      else finish();
+    };
+    const timer = setTimeout(finish, until - performance.now() + GRACE_MS);
+    listen(onMessage);
+    send();
+  });
+}
+
 async function wsClient(port: number, payload: Buffer): Promise<LoopClient> {
   const ws = new WebSocketClient(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   return {
-    run(until) {
-      return new Promise((resolve) => {
-        let count = 0;
-        const onMessage = () => {
-          count++;
-          if (performance.now() < until) ws.send(payload);
-          else {
-            ws.off('message', onMessage);
-            resolve(count);
-          }
-        };
-        ws.on('message', onMessage);
-        ws.send(payload);
-      });
-    },
+    run: (until) =>
+      eventLoop(
+        () => ws.send(payload),
+        (onMessage) => ws.on('message', onMessage),
+        (onMessage) => ws.off('message', onMessage),
+        until,
+      ),
     close: () => ws.close(),
+  };
+}
+
+/** The message API with events, as ws is used: `send()` again from each 'message'. */
+async function messagesClient(port: number, payload: Buffer): Promise<LoopClient> {
+  const connection = await connect(`ws://127.0.0.1:${port}/`);
+  return {
+    run: (until) =>
+      eventLoop(
+        () => void connection.send(payload).catch(() => undefined),
+        (onMessage) => connection.on('message', onMessage),
+        (onMessage) => connection.off('message', onMessage),
+        until,
+      ),
+    close: () => void connection.close(),
+  };
+}
+
+/** The message API with an async iterator: `await send()`, then `await next()`. */
+async function messagesIteratorClient(port: number, payload: Buffer): Promise<LoopClient> {
+  const connection = await connect(`ws://127.0.0.1:${port}/`);
+  const messages = connection[Symbol.asyncIterator]();
+  return {
+    async run(until) {
+      // Bounded: if the echoes stop, the connection is dropped, which ends the iteration.
+      const guard = setTimeout(() => connection.terminate(), until - performance.now() + GRACE_MS);
+      let count = 0;
+      try {
+        while (performance.now() < until) {
+          await connection.send(payload);
+          const next = await messages.next();
+          if (next.done === true) break;
+          count++;
+        }
+      } finally {
+        clearTimeout(guard);
+      }
+      return count;
+    },
+    close: () => void connection.close(),
   };
 }
 
@@ -76,59 +142,160 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-export async function clientSuite(): Promise<void> {
+interface ClientContender {
+  column: string;
+  open: (port: number, payload: Buffer) => Promise<LoopClient>;
+}
+
+interface ClientWorkload {
+  connections: number;
+  size: number;
+  unit: 'msg/s' | 'MB/s';
+}
+
+function sizeLabel(size: number): string {
+  return size >= 1 << 20 ? `${size >> 20} MiB` : size >= 1024 ? `${size >> 10} KiB` : `${size} B`;
+}
+
+/** Prints a table: a row per workload, each contender's figure, then each one's ratio to ws. */
+function printTable(
+  title: string,
+  contenders: readonly ClientContender[],
+  rows: ReadonlyArray<{ label: string; values: number[] }>,
+  format: (value: number, row: number) => string,
+  inverse: boolean,
+): void {
+  const single = contenders.length === 2;
+  const others = contenders.slice(0, -1).map((c) => (single ? 'wsnet' : c.column));
+  const header = [
+    'workload',
+    ...contenders.map((c) => c.column),
+    ...others.map((name) => (inverse ? `ws/${name}` : `${name}/ws`)),
+  ];
+  const cells = rows.map(({ label, values }, index) => {
+    const reference = values[values.length - 1];
+    return [
+      label,
+      ...values.map((value) => format(value, index)),
+      ...values
+        .slice(0, -1)
+        .map((value) => `${(inverse ? reference / value : value / reference).toFixed(2)}x`),
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(`\n${title}\n`);
+  console.log(line(header));
+  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  for (const row of cells) console.log(line(row));
+}
+
+/**
+ * Runs each workload with every contender (the last one is ws, the reference) against one ws
+ * echo server, and prints a row per workload with each contender's rate and ratio to ws.
+ * `cpu` adds this process's CPU time per round trip (the client's cost; the server is the same).
+ */
+async function compareClients(
+  contenders: readonly ClientContender[],
+  workloads: readonly ClientWorkload[],
+  options: { cpu: boolean },
+): Promise<void> {
   const script = fileURLToPath(new URL('./echo/server-process.js', import.meta.url));
   const child = fork(script, ['ws'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve) =>
-    child.once('message', (m: { ready: number }) => resolve(m.ready)),
-  );
+  const clients: LoopClient[][] = [];
   try {
-    const rows: string[][] = [];
-    for (const [connections, size] of [
-      [1, 32],
-      [1, 1024],
-      [64, 32],
-      [64, 1024],
-    ] as const) {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (m: { ready: number }) => resolve(m.ready));
+      child.once('exit', (code) => reject(new Error(`ws server exited with ${code}`)));
+    });
+    const rows: Array<{ label: string; values: number[] }> = [];
+    const cpuRows: Array<{ label: string; values: number[] }> = [];
+    for (const { connections, size, unit } of workloads) {
       const payload = Buffer.alloc(size, 0x61);
-      const clients = {
-        wsnet: await Promise.all(
-          Array.from({ length: connections }, () => wsnetClient(port, payload)),
-        ),
-        ws: await Promise.all(Array.from({ length: connections }, () => wsClient(port, payload))),
-      };
-      const samples: Record<'wsnet' | 'ws', number[]> = { wsnet: [], ws: [] };
+      for (const contender of contenders)
+        clients.push(
+          await Promise.all(
+            Array.from({ length: connections }, () => contender.open(port, payload)),
+          ),
+        );
+      const samples = contenders.map((): number[] => []);
+      const cpuSamples = contenders.map((): number[] => []);
+      const indices = contenders.map((_, index) => index);
       for (let round = 0; round <= ROUNDS; round++) {
-        const order = round % 2 === 0 ? (['wsnet', 'ws'] as const) : (['ws', 'wsnet'] as const);
-        for (const name of order) {
+        const order = round % 2 === 0 ? indices : [...indices].reverse();
+        for (const index of order) {
           const start = performance.now();
+          const cpuStart = process.cpuUsage();
           const until = start + (round === 0 ? 200 : ROW_MS); // round 0 warms up
-          const counts = await Promise.all(clients[name].map((client) => client.run(until)));
-          const rate = (counts.reduce((a, b) => a + b, 0) * 1000) / (performance.now() - start);
-          if (round > 0) samples[name].push(rate);
+          const counts = await Promise.all(clients[index].map((client) => client.run(until)));
+          const { user, system } = process.cpuUsage(cpuStart);
+          const count = counts.reduce((a, b) => a + b, 0);
+          const rate = (count * 1000) / (performance.now() - start);
+          if (round === 0) continue;
+          samples[index].push(unit === 'MB/s' ? (rate * size) / 1e6 : rate);
+          if (count > 0) cpuSamples[index].push((user + system) / count);
         }
       }
-      for (const list of Object.values(clients)) for (const client of list) client.close();
-      const wsnet = median(samples.wsnet);
-      const ws = median(samples.ws);
-      const label = `${connections} connection${connections === 1 ? '' : 's'}, ${size === 32 ? '32 B' : '1 KiB'}`;
-      rows.push([
-        label,
-        `${(wsnet / 1000).toFixed(1)} k msg/s`,
-        `${(ws / 1000).toFixed(1)} k msg/s`,
-        `${(wsnet / ws).toFixed(2)}x`,
-      ]);
+      for (const list of clients) for (const client of list) client.close();
+      clients.length = 0;
+      const label = `${connections} connection${connections === 1 ? '' : 's'}, ${sizeLabel(size)}`;
+      rows.push({ label, values: samples.map(median) });
+      cpuRows.push({ label, values: cpuSamples.map(median) });
     }
-    const header = ['workload', 'wsnet client', 'ws client', 'wsnet/ws'];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-    console.log(
-      `\nClients, lock-step round trips against ws's echo server (median of ${ROUNDS} rounds of ${ROW_MS} ms)\n`,
+    printTable(
+      `Clients, lock-step round trips against ws's echo server (median of ${ROUNDS} rounds of ${ROW_MS} ms)`,
+      contenders,
+      rows,
+      (value, row) =>
+        workloads[row].unit === 'MB/s'
+          ? `${value.toFixed(0)} MB/s`
+          : `${(value / 1000).toFixed(1)} k msg/s`,
+      false,
     );
-    console.log(line(header));
-    console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
-    for (const row of rows) console.log(line(row));
+    if (options.cpu)
+      printTable(
+        'Clients: client CPU time (user + system) per round trip, same runs',
+        contenders,
+        cpuRows,
+        (value) => `${value.toFixed(value >= 100 ? 0 : 1)} µs/msg`,
+        true,
+      );
   } finally {
+    for (const list of clients) for (const client of list) client.close();
     child.kill();
   }
+}
+
+const MESSAGE_RATES: ClientWorkload[] = [
+  { connections: 1, size: 32, unit: 'msg/s' },
+  { connections: 1, size: 1024, unit: 'msg/s' },
+  { connections: 64, size: 32, unit: 'msg/s' },
+  { connections: 64, size: 1024, unit: 'msg/s' },
+];
+
+export function clientSuite(): Promise<void> {
+  return compareClients(
+    [
+      { column: 'wsnet client', open: wsnetClient },
+      { column: 'ws client', open: wsClient },
+    ],
+    MESSAGE_RATES,
+    { cpu: false },
+  );
+}
+
+export function messagesClientSuite(): Promise<void> {
+  return compareClients(
+    [
+      { column: 'wsnet events', open: messagesClient },
+      { column: 'wsnet for-await', open: messagesIteratorClient },
+      { column: 'ws client', open: wsClient },
+    ],
+    [
+      ...MESSAGE_RATES,
+      { connections: 1, size: 65536, unit: 'MB/s' },
+      { connections: 1, size: 1 << 20, unit: 'MB/s' },
+    ],
+    { cpu: true },
+  );
 }

@@ -1,7 +1,12 @@
 /**
- * Echo servers side by side: wsnet's POCO facade (HTTPServer + WebSocket receiveFrame/sendFrame
- * loop) against ws's WebSocketServer, each in its own process, driven by the same load
- * generator (bench/echo/load.ts) in this process, alternately, row by row.
+ * Echo servers side by side, each in its own process (bench/echo/server-process.ts), driven by
+ * the same load generator (bench/echo/load.ts) in this process, alternately, row by row.
+ *
+ * - `echo`: wsnet's POCO facade (HTTPServer + WebSocket receiveFrame/sendFrame loop) against
+ *   ws's WebSocketServer;
+ * - `messages`: wsnet's message API (WebSocketServer, echoing from 'message' events and from a
+ *   `for await` loop) against ws's WebSocketServer; it also reports the servers' CPU time per
+ *   message, which the load generator's own limits do not hide.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -10,16 +15,22 @@ import { LoadConnection, clientFrame, runEchoLoad } from './echo/load.js';
 const ROW_MS = Number(process.env['BENCH_ECHO_MS'] ?? 1000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const IDLE_CONNECTIONS = Number(process.env['BENCH_IDLE_CONNECTIONS'] ?? 5000);
-const SERVERS = ['wsnet', 'ws'] as const;
-type ServerName = (typeof SERVERS)[number];
+/** The server kinds bench/echo/server-process.ts runs. */
+type ServerKind = 'wsnet' | 'messages' | 'messages-iter' | 'ws';
+
+/** One server in a comparison: its kind and its column heading. */
+interface Contender {
+  kind: ServerKind;
+  column: string;
+}
 
 interface Server {
-  name: ServerName;
+  name: ServerKind;
   child: ChildProcess;
   port: number;
 }
 
-async function startServer(name: ServerName): Promise<Server> {
+async function startServer(name: ServerKind): Promise<Server> {
   const script = fileURLToPath(new URL('./echo/server-process.js', import.meta.url));
   const child = fork(script, [name], {
     execArgv: ['--expose-gc'],
@@ -38,6 +49,14 @@ function rss(server: Server): Promise<number> {
   return new Promise((resolve) => {
     server.child.once('message', (message: { rss: number }) => resolve(message.rss));
     server.child.send('rss');
+  });
+}
+
+/** The server process's CPU time so far (user + system), µs. */
+function cpu(server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    server.child.once('message', (message: { cpu: number }) => resolve(message.cpu));
+    server.child.send('cpu');
   });
 }
 
@@ -71,26 +90,51 @@ function median(values: number[]): number {
 
 interface Row {
   label: string;
-  unit: 'msg/s' | 'MB/s';
-  values: Partial<Record<ServerName, number>>;
+  unit: 'msg/s' | 'MB/s' | 'µs/msg';
+  values: Partial<Record<ServerKind, number>>;
 }
 
 function format(value: number, unit: Row['unit']): string {
   return unit === 'MB/s'
     ? `${value.toFixed(0)} MB/s`
-    : value >= 1000
-      ? `${(value / 1000).toFixed(1)} k msg/s`
-      : `${value.toFixed(0)} msg/s`;
+    : unit === 'µs/msg'
+      ? `${value.toFixed(value >= 100 ? 0 : 1)} µs/msg`
+      : value >= 1000
+        ? `${(value / 1000).toFixed(1)} k msg/s`
+        : `${value.toFixed(0)} msg/s`;
 }
 
-function printRows(title: string, rows: Row[]): void {
-  const header = ['workload', ...SERVERS, 'wsnet/ws'];
+/**
+ * Prints one row per workload: each server's figure, then each wsnet server's ratio to ws
+ * (`inverse`: ws's ratio to it, for costs, where less is better).
+ */
+function printRows(
+  title: string,
+  contenders: readonly Contender[],
+  rows: Row[],
+  inverse = false,
+): void {
+  const others = contenders.filter((c) => c.kind !== 'ws');
+  const single = others.length === 1;
+  const header = [
+    'workload',
+    ...contenders.map((c) => c.column),
+    ...others.map((c) =>
+      inverse ? `ws/${single ? 'wsnet' : c.column}` : `${single ? 'wsnet' : c.column}/ws`,
+    ),
+  ];
   const cells = rows.map((row) => [
     row.label,
-    ...SERVERS.map((s) => (row.values[s] === undefined ? 'n/a' : format(row.values[s], row.unit))),
-    row.values.wsnet !== undefined && row.values.ws !== undefined
-      ? `${(row.values.wsnet / row.values.ws).toFixed(2)}x`
-      : 'n/a',
+    ...contenders.map((c) => {
+      const value = row.values[c.kind];
+      return value === undefined ? 'n/a' : format(value, row.unit);
+    }),
+    ...others.map((c) => {
+      const mine = row.values[c.kind];
+      const ws = row.values.ws;
+      if (mine === undefined || ws === undefined || mine === 0 || ws === 0) return 'n/a';
+      return `${(inverse ? ws / mine : mine / ws).toFixed(2)}x`;
+    }),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i])).join(' | ')} |`;
@@ -100,62 +144,118 @@ function printRows(title: string, rows: Row[]): void {
   for (const c of cells) console.log(line(c));
 }
 
-export async function echoSuite(): Promise<void> {
-  const servers = await Promise.all(SERVERS.map(startServer));
+const WORKLOADS: ReadonlyArray<{
+  label: string;
+  connections: number;
+  size: number;
+  inFlight: number;
+  unit: 'msg/s' | 'MB/s';
+}> = [
+  { label: '1 connection, 32 B', connections: 1, size: 32, inFlight: 1, unit: 'msg/s' },
+  { label: '1 connection, 1 KiB', connections: 1, size: 1024, inFlight: 1, unit: 'msg/s' },
+  { label: '64 connections, 32 B', connections: 64, size: 32, inFlight: 1, unit: 'msg/s' },
+  { label: '64 connections, 1 KiB', connections: 64, size: 1024, inFlight: 1, unit: 'msg/s' },
+  {
+    label: '1 connection, 32 B, 16 in flight',
+    connections: 1,
+    size: 32,
+    inFlight: 16,
+    unit: 'msg/s',
+  },
+  { label: '1 connection, 64 KiB', connections: 1, size: 65536, inFlight: 1, unit: 'MB/s' },
+  { label: '1 connection, 1 MiB', connections: 1, size: 1 << 20, inFlight: 1, unit: 'MB/s' },
+];
+
+/**
+ * Runs every workload against each contender's server (the last one is ws, the reference),
+ * then the idle-connection memory, and prints the tables. `cpu` adds the servers' CPU time per
+ * message in the measured windows.
+ */
+async function compareServers(
+  title: string,
+  contenders: readonly Contender[],
+  options: {
+    cpu: boolean;
+    /** Measured time per server and round. */
+    rowMs: number;
+    /** Warm-up before the rounds after the first (default: as long as the first's). */
+    rewarmMs?: number;
+  },
+): Promise<void> {
+  const rowMs = options.rowMs;
+  // Started one by one and killed by PID in `finally`, also if a later one fails to start.
+  const servers: Server[] = [];
   try {
+    for (const contender of contenders) servers.push(await startServer(contender.kind));
     const rows: Row[] = [];
-    const workloads: Array<{
-      label: string;
-      connections: number;
-      size: number;
-      inFlight: number;
-      unit: Row['unit'];
-    }> = [
-      { label: '1 connection, 32 B', connections: 1, size: 32, inFlight: 1, unit: 'msg/s' },
-      { label: '1 connection, 1 KiB', connections: 1, size: 1024, inFlight: 1, unit: 'msg/s' },
-      { label: '64 connections, 32 B', connections: 64, size: 32, inFlight: 1, unit: 'msg/s' },
-      { label: '64 connections, 1 KiB', connections: 64, size: 1024, inFlight: 1, unit: 'msg/s' },
-      {
-        label: '1 connection, 32 B, 16 in flight',
-        connections: 1,
-        size: 32,
-        inFlight: 16,
-        unit: 'msg/s',
-      },
-      { label: '1 connection, 64 KiB', connections: 1, size: 65536, inFlight: 1, unit: 'MB/s' },
-      { label: '1 connection, 1 MiB', connections: 1, size: 1 << 20, inFlight: 1, unit: 'MB/s' },
-    ];
-    for (const workload of workloads) {
+    const cpuRows: Row[] = [];
+    for (const workload of WORKLOADS) {
       const row: Row = { label: workload.label, unit: workload.unit, values: {} };
+      const cpuRow: Row = { label: workload.label, unit: 'µs/msg', values: {} };
       const frame = clientFrame(workload.size);
-      const connections = new Map<ServerName, LoadConnection[]>();
-      for (const server of servers)
-        connections.set(server.name, await openConnections(server.port, workload.connections));
-      const samples = new Map<ServerName, number[]>(SERVERS.map((name) => [name, []]));
-      // Rounds alternate which server goes first, so neither profits from the other's warm-up.
-      for (let round = 0; round < ROUNDS; round++) {
-        const order = round % 2 === 0 ? servers : [...servers].reverse();
-        for (const server of order) {
-          const perSecond = await runEchoLoad(
-            connections.get(server.name)!,
-            frame,
-            ROW_MS,
-            workload.inFlight,
-          );
-          samples
-            .get(server.name)!
-            .push(workload.unit === 'MB/s' ? (perSecond * workload.size) / 1e6 : perSecond);
+      const connections = new Map<ServerKind, LoadConnection[]>();
+      try {
+        for (const server of servers)
+          connections.set(server.name, await openConnections(server.port, workload.connections));
+        const samples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
+        const cpuSamples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
+        // Rounds alternate the order of the servers, so none profits from another's warm-up.
+        for (let round = 0; round < ROUNDS; round++) {
+          const order = round % 2 === 0 ? servers : [...servers].reverse();
+          for (const server of order) {
+            let cpuStart: Promise<number> | undefined;
+            let cpuEnd: Promise<number> | undefined;
+            let messages = 0;
+            const perSecond = await runEchoLoad(
+              connections.get(server.name)!,
+              frame,
+              rowMs,
+              workload.inFlight,
+              {
+                warmupMs: round > 0 ? options.rewarmMs : undefined,
+                probe: options.cpu
+                  ? {
+                      start: () => {
+                        cpuStart = cpu(server);
+                      },
+                      end: (count) => {
+                        cpuEnd = cpu(server);
+                        messages = count;
+                      },
+                    }
+                  : undefined,
+              },
+            );
+            samples
+              .get(server.name)!
+              .push(workload.unit === 'MB/s' ? (perSecond * workload.size) / 1e6 : perSecond);
+            if (cpuStart !== undefined && cpuEnd !== undefined && messages > 0)
+              cpuSamples.get(server.name)!.push(((await cpuEnd) - (await cpuStart)) / messages);
+          }
         }
+        for (const server of servers) {
+          row.values[server.name] = median(samples.get(server.name)!);
+          if (options.cpu) cpuRow.values[server.name] = median(cpuSamples.get(server.name)!);
+        }
+      } finally {
+        for (const list of connections.values()) for (const connection of list) connection.close();
       }
-      for (const name of SERVERS) row.values[name] = median(samples.get(name)!);
-      for (const list of connections.values()) for (const connection of list) connection.close();
       await new Promise((resolve) => setTimeout(resolve, 200));
       rows.push(row);
+      cpuRows.push(cpuRow);
     }
     printRows(
-      `Echo server, lock-step round trips unless noted (median of ${ROUNDS} rounds of ${ROW_MS} ms)`,
+      `${title}, lock-step round trips unless noted (median of ${ROUNDS} rounds of ${rowMs} ms)`,
+      contenders,
       rows,
     );
+    if (options.cpu)
+      printRows(
+        `${title}: server CPU time (user + system) per echoed message, same runs`,
+        contenders,
+        cpuRows,
+        true,
+      );
 
     const count = Math.min(IDLE_CONNECTIONS, socketBudget());
     const memory: Row = {
@@ -165,25 +265,65 @@ export async function echoSuite(): Promise<void> {
     };
     for (const server of servers) {
       const before = await rss(server);
-      const connections = await openConnections(server.port, count);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const after = await rss(server);
-      memory.values[server.name] = (after - before) / count;
-      for (const connection of connections) connection.close();
+      const connections: LoadConnection[] = [];
+      try {
+        connections.push(...(await openConnections(server.port, count)));
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const after = await rss(server);
+        memory.values[server.name] = (after - before) / count;
+      } finally {
+        for (const connection of connections) connection.close();
+      }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
+    const others = contenders.filter((c) => c.kind !== 'ws');
+    const single = others.length === 1;
     const bytes = (v: number | undefined) =>
       v === undefined ? 'n/a' : `${(v / 1024).toFixed(1)} KiB`;
-    console.log(`\n| memory | wsnet | ws | ws/wsnet |\n| --- | --- | --- | --- |`);
+    const ratio = (kind: ServerKind) => {
+      const mine = memory.values[kind];
+      const ws = memory.values.ws;
+      return mine && ws ? `${(ws / mine).toFixed(2)}x` : 'n/a';
+    };
+    const header = [
+      'memory',
+      ...contenders.map((c) => c.column),
+      ...others.map((c) => `ws/${single ? 'wsnet' : c.column}`),
+    ];
+    console.log(`\n| ${header.join(' | ')} |\n|${' --- |'.repeat(header.length)}`);
     console.log(
-      `| ${memory.label} | ${bytes(memory.values.wsnet)} | ${bytes(memory.values.ws)} | ${
-        memory.values.wsnet && memory.values.ws
-          ? `${(memory.values.ws / memory.values.wsnet).toFixed(2)}x`
-          : 'n/a'
-      } |`,
+      `| ${[
+        memory.label,
+        ...contenders.map((c) => bytes(memory.values[c.kind])),
+        ...others.map((c) => ratio(c.kind)),
+      ].join(' | ')} |`,
     );
     console.log('(for memory, a ratio ws/wsnet above 1.00x means wsnet uses less)');
   } finally {
     for (const server of servers) server.child.kill();
   }
+}
+
+export function echoSuite(): Promise<void> {
+  return compareServers(
+    'Echo server',
+    [
+      { kind: 'wsnet', column: 'wsnet' },
+      { kind: 'ws', column: 'ws' },
+    ],
+    { cpu: false, rowMs: ROW_MS },
+  );
+}
+
+export function messagesSuite(): Promise<void> {
+  return compareServers(
+    'Message-API echo server',
+    [
+      { kind: 'messages', column: 'wsnet events' },
+      { kind: 'messages-iter', column: 'wsnet for-await' },
+      { kind: 'ws', column: 'ws' },
+    ],
+    // Three servers: shorter rounds, and a short warm-up once each is warm, to stay near a minute.
+    { cpu: true, rowMs: Number(process.env['BENCH_ECHO_MS'] ?? 750), rewarmMs: 50 },
+  );
 }

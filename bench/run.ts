@@ -1,10 +1,11 @@
 /**
  * `npm run bench [suite...]`: wsnet side by side with ws, in one process, ratios printed.
- * Suites: mask, parse, utf8, echo, client (all by default). BENCH_ROUNDS and BENCH_ROUND_MS tune the effort.
+ * Suites: mask, parse, utf8, echo, client, messages, messages-client (all by default).
+ * BENCH_ROUNDS and BENCH_ROUND_MS tune the effort.
  */
 import os from 'node:os';
-import { clientSuite } from './client.bench.js';
-import { echoSuite } from './echo.bench.js';
+import { clientSuite, messagesClientSuite } from './client.bench.js';
+import { echoSuite, messagesSuite } from './echo.bench.js';
 import { maskSuite } from './mask.bench.js';
 import { parseSuite } from './parse.bench.js';
 import { utf8Suite } from './utf8.bench.js';
@@ -15,6 +16,8 @@ const suites: Record<string, () => void | Promise<void>> = {
   utf8: utf8Suite,
   echo: echoSuite,
   client: clientSuite,
+  messages: messagesSuite,
+  'messages-client': messagesClientSuite,
 };
 const selected = process.argv.slice(2);
 const unknown = selected.filter((name) => !(name in suites));

@@ -86,6 +86,12 @@ export function clientFrame(size: number): Buffer {
   );
 }
 
+/** Told when the counted window starts and when it ends (with the messages counted in it). */
+export interface WindowProbe {
+  start(): void;
+  end(messages: number): void;
+}
+
 /**
  * Runs `connections` echo loops for `ms` milliseconds, each keeping `inFlight` messages
  * outstanding (1 = lock-step: send, wait for the echo, send again). Returns messages per second.
@@ -95,7 +101,13 @@ export async function runEchoLoad(
   frame: Buffer,
   ms: number,
   inFlight = 1,
+  options: {
+    probe?: WindowProbe;
+    /** Unmeasured echoing before the window (default: a quarter of `ms`, at most 300 ms). */
+    warmupMs?: number;
+  } = {},
 ): Promise<number> {
+  const { probe, warmupMs = Math.min(300, ms / 4) } = options;
   let count = 0;
   let running = true;
   for (const connection of connections) {
@@ -106,12 +118,14 @@ export async function runEchoLoad(
   }
   // Warm up briefly, then count.
   for (const connection of connections) for (let i = 0; i < inFlight; i++) connection.send(frame);
-  await new Promise((resolve) => setTimeout(resolve, Math.min(300, ms / 4)));
+  await new Promise((resolve) => setTimeout(resolve, warmupMs));
   count = 0;
+  probe?.start();
   const start = performance.now();
   await new Promise((resolve) => setTimeout(resolve, ms));
   const elapsed = performance.now() - start;
   const measured = count;
+  probe?.end(measured);
   running = false;
   // Let the messages still in flight come back, so the next run starts from a quiet server.
   await new Promise((resolve) => setTimeout(resolve, 100));

@@ -1,10 +1,13 @@
 /**
  * A child process that runs one echo server for the benchmarks: `wsnet` (the POCO facade:
- * HTTPServer + WebSocket, echoing each frame) or `ws` (a WebSocketServer echoing each message).
+ * HTTPServer + WebSocket, echoing each frame), `messages` (the message API's WebSocketServer,
+ * echoing each 'message' event), `messages-iter` (the same, echoing with `for await`) or `ws`
+ * (a WebSocketServer echoing each message).
  * It prints `ready <port>` and serves until its parent kills it; asked `rss` over IPC, it
- * collects garbage and answers its resident set size.
+ * collects garbage and answers its resident set size; asked `cpu`, its CPU time so far.
  */
 import { WebSocketServer } from 'ws';
+import { WebSocketServer as MessageServer } from '../../src/index.js';
 import {
   HTTPServer,
   HTTPServerParams,
@@ -56,7 +59,34 @@ async function startWs(): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-const port = impl === 'wsnet' ? await startWsnet() : impl === 'ws' ? await startWs() : -1;
+/** The message API, as an application would write it: with events, or with an async iterator. */
+async function startMessages(iterate: boolean): Promise<number> {
+  const server = await MessageServer.listen({ port: 0, host: '127.0.0.1' });
+  server.on('connection', (connection) => {
+    if (iterate) {
+      void (async () => {
+        for await (const message of connection) await connection.send(message);
+      })().catch(() => undefined); // a load client that goes away ends the loop
+    } else {
+      connection.on('message', (data) => {
+        void connection.send(data);
+      });
+    }
+  });
+  return server.address().port;
+}
+
+// `void connection.send(data)` above rejects when a load client goes away with a send pending:
+// of no interest here, and not a reason to crash the server.
+process.on('unhandledRejection', () => undefined);
+
+const starters: Record<string, (() => Promise<number>) | undefined> = {
+  wsnet: startWsnet,
+  messages: () => startMessages(false),
+  'messages-iter': () => startMessages(true),
+  ws: startWs,
+};
+const port = (await starters[impl ?? '']?.()) ?? -1;
 if (port < 0) {
   console.error(`unknown server ${String(impl)}`);
   process.exit(2);
