@@ -5,10 +5,14 @@
  */
 import { WebSocketError } from '../protocol/errors.js';
 
-/** Something did not happen in time: the opening handshake, a ping's pong, a close. */
+/**
+ * Something did not happen in time: the opening handshake, or a heartbeat ping's pong (the
+ * `cause` of the connection's close status). A close that times out is not an error: `close()`
+ * resolves with `wasClean: false`.
+ */
 export class TimeoutError extends WebSocketError {
   constructor(
-    readonly operation: 'handshake' | 'ping' | 'close',
+    readonly operation: 'handshake' | 'ping',
     readonly timeoutMs: number,
   ) {
     super(`${operation} timed out after ${timeoutMs} ms`);
