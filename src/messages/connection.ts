@@ -367,11 +367,7 @@ export class WebSocketConnection
     const status = this.#closedStatus!;
     if (status.code === 1000 || status.code === 1001 || status.code === 1005)
       return Promise.resolve({ done: true, value: undefined });
-    return Promise.reject(
-      new ConnectionClosedError(status.code, status.reason, status.wasClean, {
-        cause: this.#failure,
-      }),
-    );
+    return Promise.reject(this.#closedError());
   }
 
   // --- Transport events ---
@@ -438,9 +434,7 @@ export class WebSocketConnection
     clearTimeout(this.#heartbeatTimer);
     clearTimeout(this.#heartbeatDeadline);
     clearTimeout(this.#idleTimer);
-    const closedError = new ConnectionClosedError(status.code, status.reason, status.wasClean, {
-      cause: this.#failure,
-    });
+    const closedError = this.#closedError();
     for (const queued of this.#sendQueue) queued.reject(closedError);
     this.#sendQueue = [];
     this.#queuedBytes = 0;

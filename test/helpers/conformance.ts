@@ -295,11 +295,29 @@ async function echoLoop(connection: WebSocketConnection): Promise<unknown> {
 
 // --- Harnesses ---
 
+/** The endpoints a harness opened, dropped (both sockets) after each case. */
+class OpenedEndpoints {
+  #endpoints: Endpoint[] = [];
+
+  add(endpoint: Endpoint): Endpoint {
+    this.#endpoints.push(endpoint);
+    return endpoint;
+  }
+
+  dropAll(): void {
+    for (const { peer, connection } of this.#endpoints) {
+      peer.destroy();
+      connection.terminate();
+    }
+    this.#endpoints = [];
+  }
+}
+
 /** Endpoints of `WebSocketServer`s (one per settings), each connection echoing. */
 function serverHarness(): Harness & { cleanup(): void; stop(): Promise<void> } {
   const servers = new Map<string, Promise<WebSocketServer>>();
   const accepted = new Map<number, { connection: WebSocketConnection; echoed: Promise<unknown> }>();
-  let opened: Endpoint[] = [];
+  const opened = new OpenedEndpoints();
   const serverFor = (settings: EndpointSettings) => {
     const key = JSON.stringify(settings);
     let server = servers.get(key);
@@ -329,16 +347,9 @@ function serverHarness(): Harness & { cleanup(): void; stop(): Promise<void> } {
       if (mine === undefined) throw new Error('the server reported no connection for the client');
       accepted.delete(peer.socket.localPort!);
       const endpoint: Endpoint = { role: 'server', peer, ...mine };
-      opened.push(endpoint);
-      return endpoint;
+      return opened.add(endpoint);
     },
-    cleanup() {
-      for (const { peer, connection } of opened) {
-        peer.destroy();
-        connection.terminate();
-      }
-      opened = [];
-    },
+    cleanup: () => opened.dropAll(),
     async stop() {
       for (const server of servers.values()) await (await server).close();
     },
@@ -348,7 +359,7 @@ function serverHarness(): Harness & { cleanup(): void; stop(): Promise<void> } {
 /** Endpoints of `connect()`, each connection echoing, against one byte-level server. */
 function clientHarness(): Harness & { cleanup(): void; stop(): Promise<void> } {
   let frameServer: Promise<FrameServer> | undefined;
-  let opened: Endpoint[] = [];
+  const opened = new OpenedEndpoints();
   return {
     role: 'client',
     async open(settings = {}) {
@@ -362,16 +373,9 @@ function clientHarness(): Harness & { cleanup(): void; stop(): Promise<void> } {
         }),
       ]);
       const endpoint: Endpoint = { role: 'client', peer, connection, echoed: echoLoop(connection) };
-      opened.push(endpoint);
-      return endpoint;
+      return opened.add(endpoint);
     },
-    cleanup() {
-      for (const { peer, connection } of opened) {
-        peer.destroy();
-        connection.terminate();
-      }
-      opened = [];
-    },
+    cleanup: () => opened.dropAll(),
     async stop() {
       if (frameServer !== undefined) await (await frameServer).stop();
     },
