@@ -318,8 +318,8 @@ export class WebSocketConnection
    * A code that may not be sent (1005, 1006, 1015...) or a reason over 123 bytes is refused.
    */
   close(code: number = WS_NORMAL_CLOSE, reason = ''): Promise<CloseStatus> {
-    if (this.readyState === ReadyState.CLOSED || this.#core.closeSent !== undefined)
-      return this.closed;
+    // Our close frame is out already (or the connection is closed): wait for the end.
+    if (!this.#canSend()) return this.closed;
     if (Buffer.byteLength(reason) > 123 || !isValidWireCloseCode(code))
       return Promise.reject(
         new InvalidArgumentError('INVALID_CLOSE_CODE', `close(${code}, ...) cannot be sent`),
