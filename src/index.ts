@@ -17,7 +17,8 @@ export {
   SendFlags,
   StatusCodes,
   WEBSOCKET_VERSION,
-} from './protocol/constants.js';
+} from './poco/constants.js';
+export { CloseCode } from './protocol/constants.js';
 export {
   Connection,
   POCO_POLICY,

@@ -3,10 +3,10 @@
  * llhttp parses every response, wsnet writes nothing by hand but the CONNECT of a proxy tunnel.
  *
  * `openConnection` makes the transport: TCP or TLS, directly or through an HTTP proxy's CONNECT
- * tunnel, within a connect timeout. `HttpConnection` sends requests over one kept-alive
- * connection (a private `http.Agent` with one socket), so that a 401 is retried on the same
- * connection as POCO does, and hands over the socket and the bytes read past the head when the
- * server switches protocols.
+ * tunnel, within a connect timeout or until an abort signal. `HttpConnection` sends requests over
+ * one kept-alive connection (a private `http.Agent` with one socket), so that a 401 is retried on
+ * the same connection as POCO does, and hands over the socket and the bytes read past the head
+ * when the server switches protocols. `sendAnsweringChallenge` is the 401 loop of both clients.
  */
 import { type Buffer } from 'node:buffer';
 import http from 'node:http';
@@ -24,7 +24,7 @@ export interface ProxySettings extends Endpoint {
   readonly authorization?: string;
 }
 
-export interface ConnectOptions {
+export interface TransportOptions {
   readonly target: Endpoint;
   /** TLS options: wss / https when present. */
   readonly tls?: tls.ConnectionOptions;
@@ -32,6 +32,8 @@ export interface ConnectOptions {
   readonly proxy?: ProxySettings;
   /** 0: no limit. */
   readonly timeoutMs: number;
+  /** Gives up (destroying whatever was half made) when this aborts, with its reason. */
+  readonly signal?: AbortSignal;
 }
 
 /** Why a connection could not be made, for the layer above to name in its own terms. */
@@ -53,7 +55,7 @@ function serverName(host: string): string | undefined {
 }
 
 /** Opens a CONNECT tunnel to `target` through `proxy`; resolves the tunnel's socket. */
-function tunnel(proxy: ProxySettings, target: Endpoint): Promise<net.Socket> {
+function tunnel(proxy: ProxySettings, target: Endpoint, attempt: Attempt): Promise<net.Socket> {
   const authority =
     net.isIP(target.host) === 6
       ? `[${target.host}]:${target.port}`
@@ -70,6 +72,7 @@ function tunnel(proxy: ProxySettings, target: Endpoint): Promise<net.Socket> {
       setHost: false,
       agent: false,
     });
+    request.once('socket', (socket: net.Socket) => (attempt.socket = socket));
     request.once('connect', (response: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       if (response.statusCode !== 200) {
         socket.destroy();
@@ -150,13 +153,16 @@ function startTls(
   });
 }
 
-/** Opens the transport described by `options`; on a timeout, whatever was half-made is closed. */
-export async function openConnection(options: ConnectOptions): Promise<net.Socket> {
+/**
+ * Opens the transport described by `options`; on a timeout or an abort, whatever was half made
+ * is closed.
+ */
+export async function openConnection(options: TransportOptions): Promise<net.Socket> {
   const attempt: Attempt = { socket: undefined };
   const connecting = (async () => {
     let raw: net.Socket | undefined;
     if (options.proxy !== undefined) {
-      raw = await tunnel(options.proxy, options.target);
+      raw = await tunnel(options.proxy, options.target, attempt);
       attempt.socket = raw;
     } else if (options.tls === undefined) {
       raw = await connectTcp(options.target, attempt);
@@ -176,7 +182,7 @@ export async function openConnection(options: ConnectOptions): Promise<net.Socke
           );
         });
   try {
-    const socket = await Promise.race([connecting, timeout]);
+    const socket = await untilAborted(Promise.race([connecting, timeout]), options.signal);
     socket.setNoDelay(true);
     return socket;
   } catch (error) {
@@ -193,7 +199,7 @@ export async function openConnection(options: ConnectOptions): Promise<net.Socke
 }
 
 /** The head of a response, as node:http parsed it. */
-export interface ResponseHead {
+export interface ReceivedHead {
   readonly status: number;
   readonly reason: string;
   /** `HTTP/1.1` or `HTTP/1.0`. */
@@ -202,9 +208,10 @@ export interface ResponseHead {
   readonly headers: Array<[string, string]>;
 }
 
-export type Exchange =
-  | (ResponseHead & { readonly kind: 'response'; readonly body: Readable })
-  | (ResponseHead & {
+/** A response: an ordinary one with its body, or a 101 with the socket it hands over. */
+export type ReceivedResponse =
+  | (ReceivedHead & { readonly kind: 'response'; readonly body: Readable })
+  | (ReceivedHead & {
       readonly kind: 'upgrade';
       readonly socket: net.Socket;
       readonly head: Buffer;
@@ -225,11 +232,11 @@ export interface RequestOptions {
 /** A request in flight: write its body, then await its response. */
 export interface PendingRequest {
   readonly body: http.ClientRequest;
-  readonly response: Promise<Exchange>;
+  readonly response: Promise<ReceivedResponse>;
 }
 
-/** Why an exchange failed, for the layer above to name in its own terms. */
-export class ExchangeError extends Error {
+/** Why a request got no usable response, for the layer above to name in its own terms. */
+export class ResponseError extends Error {
   constructor(
     readonly kind: 'timeout' | 'malformed' | 'no-response' | 'network',
     message: string,
@@ -277,13 +284,13 @@ export class HttpConnection {
       setHost: false,
       ...(options.maxHeaderSize === undefined ? {} : { maxHeaderSize: options.maxHeaderSize }),
     });
-    const response = new Promise<Exchange>((resolve, reject) => {
+    const response = new Promise<ReceivedResponse>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const settle = () => clearTimeout(timer);
       if (options.responseTimeoutMs > 0) {
         timer = setTimeout(() => {
           reject(
-            new ExchangeError('timeout', `no response within ${options.responseTimeoutMs} ms`),
+            new ResponseError('timeout', `no response within ${options.responseTimeoutMs} ms`),
           );
           request.destroy();
         }, options.responseTimeoutMs);
@@ -316,16 +323,16 @@ export class HttpConnection {
         const code = error.code ?? '';
         if (error instanceof ConnectError) reject(error);
         else if (code.startsWith('HPE_'))
-          reject(new ExchangeError('malformed', error.message, { cause: error }));
+          reject(new ResponseError('malformed', error.message, { cause: error }));
         else if (code === 'ECONNRESET' && error.message === 'socket hang up')
           reject(
-            new ExchangeError(
+            new ResponseError(
               'no-response',
               'the server closed the connection without a complete response',
               { cause: error },
             ),
           );
-        else reject(new ExchangeError('network', error.message, { cause: error }));
+        else reject(new ResponseError('network', error.message, { cause: error }));
       });
     });
     // The request's own errors are the response promise's; keep Node from reporting them twice.
@@ -337,6 +344,58 @@ export class HttpConnection {
   reset(): void {
     this.#agent.destroy();
   }
+}
+
+/**
+ * Settles as `promise` does, or rejects with the signal's reason as soon as it aborts (without
+ * a signal: `promise` itself).
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+/** One request of a handshake that the server may challenge with a 401. */
+export interface ChallengedRequest<R extends { readonly status: number }> {
+  /** Sends the request (with the credentials the last `answer` set, if any); resolves its response. */
+  send(): Promise<R>;
+  /**
+   * Prepares the retry of a 401: sets the credentials that answer its challenge and reads the
+   * refused response to its end (so that the retry can use the same connection, as POCO's
+   * does). False: no retry (no credentials, or no challenge they can answer).
+   */
+  answer(response: R): Promise<boolean>;
+}
+
+/**
+ * The 401 loop of both clients: sends the request and, if the server challenges it and the
+ * credentials can answer, once more (one retry, as POCO's `WebSocket`: a second 401 is the
+ * answer). Once `signal` aborts (the handshake's deadline), the step under way rejects with its
+ * reason and nothing more is sent: no retry, no credentials, no second connection.
+ */
+export async function sendAnsweringChallenge<R extends { readonly status: number }>(
+  request: ChallengedRequest<R>,
+  signal?: AbortSignal,
+): Promise<R> {
+  const response = await untilAborted(request.send(), signal);
+  if (response.status !== 401 || !(await untilAborted(request.answer(response), signal)))
+    return response;
+  signal?.throwIfAborted();
+  return untilAborted(request.send(), signal);
 }
 
 export type { Readable };

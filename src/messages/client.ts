@@ -9,16 +9,19 @@
  * The transport (TCP, TLS, an HTTP proxy's CONNECT tunnel) and the HTTP exchange come from the
  * I/O layer that the POCO facade's `HTTPClientSession` uses too; the response is checked with
  * the RFC policy (the accept key, the subprotocol and extensions against the offer). A 401 is
- * answered once with Basic or Digest credentials taken from the URL or the options.
+ * answered once with Basic or Digest credentials taken from the URL or the options (the I/O
+ * layer's 401 loop, shared with POCO's client). The handshake timeout ends everything: once it
+ * expires nothing more is sent, and every socket the attempt opened is closed.
  */
 import type tls from 'node:tls';
 import {
   ConnectError,
-  ExchangeError,
   HttpConnection,
+  ResponseError,
   openConnection,
-  type Exchange,
+  sendAnsweringChallenge,
   type ProxySettings,
+  type ReceivedResponse,
 } from '../io/http-client.js';
 import { basicAuthorization } from '../protocol/auth/basic.js';
 import { digestAuthorization } from '../protocol/auth/digest.js';
@@ -165,8 +168,8 @@ function extraHeaders(options: ConnectOptions): Array<[string, string]> {
   return headers;
 }
 
-function headerValues(exchange: Exchange, name: string): string[] {
-  return exchange.headers.filter(([key]) => key.toLowerCase() === name).map(([, value]) => value);
+function headerValues(response: ReceivedResponse, name: string): string[] {
+  return response.headers.filter(([key]) => key.toLowerCase() === name).map(([, value]) => value);
 }
 
 /**
@@ -194,85 +197,84 @@ export async function connect(
   const credentials = options.credentials ?? target.credentials;
   const timeoutMs = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
 
+  // The handshake's deadline: aborting stops the 401 loop and whatever it waits for.
+  const deadline = new AbortController();
   const http = new HttpConnection(() =>
     openConnection({
       target: { host: target.host, port: target.port },
       ...(target.secure ? { tls: options.tls ?? {} } : {}),
       ...(proxy === undefined ? {} : { proxy }),
       timeoutMs: 0, // the handshake's own deadline covers the connection
+      signal: deadline.signal,
     }),
   );
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    if (timeoutMs > 0)
-      timer = setTimeout(() => reject(new TimeoutError('handshake', timeoutMs)), timeoutMs);
-  });
-  const handshake = runHandshake(http, target, options, protocols, extra, credentials);
+  const timer =
+    timeoutMs > 0
+      ? setTimeout(() => deadline.abort(new TimeoutError('handshake', timeoutMs)), timeoutMs)
+      : undefined;
+  const responses: Array<Promise<ReceivedResponse>> = [];
   try {
-    return await Promise.race([handshake, deadline]);
+    return await handshake(http, target, options, protocols, extra, credentials, {
+      signal: deadline.signal,
+      responses,
+    });
   } catch (error) {
+    deadline.abort(error);
     http.reset();
-    // A handshake that completes after the deadline must not leave an open connection behind.
-    handshake.then(
-      (late) => late.terminate(),
-      () => undefined,
-    );
+    // A 101 that arrives after the deadline must not leave an open connection behind.
+    for (const late of responses)
+      late.then(
+        (response) => {
+          if (response.kind === 'upgrade') response.socket.destroy();
+          else response.body.destroy();
+        },
+        () => undefined,
+      );
     throw translate(error);
   } finally {
     clearTimeout(timer);
   }
 }
 
-async function runHandshake(
+async function handshake(
   http: HttpConnection,
   target: Target,
   options: ConnectOptions,
   protocols: readonly string[],
   extra: Array<[string, string]>,
   credentials: Credentials | undefined,
+  attempt: { signal: AbortSignal; responses: Array<Promise<ReceivedResponse>> },
 ): Promise<WebSocketConnection> {
   const key = createKey();
   let authorization: string | undefined =
     options.preemptiveAuth === true && credentials !== undefined
       ? basicAuthorization(credentials.username, credentials.password)
       : undefined;
-  for (let attempt = 0; ; attempt++) {
-    const headers: Array<[string, string]> = [
-      ['Host', target.authority],
-      ...upgradeRequestHeaders(key, { protocols }),
-    ];
-    if (options.origin !== undefined) headers.push(['Origin', options.origin]);
-    if (authorization !== undefined) headers.push(['Authorization', authorization]);
-    headers.push(...extra);
-    const pending = http.request({
-      method: 'GET',
-      path: target.path,
-      headers,
-      responseTimeoutMs: 0,
-      maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
-    });
-    pending.body.end(); // an upgrade request has no body
-    const exchange = await pending.response;
-
-    if (exchange.kind === 'upgrade') {
-      const check = checkUpgradeResponse(exchange, key, 'rfc', { protocols, extensions: [] });
-      if (!check.ok) {
-        exchange.socket.destroy();
-        throw withStatus(check.error, exchange.status);
-      }
-      return new WebSocketConnection(
-        exchange.socket,
-        'client',
-        { protocol: check.protocol ?? '', extensions: '', head: exchange.head },
-        options,
-      );
-    }
-    // Not switched. Read the body to the end so that a retry can reuse the connection.
-    exchange.body.resume();
-    const challenges = headerValues(exchange, 'www-authenticate');
-    if (exchange.status === 401 && credentials !== undefined && attempt === 0) {
-      const { usable } = selectChallenge(challenges);
-      if (usable !== undefined) {
+  const response = await sendAnsweringChallenge<ReceivedResponse>(
+    {
+      send: () => {
+        const headers: Array<[string, string]> = [
+          ['Host', target.authority],
+          ...upgradeRequestHeaders(key, { protocols }),
+        ];
+        if (options.origin !== undefined) headers.push(['Origin', options.origin]);
+        if (authorization !== undefined) headers.push(['Authorization', authorization]);
+        headers.push(...extra);
+        const pending = http.request({
+          method: 'GET',
+          path: target.path,
+          headers,
+          responseTimeoutMs: 0,
+          maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
+        });
+        pending.body.end(); // an upgrade request has no body
+        attempt.responses.push(pending.response);
+        return pending.response;
+      },
+      answer: async (refused) => {
+        if (credentials === undefined || refused.kind !== 'response') return false;
+        const { usable } = selectChallenge(headerValues(refused, 'www-authenticate'));
+        if (usable === undefined) return false;
         authorization =
           usable.scheme === 'basic'
             ? basicAuthorization(credentials.username, credentials.password)
@@ -283,27 +285,45 @@ async function runHandshake(
                 uri: target.path,
                 nonceCount: 1,
               });
-        await ended(exchange);
-        continue;
-      }
+        // Read the body to the end so that the retry can reuse the connection.
+        refused.body.resume();
+        await ended(refused);
+        return true;
+      },
+    },
+    attempt.signal,
+  );
+
+  if (response.kind === 'upgrade') {
+    const check = checkUpgradeResponse(response, key, 'rfc', { protocols, extensions: [] });
+    if (!check.ok) {
+      response.socket.destroy();
+      throw withStatus(check.error, response.status);
     }
-    if (exchange.status === 101) {
-      // node:http gives a 101 without `Connection: upgrade` as an ordinary response.
-      throw withStatus(new HandshakeError('NO_CONNECTION_UPGRADE'), 101);
-    }
-    // 401 (no credentials, or refused twice), 200, 404...: POCO's errors for each.
-    const check = checkUpgradeResponse(exchange, key, 'rfc', { protocols, extensions: [] });
-    if (!check.ok) throw withStatus(check.error, exchange.status);
-    throw withStatus(new HandshakeError('CANNOT_UPGRADE', exchange.reason), exchange.status);
+    return new WebSocketConnection(
+      response.socket,
+      'client',
+      { protocol: check.protocol ?? '', extensions: '', head: response.head },
+      options,
+    );
   }
+  response.body.resume();
+  if (response.status === 101) {
+    // node:http gives a 101 without `Connection: upgrade` as an ordinary response.
+    throw withStatus(new HandshakeError('NO_CONNECTION_UPGRADE'), 101);
+  }
+  // 401 (no credentials, or refused twice), 200, 404...
+  const check = checkUpgradeResponse(response, key, 'rfc', { protocols, extensions: [] });
+  if (!check.ok) throw withStatus(check.error, response.status);
+  throw withStatus(new HandshakeError('CANNOT_UPGRADE', response.reason), response.status);
 }
 
 /** Waits until a response body was read to the end (or the connection closed). */
-function ended(exchange: Exchange & { kind: 'response' }): Promise<void> {
-  if (exchange.body.readableEnded) return Promise.resolve();
+function ended(response: ReceivedResponse & { kind: 'response' }): Promise<void> {
+  if (response.body.readableEnded) return Promise.resolve();
   return new Promise((resolve) => {
-    exchange.body.once('end', resolve);
-    exchange.body.once('close', resolve);
+    response.body.once('end', resolve);
+    response.body.once('close', resolve);
   });
 }
 
@@ -319,7 +339,7 @@ function translate(error: unknown): Error {
       cause: error,
     });
   }
-  if (error instanceof ExchangeError) {
+  if (error instanceof ResponseError) {
     const kind = error.kind === 'malformed' || error.kind === 'no-response' ? 'http' : 'network';
     return new NetworkError(kind, error.message, { cause: error });
   }

@@ -6,31 +6,47 @@
  *   await connection.send(message);              // resolves once the socket took it
  * }
  * ```
- * or with events: `connection.on('message', (data, isBinary) => ...)`.
+ * or with events: `connection.on('message', (data, isBinary) => ...)`, or one at a time:
+ * `const message = await connection.receive()`.
  *
  * Strict by default (the protocol core's RFC_POLICY): every RFC 6455 rule is enforced on what
  * arrives, pings are answered, fragments are reassembled and text is validated as it arrives,
  * the closing handshake is run with a timeout and TCP is closed in the RFC's order (the server
  * first), and nothing invalid is ever sent.
  *
- * Backpressure both ways: `send()` resolves when the socket has taken the message, and waits
- * (in order) while the socket's buffer is full, up to `maxQueuedBytes`; a consumer that iterates
- * slowly makes the socket stop reading once `maxQueuedMessages` are waiting.
+ * Delivery. Every message is delivered exactly once, in order, to the consumers of the moment:
+ * the 'message' listeners if there are any, else the inbox that `for await` and `receive()`
+ * read. Messages that arrive while nobody listens wait in the inbox (the bytes that came with
+ * the handshake included), and go to the first 'message' listener attached, before newer ones.
+ * Leaving `for await` early loses nothing.
+ *
+ * Backpressure both ways: `send()` resolves when the socket has taken the message, and waits (in
+ * order) while the socket's buffer is full, up to `maxQueuedBytes`; messages nobody takes make
+ * the socket stop reading once they hold `maxInboxBytes`.
+ *
+ * Nothing a peer does crashes the process: the promises of `send()`, `ping()`, `pong()` and
+ * `close()` never become unhandled rejections when nobody awaits them (awaited, they reject as
+ * usual), and an error thrown by a listener (or rejected by an async one) closes this
+ * connection with 1011 and is reported (the server's 'handlerError', else this connection's
+ * 'error', else a process warning), except a `ConnectionClosedError`: the normal end of a
+ * handler whose peer went away.
  */
 import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Transport, type TransportHandler } from '../io/transport.js';
+import { Channel, type ChannelHandler } from '../io/channel.js';
+import { Inbox } from '../io/inbox.js';
 import { isValidWireCloseCode } from '../protocol/close.js';
 import { Connection, ReadyState, type ConnectionEvent, type Role } from '../protocol/connection.js';
-import { WS_NORMAL_CLOSE, WS_UNEXPECTED_CONDITION } from '../protocol/constants.js';
+import { CloseCode, MAX_CLOSE_REASON_BYTES } from '../protocol/constants.js';
 import {
   ConnectionClosedError,
   InvalidArgumentError,
   type ProtocolError,
 } from '../protocol/errors.js';
+import { toBuffer, type BinaryData } from '../protocol/frame.js';
 import { SendQueueFullError, TimeoutError } from './errors.js';
 
 export interface ConnectionSettings {
@@ -40,15 +56,19 @@ export interface ConnectionSettings {
   readonly closeTimeout?: number;
   /**
    * Ping every `interval` ms; if no pong comes within `timeout` ms, the peer is taken for dead
-   * and the connection is failed with 1011. Off by default.
+   * and the connection is failed with 1011. Off by default. While this side has stopped reading
+   * (its inbox is full), an overdue pong is not held against the peer: it may be waiting unread.
    */
   readonly heartbeat?: { readonly interval: number; readonly timeout: number };
-  /** Close (1001) a connection that received nothing for this many ms. Off by default. */
+  /** Close (1001) a connection that received no byte for this many ms. Off by default. */
   readonly idleTimeout?: number;
   /** Bytes `send()` may queue while the socket is congested before it rejects. Default 16 MiB. */
   readonly maxQueuedBytes?: number;
-  /** Messages an async iterator may have waiting before the socket stops reading. Default 16. */
-  readonly maxQueuedMessages?: number;
+  /**
+   * Bytes of received messages that may wait to be taken (by a listener, `for await` or
+   * `receive()`) before the socket stops reading. Default 1 MiB.
+   */
+  readonly maxInboxBytes?: number;
 }
 
 export interface CloseStatus {
@@ -68,23 +88,49 @@ export interface HandshakeOutcome {
 
 export type Message = string | Buffer;
 
+/**
+ * @internal A handler of the application failed on this connection (the server's async
+ * 'connection' listener rejected): handled as a failing listener of the connection's own.
+ */
+export const HANDLER_FAILED: unique symbol = Symbol('wsnet.handlerFailed');
+
+/** @internal where a connection reports errors from the application's listeners. */
+export interface ListenerErrorSink {
+  listenerFailed(error: Error, connection: WebSocketConnection): void;
+}
+
 const DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024;
 const DEFAULT_CLOSE_TIMEOUT = 5000;
 const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
-const DEFAULT_MAX_QUEUED_MESSAGES = 16;
+const DEFAULT_MAX_INBOX_BYTES = 1024 * 1024;
+
+/** What `send()`, `sendStream()` and `close()` put on the wire, waiting or not. */
+type Outgoing =
+  | {
+      readonly op: 'text' | 'binary' | 'continuation';
+      readonly data: string | Buffer;
+      fin: boolean;
+    }
+  | { readonly op: 'close'; readonly code: number; readonly reason: string };
 
 /** A send waiting for the socket to drain. */
-interface QueuedSend {
+type QueuedSend = Outgoing & {
   readonly bytes: number;
-  readonly perform: () => void;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
-}
+};
 
 interface PendingPing {
   readonly payload: Buffer;
   readonly sentAt: number;
   readonly resolve: (rtt: number) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** A `receive()` or an iterator's `next()` waiting for a message. */
+interface Receiver {
+  readonly iteration: boolean;
+  readonly resolve: (value: Message | IteratorResult<Message>) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -96,11 +142,32 @@ export interface WebSocketConnectionEvents {
   error: [error: Error];
 }
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
+function ignore(): void {
+  // a promise nobody awaits is still handled
+}
+
+/** A rejected promise that is not an unhandled rejection if nobody awaits it. */
+function quietRejection<T>(error: unknown): Promise<T> {
+  const promise = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  promise.catch(ignore);
+  return promise;
+}
+
+/** Closes that end an iteration normally; any other ends it with a `ConnectionClosedError`. */
+function isNormalClose(code: number): boolean {
+  return (
+    code === CloseCode.NORMAL_CLOSURE ||
+    code === CloseCode.GOING_AWAY ||
+    code === CloseCode.NO_STATUS_RECEIVED
+  );
+}
+
 export class WebSocketConnection
   extends EventEmitter<WebSocketConnectionEvents>
-  implements AsyncIterable<Message>, TransportHandler
+  implements AsyncIterable<Message>, ChannelHandler
 {
-  static readonly CONNECTING = ReadyState.CONNECTING;
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;
   static readonly CLOSED = ReadyState.CLOSED;
@@ -114,40 +181,29 @@ export class WebSocketConnection
   readonly remotePort: number;
 
   readonly #core: Connection;
-  readonly #transport: Transport<Duplex>;
-  readonly #socket: Duplex;
-  readonly #closeTimeout: number;
+  readonly #channel: Channel<Duplex>;
+  readonly #inbox: Inbox<Message>;
   readonly #maxQueuedBytes: number;
-  readonly #maxQueuedMessages: number;
+  readonly #sink: ListenerErrorSink | undefined;
 
   #closedStatus: CloseStatus | undefined;
   #closed: Promise<CloseStatus> | undefined;
   #resolveClosed: ((status: CloseStatus) => void) | undefined;
+  /** What went wrong, for the `cause` of the `ConnectionClosedError`s: a violation, a socket error. */
   #failure: ProtocolError | Error | undefined;
-  /** The close frame this side failed the connection with (RFC 6455 §7.1.7), if it did. */
-  #failedWith: { code: number; reason: string } | undefined;
 
   #sendQueue: QueuedSend[] = [];
   #queuedBytes = 0;
-  #draining = false;
+  #waitingForDrain = false;
   #streaming: Promise<void> | null = null;
 
+  #receivers: Receiver[] = [];
+  #deliveryScheduled = false;
+
   #pings: PendingPing[] = [];
-  #closeTimer: NodeJS.Timeout | undefined;
-  #heartbeat: { interval: number; timeout: number } | undefined;
+  readonly #heartbeat: { interval: number; timeout: number } | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #heartbeatDeadline: NodeJS.Timeout | undefined;
-  #idleTimeout: number;
-  #idleTimer: NodeJS.Timeout | undefined;
-
-  // Async iteration: messages waiting for `next()`, and a `next()` waiting for a message.
-  #iterating = false;
-  #inbox: Message[] = [];
-  #waitingNext: {
-    resolve: (result: IteratorResult<Message>) => void;
-    reject: (error: Error) => void;
-  } | null = null;
-  #readingPaused = false;
 
   /** @internal made by the server or by `connect()` once the handshake succeeded. */
   constructor(
@@ -155,54 +211,50 @@ export class WebSocketConnection
     role: Role,
     outcome: HandshakeOutcome,
     settings: ConnectionSettings = {},
+    sink?: ListenerErrorSink,
   ) {
-    super();
+    super({ captureRejections: true });
     this.role = role;
     this.protocol = outcome.protocol;
     this.extensions = outcome.extensions;
     const peer = socket as Partial<Socket>;
     this.remoteAddress = peer.remoteAddress ?? '';
     this.remotePort = peer.remotePort ?? 0;
-    this.#socket = socket;
-    this.#closeTimeout = settings.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+    this.#sink = sink;
     this.#maxQueuedBytes = settings.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
-    this.#maxQueuedMessages = settings.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES;
     this.#heartbeat = settings.heartbeat;
-    this.#idleTimeout = settings.idleTimeout ?? 0;
     const maxMessageSize = settings.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
     // No frame can be larger than the largest message: the limit is checked on each header.
-    // closeOnError off: on a violation the core stops reading, and this layer sends the close
-    // frame a turn of the event loop later (see onTransportEvents).
+    // closeOnError off: on a violation the core stops reading, and the channel sends the close
+    // frame a turn of the event loop later (deferFailureClose).
     this.#core = new Connection(role, {
       maxMessageSize,
       maxFrameSize: maxMessageSize,
       closeOnError: false,
     });
-    this.#transport = new Transport(socket, this.#core, this);
+    this.#channel = new Channel(socket, this.#core, this, {
+      head: outcome.head,
+      closeTimeout: settings.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
+      idleTimeout: settings.idleTimeout ?? 0,
+      deferFailureClose: true,
+    });
+    this.#inbox = new Inbox(this.#channel, settings.maxInboxBytes ?? DEFAULT_MAX_INBOX_BYTES);
+    (this as EventEmitter).on('newListener', WebSocketConnection.#onNewListener);
     peer.setNoDelay?.(true);
-    if (outcome.head.length > 0) {
-      // The first frames are delivered after the caller has had a chance to add listeners.
-      const head = outcome.head;
-      queueMicrotask(() => {
-        if (this.#transport.closed) return;
-        this.#core.receiveData(head);
-        this.#transport.dispatch();
-        this.#afterInput();
-      });
-    }
-    socket.resume();
+    // Messages that came with the handshake are parsed now and wait in the inbox until a
+    // consumer is there: none is lost to a listener attached after `await connect()`.
+    this.#channel.start();
     this.#scheduleHeartbeat();
-    this.#touchIdle();
   }
 
-  /** CONNECTING, OPEN, CLOSING or CLOSED (the WHATWG WebSocket's numbers). */
+  /** OPEN, CLOSING or CLOSED (the WHATWG WebSocket's numbers). */
   get readyState(): ReadyState {
     return this.#closedStatus !== undefined ? ReadyState.CLOSED : this.#core.state;
   }
 
   /** Bytes accepted by `send()` and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.#queuedBytes + this.#socket.writableLength;
+    return this.#queuedBytes + this.#channel.socket.writableLength;
   }
 
   /** Resolves when the connection is CLOSED, with how it closed. Never rejects. */
@@ -216,26 +268,30 @@ export class WebSocketConnection
 
   /**
    * Sends a message: a string as text, bytes as binary (or as text with `{ binary: false }`,
-   * when they are UTF-8). Resolves when the socket has taken it; while the socket's buffer is
-   * full it waits, in order. Rejects with `ConnectionClosedError` once the connection is
-   * closing, `SendQueueFullError` past `maxQueuedBytes`.
+   * when they are UTF-8). Bytes are any typed array, `DataView`, `Buffer` or `ArrayBuffer`:
+   * exactly the view's bytes are sent. Resolves when the socket has taken the message; while
+   * the socket's buffer is full it waits, in order. Rejects with `ConnectionClosedError` once
+   * the connection is closing, `SendQueueFullError` past `maxQueuedBytes`.
    */
-  send(data: string | Uint8Array | ArrayBuffer, options: { binary?: boolean } = {}): Promise<void> {
-    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-    const binary = options.binary ?? typeof bytes !== 'string';
-    const perform = binary
-      ? () => this.#core.sendBinary(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes)
-      : () => this.#core.sendText(bytes);
-    const size = typeof bytes === 'string' ? bytes.length : bytes.byteLength;
+  send(data: string | BinaryData, options: { binary?: boolean } = {}): Promise<void> {
+    let payload: string | Buffer;
+    try {
+      payload = typeof data === 'string' ? data : toBuffer(data);
+    } catch (error) {
+      return quietRejection(error);
+    }
+    const binary = options.binary ?? typeof payload !== 'string';
+    const message: Outgoing = { op: binary ? 'binary' : 'text', data: payload, fin: true };
     if (this.#streaming !== null) {
       // A fragmented message is being sent: this one goes after it.
-      const streaming = this.#streaming;
-      return streaming.then(
-        () => this.#enqueue(size, perform),
-        () => this.#enqueue(size, perform),
+      const after = this.#streaming.then(
+        () => this.#enqueue(message),
+        () => this.#enqueue(message),
       );
+      after.catch(ignore);
+      return after;
     }
-    return this.#enqueue(size, perform);
+    return this.#enqueue(message);
   }
 
   /**
@@ -244,43 +300,38 @@ export class WebSocketConnection
    * message to end. Text fragments may split a character; the whole must be UTF-8.
    */
   async sendStream(
-    source: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
+    source: Iterable<string | BinaryData> | AsyncIterable<string | BinaryData>,
     options: { binary?: boolean } = {},
   ): Promise<void> {
     let release!: () => void;
     const previous = this.#streaming;
     const done = new Promise<void>((resolve) => (release = resolve));
     this.#streaming = done;
-    if (previous !== null) await previous.catch(() => undefined);
+    if (previous !== null) await previous.catch(ignore);
     let first = true;
+    let binary = options.binary;
     try {
-      let pending: string | Uint8Array | undefined;
-      const binary = options.binary;
-      const emit = async (fragment: string | Uint8Array, fin: boolean) => {
-        const isFirst = first;
-        first = false;
-        const size = typeof fragment === 'string' ? fragment.length : fragment.byteLength;
-        await this.#enqueue(size, () => {
-          if (!isFirst) this.#core.sendContinuation(fragment, fin);
-          else if (binary ?? typeof fragment !== 'string')
-            this.#core.sendBinary(
-              typeof fragment === 'string' ? Buffer.from(fragment, 'utf8') : fragment,
-              fin,
-            );
-          else this.#core.sendText(fragment, fin);
-        });
+      let pending: string | Buffer | undefined;
+      const emit = (fragment: string | Buffer, fin: boolean): Promise<void> => {
+        let op: 'text' | 'binary' | 'continuation' = 'continuation';
+        if (first) {
+          binary ??= typeof fragment !== 'string';
+          op = binary ? 'binary' : 'text';
+          first = false;
+        }
+        return this.#enqueue({ op, data: fragment, fin });
       };
       // One fragment behind, so that the last one can carry FIN.
       for await (const fragment of source) {
         if (pending !== undefined) await emit(pending, false);
-        pending = fragment;
+        pending = typeof fragment === 'string' ? fragment : toBuffer(fragment);
       }
       await emit(pending ?? Buffer.alloc(0), true);
     } catch (error) {
       // A message cannot be taken back once a fragment of it is out: the only way to keep the
       // peer from reading a truncated message as whole is to end the connection.
-      if (!first && this.#core.closeSent === undefined && this.readyState === ReadyState.OPEN)
-        void this.close(WS_UNEXPECTED_CONDITION, 'message stream failed');
+      if (!first && this.#canSend())
+        void this.close(CloseCode.INTERNAL_ERROR, 'message stream failed');
       throw error;
     } finally {
       if (this.#streaming === done) this.#streaming = null;
@@ -290,26 +341,45 @@ export class WebSocketConnection
 
   /**
    * Sends a ping and resolves with the round-trip time in milliseconds when its pong arrives.
-   * Without `data`, a random 8-byte payload tells the pongs apart.
+   * Without `data`, a random 8-byte payload tells the pongs apart. Goes out at once, ahead of
+   * queued messages (control frames may go between messages, RFC 6455 §5.4).
    */
-  ping(data?: string | Uint8Array): Promise<number> {
-    const payload =
-      data === undefined
-        ? randomBytes(8)
-        : typeof data === 'string'
-          ? Buffer.from(data, 'utf8')
-          : Buffer.from(data);
-    return new Promise<number>((resolve, reject) => {
-      this.#sendControl(() => {
-        this.#core.sendPing(payload);
-        this.#pings.push({ payload, sentAt: performance.now(), resolve, reject });
-      }).catch(reject);
+  ping(data?: string | BinaryData): Promise<number> {
+    if (!this.#canSend()) return quietRejection(this.#closedError());
+    let payload: Buffer;
+    try {
+      payload =
+        data === undefined
+          ? randomBytes(8)
+          : Buffer.from(typeof data === 'string' ? Buffer.from(data, 'utf8') : toBuffer(data));
+    } catch (error) {
+      return quietRejection(error);
+    }
+    let ping!: PendingPing;
+    const rtt = new Promise<number>((resolve, reject) => {
+      ping = { payload, sentAt: performance.now(), resolve, reject };
     });
+    rtt.catch(ignore);
+    // Waiting before it is sent: over a fast path the pong can arrive during the write itself.
+    this.#pings.push(ping);
+    try {
+      this.#channel.sendPing(payload);
+    } catch (error) {
+      this.#pings.splice(this.#pings.indexOf(ping), 1);
+      return quietRejection(error);
+    }
+    return rtt;
   }
 
-  /** Sends an unsolicited pong (a one-way heartbeat, RFC 6455 §5.5.3). */
-  pong(data: string | Uint8Array = Buffer.alloc(0)): Promise<void> {
-    return this.#sendControl(() => this.#core.sendPong(data));
+  /** Sends an unsolicited pong (a one-way heartbeat, RFC 6455 §5.5.3), at once. */
+  pong(data: string | BinaryData = Buffer.alloc(0)): Promise<void> {
+    if (!this.#canSend()) return quietRejection(this.#closedError());
+    try {
+      this.#channel.sendPong(data);
+    } catch (error) {
+      return quietRejection(error);
+    }
+    return RESOLVED;
   }
 
   /**
@@ -317,159 +387,282 @@ export class WebSocketConnection
    * connection is CLOSED. If the peer does not answer within `closeTimeout`, TCP is dropped.
    * A code that may not be sent (1005, 1006, 1015...) or a reason over 123 bytes is refused.
    */
-  close(code: number = WS_NORMAL_CLOSE, reason = ''): Promise<CloseStatus> {
+  close(code: number = CloseCode.NORMAL_CLOSURE, reason = ''): Promise<CloseStatus> {
     // Our close frame is out already (or the connection is closed): wait for the end.
     if (!this.#canSend()) return this.closed;
-    if (Buffer.byteLength(reason) > 123 || !isValidWireCloseCode(code))
-      return Promise.reject(
+    if (Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES || !isValidWireCloseCode(code))
+      return quietRejection(
         new InvalidArgumentError('INVALID_CLOSE_CODE', `close(${code}, ...) cannot be sent`),
       );
-    this.#enqueue(0, () => {
-      if (this.#core.closeSent === undefined && this.#core.state !== ReadyState.CLOSED)
-        this.#core.sendClose(code, reason);
-    }).catch(() => undefined);
-    this.#armCloseTimer();
+    void this.#enqueue({ op: 'close', code, reason });
+    this.#channel.expectClose();
     return this.closed;
   }
 
   /** Drops the TCP connection at once, without a closing handshake (status 1006). */
   terminate(): void {
-    this.#transport.destroy(true);
+    this.#channel.terminate();
   }
 
-  // --- Receiving: async iteration ---
+  // --- Receiving ---
 
+  /**
+   * The next message (string for text, Buffer for binary). Rejects with `ConnectionClosedError`
+   * (with the close's code, reason and `wasClean`) once the connection is closed and every
+   * message that arrived has been taken.
+   */
+  receive(): Promise<Message> {
+    const message = this.#inbox.shift();
+    if (message !== undefined) return Promise.resolve(message);
+    if (this.#closedStatus !== undefined) return Promise.reject(this.#closedError());
+    return new Promise<Message | IteratorResult<Message>>((resolve, reject) => {
+      this.#receivers.push({ iteration: false, resolve, reject });
+    }) as Promise<Message>;
+  }
+
+  /**
+   * Iterates over the messages until the connection closes: normally (1000, 1001, 1005) the
+   * loop ends; otherwise it throws the `ConnectionClosedError`. Leaving the loop early leaves
+   * the connection open and the messages not yet taken in the inbox.
+   */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
-    this.#iterating = true;
     return {
       next: () => this.#next(),
-      return: () => {
-        this.#iterating = false;
-        this.#inbox = [];
-        this.#updateFlow();
-        return Promise.resolve({ done: true, value: undefined });
-      },
+      return: () => Promise.resolve({ done: true, value: undefined }),
     };
   }
 
   #next(): Promise<IteratorResult<Message>> {
     const message = this.#inbox.shift();
-    if (message !== undefined) {
-      this.#updateFlow();
-      return Promise.resolve({ done: false, value: message });
-    }
+    if (message !== undefined) return Promise.resolve({ done: false, value: message });
     if (this.#closedStatus !== undefined) return this.#endOfIteration();
-    return new Promise((resolve, reject) => (this.#waitingNext = { resolve, reject }));
+    return new Promise<Message | IteratorResult<Message>>((resolve, reject) => {
+      this.#receivers.push({ iteration: true, resolve, reject });
+    }) as Promise<IteratorResult<Message>>;
   }
 
-  /** A normal close ends the iteration; an abnormal one throws. */
   #endOfIteration(): Promise<IteratorResult<Message>> {
-    const status = this.#closedStatus!;
-    if (status.code === 1000 || status.code === 1001 || status.code === 1005)
+    if (isNormalClose(this.#closedStatus!.code))
       return Promise.resolve({ done: true, value: undefined });
     return Promise.reject(this.#closedError());
   }
 
-  // --- Transport events ---
+  // --- Channel events ---
 
-  /** @internal TransportHandler */
-  onTransportEvents(events: ConnectionEvent[]): void {
+  /** @internal ChannelHandler */
+  onChannelEvents(events: ConnectionEvent[]): void {
     for (const event of events) {
       switch (event.type) {
-        case 'message': {
-          const data: Message = event.binary ? event.data : event.data.toString('utf8');
-          // Messages nobody listens to wait for an iterator (up to maxQueuedMessages, then the
-          // socket stops reading): a message that arrives before `for await` starts is not lost.
-          const listened = this.emit('message', data, event.binary);
-          if (this.#iterating || !listened) this.#deliver(data);
+        case 'message':
+          this.#onMessage(
+            event.binary ? event.data : event.data.toString('utf8'),
+            event.data.length,
+          );
           break;
-        }
         case 'ping':
-          this.emit('ping', event.data);
+          this.#emitSafely('ping', event.data);
           break;
         case 'pong':
           this.#settlePings(event.data);
-          this.emit('pong', event.data);
+          this.#emitSafely('pong', event.data);
           break;
         case 'failure':
           this.#failure = event.error;
-          this.#failedWith ??= { code: event.error.closeCode, reason: '' };
-          // Messages that arrived before the violation, in the same read, were just delivered:
-          // replies the application sends to them at once still go out, then the close frame.
-          setImmediate(() => {
-            if (this.#closedStatus !== undefined) return;
-            this.#core.closeAfterFailure();
-            this.#transport.flush();
-            this.#armCloseTimer();
-          });
-          if (this.listenerCount('error') > 0) this.emit('error', event.error);
+          if (this.listenerCount('error') > 0) this.#emitSafely('error', event.error);
           break;
         case 'close':
         case 'frame':
           break;
       }
     }
-    this.#afterInput();
   }
 
-  /** @internal TransportHandler */
-  onTransportEnd(): void {
-    this.#afterInput();
+  /** @internal ChannelHandler */
+  onChannelEnd(): void {
+    // The core has seen the EOF and the channel answers it; the close event follows.
   }
 
-  /** @internal TransportHandler */
-  onTransportError(error: Error): void {
+  /** @internal ChannelHandler */
+  onChannelError(error: Error): void {
     this.#failure ??= error;
   }
 
-  /** @internal TransportHandler */
-  onTransportClosed(): void {
-    let status = this.#core.closeStatus ?? { code: 1006, reason: '', wasClean: false };
-    // A side that failed the connection ignores what follows, the peer's close reply included:
-    // its status is the code it failed with (as the peer's is), not a bare 1006.
-    if (status.code === 1006 && this.#failedWith !== undefined)
-      status = { ...this.#failedWith, wasClean: false };
+  /** @internal ChannelHandler */
+  onChannelDrain(): void {
+    if (!this.#waitingForDrain) return;
+    this.#waitingForDrain = false;
+    this.#runQueue();
+  }
+
+  /** @internal ChannelHandler */
+  onChannelIdle(): void {
+    if (this.readyState === ReadyState.OPEN) void this.close(CloseCode.GOING_AWAY, 'idle timeout');
+  }
+
+  /** @internal ChannelHandler */
+  onChannelClosed(): void {
+    const status = this.#core.closeStatus;
     this.#closedStatus = status;
-    clearTimeout(this.#closeTimer);
     clearTimeout(this.#heartbeatTimer);
     clearTimeout(this.#heartbeatDeadline);
-    clearTimeout(this.#idleTimer);
     const closedError = this.#closedError();
     for (const queued of this.#sendQueue) queued.reject(closedError);
     this.#sendQueue = [];
     this.#queuedBytes = 0;
     for (const ping of this.#pings) ping.reject(closedError);
     this.#pings = [];
-    const waiting = this.#waitingNext;
-    this.#waitingNext = null;
-    if (waiting !== null) this.#endOfIteration().then(waiting.resolve, waiting.reject);
+    const receivers = this.#receivers;
+    this.#receivers = [];
+    for (const receiver of receivers) {
+      if (!receiver.iteration) receiver.reject(closedError);
+      else this.#endOfIteration().then(receiver.resolve, receiver.reject);
+    }
     this.#resolveClosed?.(status);
-    this.emit('close', status.code, status.reason, status.wasClean);
+    this.#emitSafely('close', status.code, status.reason, status.wasClean);
   }
 
-  // --- Internals ---
+  /** @internal EventEmitter's `captureRejections`: an async listener rejected. */
+  override [EventEmitter.captureRejectionSymbol](error: unknown, ..._event: unknown[]): void {
+    this.#listenerFailed(error);
+  }
+
+  /** @internal see {@link HANDLER_FAILED}. */
+  [HANDLER_FAILED](error: unknown): void {
+    this.#listenerFailed(error);
+  }
+
+  // --- Delivery ---
+
+  #onMessage(message: Message, size: number): void {
+    if (this.#inbox.length === 0) {
+      if (this.listenerCount('message') > 0) {
+        this.#emitSafely('message', message, typeof message !== 'string');
+        return;
+      }
+      const receiver = this.#receivers.shift();
+      if (receiver !== undefined) {
+        receiver.resolve(receiver.iteration ? { done: false, value: message } : message);
+        return;
+      }
+    }
+    this.#inbox.push(message, size);
+    if (this.listenerCount('message') > 0) this.#scheduleDelivery();
+  }
+
+  /** A 'message' listener is being attached: what waits in the inbox is its, oldest first. */
+  static #onNewListener(this: WebSocketConnection, event: string | symbol): void {
+    if (event === 'message' && this.#inbox.length > 0) this.#scheduleDelivery();
+  }
+
+  /** Delivers the inbox to the listeners in a microtask: after `on()` has attached them. */
+  #scheduleDelivery(): void {
+    if (this.#deliveryScheduled) return;
+    this.#deliveryScheduled = true;
+    queueMicrotask(() => {
+      this.#deliveryScheduled = false;
+      while (this.#inbox.length > 0 && this.listenerCount('message') > 0) {
+        const message = this.#inbox.shift()!;
+        this.#emitSafely('message', message, typeof message !== 'string');
+      }
+    });
+  }
+
+  /** Emits an event; a listener that throws is the application's error, handled as one. */
+  #emitSafely<K extends keyof WebSocketConnectionEvents>(
+    event: K,
+    ...args: WebSocketConnectionEvents[K]
+  ): void {
+    try {
+      (this.emit as (event: K, ...args: WebSocketConnectionEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.#listenerFailed(error);
+    }
+  }
 
   /**
-   * Sends a ping or pong at once, ahead of queued messages: control frames may go between
-   * messages (RFC 6455 §5.4), and a heartbeat must not wait behind a large send.
+   * A listener of the application failed. A `ConnectionClosedError` is how a handler learns
+   * that its peer went away: the normal end of the handler. Anything else is a bug of the
+   * application's: the connection is closed with 1011 (it cannot know what the handler left
+   * undone), and the error is reported where the application can see it, never thrown.
    */
-  #sendControl(perform: () => void): Promise<void> {
-    if (!this.#canSend()) return Promise.reject(this.#closedError());
-    return this.#sendNow(perform);
+  #listenerFailed(thrown: unknown): void {
+    if (thrown instanceof ConnectionClosedError) return;
+    const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+    if (this.#canSend()) void this.close(CloseCode.INTERNAL_ERROR);
+    if (this.#sink !== undefined) {
+      this.#sink.listenerFailed(error, this);
+      return;
+    }
+    reportUnhandled(error, this);
   }
 
-  /** Runs `perform` (which queues frames in the core) now, or after the queue drains. */
-  #enqueue(bytes: number, perform: () => void): Promise<void> {
-    if (!this.#canSend()) return Promise.reject(this.#closedError());
-    if (this.#sendQueue.length === 0 && !this.#draining) return this.#sendNow(perform);
-    if (this.#queuedBytes + bytes > this.#maxQueuedBytes && bytes > 0)
-      return Promise.reject(
+  // --- Sending internals ---
+
+  /** Sends now, or after what is queued; rejects at once if it may not be sent. */
+  #enqueue(message: Outgoing): Promise<void> {
+    if (!this.#canSend()) return quietRejection(this.#closedError());
+    if (this.#sendQueue.length === 0 && !this.#waitingForDrain) {
+      try {
+        if (!this.#perform(message)) this.#waitingForDrain = true;
+      } catch (error) {
+        return quietRejection(error);
+      }
+      return RESOLVED;
+    }
+    const bytes =
+      message.op === 'close'
+        ? 0
+        : typeof message.data === 'string'
+          ? Buffer.byteLength(message.data)
+          : message.data.length;
+    if (bytes > 0 && this.#queuedBytes + bytes > this.#maxQueuedBytes)
+      return quietRejection(
         new SendQueueFullError(this.#queuedBytes + bytes, this.#maxQueuedBytes),
       );
-    return new Promise((resolve, reject) => {
-      this.#sendQueue.push({ bytes, perform, resolve, reject });
-      this.#queuedBytes += bytes;
+    const sent = new Promise<void>((resolve, reject) => {
+      this.#sendQueue.push({ ...message, bytes, resolve, reject });
     });
+    this.#queuedBytes += bytes;
+    sent.catch(ignore);
+    return sent;
+  }
+
+  /** Puts one message (or the close) on the wire; false if the socket is now congested. */
+  #perform(message: Outgoing): boolean {
+    const channel = this.#channel;
+    switch (message.op) {
+      case 'text':
+        return channel.sendText(message.data, message.fin);
+      case 'binary':
+        return channel.sendBinary(
+          typeof message.data === 'string' ? Buffer.from(message.data, 'utf8') : message.data,
+          message.fin,
+        );
+      case 'continuation':
+        return channel.sendContinuation(message.data, message.fin);
+      case 'close':
+        if (this.#core.closeSent !== undefined || this.#core.state === ReadyState.CLOSED)
+          return true;
+        return channel.sendClose(message.code, message.reason);
+    }
+  }
+
+  #runQueue(): void {
+    while (this.#sendQueue.length > 0) {
+      const next = this.#sendQueue.shift()!;
+      this.#queuedBytes -= next.bytes;
+      let writable = true;
+      try {
+        writable = this.#perform(next);
+        next.resolve();
+      } catch (error) {
+        next.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+      if (!writable) {
+        this.#waitingForDrain = true;
+        return;
+      }
+    }
   }
 
   /** False once our close frame is out or the connection is closed: nothing may be sent. */
@@ -481,69 +674,11 @@ export class WebSocketConnection
     );
   }
 
-  /** Queues the frames in the core and writes them; waits for a drain if the socket is full. */
-  #sendNow(perform: () => void): Promise<void> {
-    try {
-      perform();
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
-    if (!this.#transport.flush()) this.#waitForDrain();
-    return Promise.resolve();
-  }
-
-  #waitForDrain(): void {
-    if (this.#draining) return;
-    this.#draining = true;
-    this.#transport.drained().then(
-      () => {
-        this.#draining = false;
-        this.#runQueue();
-      },
-      () => {
-        this.#draining = false; // the socket closed; onTransportClosed rejects the queue
-      },
-    );
-  }
-
-  #runQueue(): void {
-    while (this.#sendQueue.length > 0) {
-      const next = this.#sendQueue.shift()!;
-      this.#queuedBytes -= next.bytes;
-      try {
-        next.perform();
-        next.resolve();
-      } catch (error) {
-        next.reject(error instanceof Error ? error : new Error(String(error)));
-      }
-      if (!this.#transport.flush()) {
-        this.#waitForDrain();
-        return;
-      }
-    }
-  }
-
   #closedError(): ConnectionClosedError {
     const status = this.#closedStatus ?? this.#core.closeStatus;
-    if (status !== undefined)
-      return new ConnectionClosedError(status.code, status.reason, status.wasClean, {
-        cause: this.#failure,
-      });
-    const received = this.#core.closeReceived;
-    return new ConnectionClosedError(received?.code ?? 1006, received?.reason ?? '', false, {
+    return new ConnectionClosedError(status.code, status.reason, status.wasClean, {
       cause: this.#failure,
     });
-  }
-
-  #afterInput(): void {
-    this.#touchIdle();
-    if (this.#core.closeExpected()) this.#armCloseTimer();
-  }
-
-  /** Drops TCP if the closing handshake (or the peer's TCP close) takes longer than allowed. */
-  #armCloseTimer(): void {
-    if (this.#closeTimer !== undefined || this.#closedStatus !== undefined) return;
-    this.#closeTimer = setTimeout(() => this.#transport.destroy(), this.#closeTimeout);
   }
 
   #settlePings(data: Buffer): void {
@@ -555,61 +690,61 @@ export class WebSocketConnection
     for (const ping of answered) ping.resolve(now - ping.sentAt);
   }
 
-  #deliver(message: Message): void {
-    const waiting = this.#waitingNext;
-    if (waiting !== null) {
-      this.#waitingNext = null;
-      waiting.resolve({ done: false, value: message });
-      return;
-    }
-    this.#inbox.push(message);
-    this.#updateFlow();
-  }
-
-  /** Pauses reading while the iterator's inbox is full; resumes at a quarter of it. */
-  #updateFlow(): void {
-    if (!this.#readingPaused && this.#inbox.length >= this.#maxQueuedMessages) {
-      this.#readingPaused = true;
-      this.#transport.pauseReading();
-    } else if (this.#readingPaused && this.#inbox.length <= this.#maxQueuedMessages / 4) {
-      this.#readingPaused = false;
-      this.#transport.resumeReading();
-    }
-  }
+  // --- Heartbeat ---
 
   #scheduleHeartbeat(): void {
-    const heartbeat = this.#heartbeat;
-    if (heartbeat === undefined) return;
-    this.#heartbeatTimer = setTimeout(() => {
-      if (this.readyState !== ReadyState.OPEN) return;
-      const deadline = setTimeout(() => {
-        // No pong: the peer (or the path to it) is dead. Fail with 1011, then drop TCP.
-        if (this.readyState !== ReadyState.OPEN) return;
-        this.#failure = new TimeoutError('ping', heartbeat.timeout);
-        this.#failedWith = { code: WS_UNEXPECTED_CONDITION, reason: 'keepalive ping timeout' };
-        this.#core.fail(WS_UNEXPECTED_CONDITION, 'keepalive ping timeout');
-        this.#transport.flush();
-        this.#armCloseTimer();
-      }, heartbeat.timeout);
-      this.#heartbeatDeadline = deadline;
-      this.ping().then(
-        () => {
-          clearTimeout(deadline);
-          this.#scheduleHeartbeat();
-        },
-        () => clearTimeout(deadline),
-      );
-    }, heartbeat.interval);
+    if (this.#heartbeat === undefined || this.#closedStatus !== undefined) return;
+    this.#heartbeatTimer = setTimeout(WebSocketConnection.#beat, this.#heartbeat.interval, this);
   }
 
-  #touchIdle(): void {
-    if (this.#idleTimeout <= 0 || this.#closedStatus !== undefined) return;
-    if (this.#idleTimer === undefined) {
-      this.#idleTimer = setTimeout(() => {
-        if (this.readyState === ReadyState.OPEN) void this.close(1001, 'idle timeout');
-      }, this.#idleTimeout);
-    } else {
-      this.#idleTimer.refresh();
+  static #beat(connection: WebSocketConnection): void {
+    connection.#heartbeatTimer = undefined;
+    if (connection.readyState !== ReadyState.OPEN) return;
+    connection.#heartbeatDeadline = setTimeout(
+      WebSocketConnection.#pongOverdue,
+      connection.#heartbeat!.timeout,
+      connection,
+    );
+    connection.ping().then(
+      () => {
+        clearTimeout(connection.#heartbeatDeadline);
+        connection.#scheduleHeartbeat();
+      },
+      () => clearTimeout(connection.#heartbeatDeadline),
+    );
+  }
+
+  static #pongOverdue(connection: WebSocketConnection): void {
+    if (connection.readyState !== ReadyState.OPEN) return;
+    const timeout = connection.#heartbeat!.timeout;
+    if (connection.#channel.readingPaused) {
+      // This side stopped reading (its inbox is full): the pong may be waiting unread behind
+      // what the application has not taken. No verdict on the peer until reading resumes.
+      connection.#heartbeatDeadline = setTimeout(
+        WebSocketConnection.#pongOverdue,
+        timeout,
+        connection,
+      );
+      return;
+    }
+    // No pong: the peer (or the path to it) is dead. Fail with 1011, then drop TCP.
+    connection.#failure = new TimeoutError('ping', timeout);
+    connection.#channel.fail(CloseCode.INTERNAL_ERROR, 'keepalive ping timeout');
+  }
+}
+
+/**
+ * @internal Reports an application error on the connection's 'error' event, else as a process
+ * warning: never as an exception.
+ */
+export function reportUnhandled(error: Error, connection: WebSocketConnection): void {
+  if (connection.listenerCount('error') > 0) {
+    try {
+      connection.emit('error', error);
+      return;
+    } catch (thrown) {
+      error = thrown instanceof Error ? thrown : error;
     }
   }
+  process.emitWarning(error);
 }

@@ -11,25 +11,45 @@
  *   `server.handleUpgrade(request, socket, head)` from the application's own `upgrade` listener
  *   (Express, Fastify...).
  *
- * HTTP parsing is node:http's; this module checks the request (RFC 6455 §4.2.1), runs the
- * application's hooks (path, origin, `accept`, subprotocol selection, the connection limit) and
- * writes the 101 or the refusal on the raw socket.
+ * HTTP parsing is node:http's, set up by the I/O layer (`io/http-server.ts`, shared with POCO's
+ * `HTTPServer`); this module checks the request (RFC 6455 §4.2.1), runs the application's hooks
+ * (path, origin, `accept`, subprotocol selection, the connection limit) and has the I/O layer
+ * write the 101 or the refusal (`io/upgrade.ts`).
+ *
+ * No peer can crash it: every socket's errors are handled from the first byte, refusals
+ * included, and an error escaping an async 'connection' listener closes that connection with
+ * 1011 and is reported on 'handlerError' (a `ConnectionClosedError` there is the normal end of a
+ * handler whose peer went away).
  */
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
-import http from 'node:http';
+import type http from 'node:http';
 import https from 'node:https';
 import { Socket, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
-import { WS_ENDPOINT_GOING_AWAY } from '../protocol/constants.js';
+import { HttpFront } from '../io/http-server.js';
+import {
+  earlierResponses,
+  guardSocket,
+  writeRefusal,
+  writeSwitchingProtocols,
+  type Refusal,
+} from '../io/upgrade.js';
+import { CloseCode } from '../protocol/constants.js';
 import { InvalidArgumentError, type HandshakeError } from '../protocol/errors.js';
 import {
   acceptResponseHeaders,
   checkUpgradeRequest,
   rejectionResponse,
 } from '../protocol/handshake/server.js';
-import { WebSocketConnection, type ConnectionSettings } from './connection.js';
+import {
+  HANDLER_FAILED,
+  WebSocketConnection,
+  reportUnhandled,
+  type ConnectionSettings,
+  type ListenerErrorSink,
+} from './connection.js';
 
 /** An HTTP answer that refuses a handshake. */
 export interface Rejection {
@@ -95,6 +115,13 @@ export interface ServerOptions extends ConnectionSettings {
 
 export interface WebSocketServerEvents {
   connection: [connection: WebSocketConnection, request: http.IncomingMessage];
+  /**
+   * A listener of the application failed on a connection (a 'connection' listener threw or its
+   * promise rejected, or one of the connection's listeners did): the connection was closed with
+   * 1011. Without a listener here, the error goes to the connection's 'error' listeners, else
+   * to a process warning.
+   */
+  handlerError: [error: Error, connection: WebSocketConnection];
   /** A handshake was refused (by the checks or a hook): for logging. */
   rejection: [status: number, request: http.IncomingMessage, error?: Error];
   listening: [];
@@ -102,22 +129,36 @@ export interface WebSocketServerEvents {
   close: [];
 }
 
-const STATUS_TEXT = http.STATUS_CODES;
+const EMPTY = Buffer.alloc(0);
 
-export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
+export class WebSocketServer
+  extends EventEmitter<WebSocketServerEvents>
+  implements ListenerErrorSink
+{
   /** The open connections. */
   readonly clients = new Set<WebSocketConnection>();
   readonly #options: ServerOptions;
+  /** The HTTP server this server owns (standalone). */
+  readonly #front: HttpFront | undefined;
+  /** The HTTP server whose upgrades this server handles (standalone or attached). */
   readonly #http: http.Server | https.Server | undefined;
-  readonly #ownsServer: boolean;
   readonly #secure: boolean;
+  /** Standalone: settles once listening (or failing to). */
+  readonly #listening: Promise<void> | undefined;
+  /** Whoever awaits `#listening` gets its error; else it is emitted as 'error'. */
+  #listenAwaited = false;
   /** Handshakes accepted by the checks but still waiting for a hook: they count as connections. */
   #pending = 0;
-  #closing = false;
+  #closing: Promise<void> | undefined;
   #onUpgrade: ((request: http.IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
 
+  /**
+   * `{ port }` listens (as ws does: 'listening' once it does, 'error' if it cannot; prefer
+   * `await WebSocketServer.listen(...)`, which rejects instead); `{ server }` attaches to an
+   * existing HTTP server; `{ noServer: true }` leaves the upgrades to `handleUpgrade`.
+   */
   constructor(options: ServerOptions = {}) {
-    super();
+    super({ captureRejections: true });
     this.#options = options;
     const modes =
       Number(options.port !== undefined) +
@@ -132,33 +173,39 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       throw new InvalidArgumentError('INVALID_OPTION', 'maxConnections must be >= 0');
     if (options.server !== undefined) {
       this.#http = options.server;
-      this.#ownsServer = false;
       this.#secure = options.server instanceof https.Server;
     } else if (options.port !== undefined) {
       const handshakeTimeout = options.handshakeTimeout ?? 30_000;
-      const serverOptions: http.ServerOptions = {
-        maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
-        headersTimeout: handshakeTimeout,
-        requestTimeout: handshakeTimeout,
-        // node:http checks those timeouts every 30 s by default: too coarse for a short one.
-        connectionsCheckingInterval: Math.min(30_000, Math.max(100, handshakeTimeout / 4)),
-      };
-      this.#http =
-        options.tls === undefined
-          ? http.createServer(serverOptions)
-          : https.createServer({ ...serverOptions, ...options.tls });
-      this.#ownsServer = true;
+      this.#front = new HttpFront(
+        {
+          ...(options.tls === undefined ? {} : { tls: options.tls }),
+          maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
+          headersTimeout: handshakeTimeout,
+          requestTimeout: handshakeTimeout,
+          listens: true,
+        },
+        {
+          request: refuseOrdinaryRequest,
+          upgrade: (request, socket, head) => void this.handleUpgrade(request, socket, head),
+        },
+      );
+      this.#http = this.#front.server;
       this.#secure = options.tls !== undefined;
-      this.#http.on('request', refuseOrdinaryRequest);
-      this.#http.on('error', (error) => this.emit('error', error));
-      this.#http.on('clientError', onClientError);
+      this.#listening = this.#front.listen(options.port, options.host);
+      this.#listening.then(
+        () => {
+          this.#http!.on('error', (error) => this.#serverError(error));
+          this.emit('listening');
+        },
+        (error: Error) => {
+          if (!this.#listenAwaited) process.nextTick(() => this.emit('error', error));
+        },
+      );
     } else {
-      this.#http = undefined;
-      this.#ownsServer = false;
       this.#secure = false;
     }
-    if (this.#http !== undefined) {
-      const server = this.#http;
+    if (options.server !== undefined) {
+      const server = options.server;
       this.#onUpgrade = (request, socket, head) => {
         // Another WebSocket server on the same HTTP server may want the other paths.
         if (!this.#pathMatches(request) && server.listenerCount('upgrade') > 1) return;
@@ -168,10 +215,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     }
   }
 
-  /** Creates a standalone server and resolves once it listens. */
+  /** Creates a standalone server and resolves once it listens; rejects if it cannot. */
   static async listen(options: ServerOptions & { port: number }): Promise<WebSocketServer> {
     const server = new WebSocketServer(options);
-    await server.#listen();
+    server.#listenAwaited = true;
+    await server.#listening;
     return server;
   }
 
@@ -190,38 +238,47 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     return `${this.#secure ? 'wss' : 'ws'}://${host}:${port}${this.#options.path ?? '/'}`;
   }
 
-  #listen(): Promise<void> {
-    const server = this.#http!;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#options.port, this.#options.host, () => {
-        server.off('error', reject);
-        this.emit('listening');
-        resolve();
-      });
-    });
-  }
-
   /**
    * Runs the opening handshake on an upgrade request: checks, hooks, then the 101 and a
    * `connection` event; or a refusal. Resolves with the connection, or undefined if refused.
+   * Never rejects: whatever goes wrong is a refusal (reported on 'rejection').
    */
   async handleUpgrade(
     request: http.IncomingMessage,
     socket: Duplex,
-    head: Buffer = Buffer.alloc(0),
+    head: Buffer = EMPTY,
   ): Promise<WebSocketConnection | undefined> {
     const tcp = asSocket(socket);
-    // Frames a client sends right behind its request must wait for the connection; a socket
-    // error during the handshake is the handshake's failure, not the process's.
+    guardSocket(tcp);
+    // Frames a client sends right behind its request wait for the connection.
     tcp.pause();
-    const onError = () => tcp.destroy();
-    tcp.on('error', onError);
     try {
+      // Pipelined requests before this one are answered first, in order.
+      const earlier = earlierResponses(tcp);
+      if (earlier !== undefined) await earlier;
       return await this.#handshake(request, tcp, head);
-    } finally {
-      tcp.off('error', onError);
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      this.#refuse(tcp, request, { status: 500 }, failure);
+      return undefined;
     }
+  }
+
+  #refuse(socket: Socket, request: http.IncomingMessage, rejection: Rejection, error?: Error) {
+    const extra = rejection.headers ?? [];
+    writeRefusal(socket, {
+      status: rejection.status,
+      headers: Array.isArray(extra)
+        ? (extra as ReadonlyArray<readonly [string, string]>)
+        : Object.entries(extra as Record<string, string>),
+      ...(rejection.body === undefined ? {} : { body: rejection.body }),
+    } satisfies Refusal);
+    try {
+      this.emit('rejection', rejection.status, request, error);
+    } catch (thrown) {
+      process.emitWarning(thrown instanceof Error ? thrown : new Error(String(thrown)));
+    }
+    return undefined;
   }
 
   async #handshake(
@@ -229,12 +286,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     socket: Socket,
     head: Buffer,
   ): Promise<WebSocketConnection | undefined> {
-    const refuse = (rejection: Rejection, error?: Error) => {
-      writeRejection(socket, rejection);
-      this.emit('rejection', rejection.status, request, error);
-      return undefined;
-    };
-    if (this.#closing) return refuse({ status: 503, body: 'The server is shutting down' });
+    const refuse = (rejection: Rejection, error?: Error) =>
+      this.#refuse(socket, request, rejection, error);
+    if (socket.destroyed) return undefined;
+    if (this.#closing !== undefined)
+      return refuse({ status: 503, body: 'The server is shutting down' });
     if (!this.#pathMatches(request)) return refuse({ status: 404 });
 
     const check = checkUpgradeRequest(
@@ -273,7 +329,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       if (decision === false) return refuse({ status: 403 });
       if (typeof decision === 'object') return refuse(decision);
       if (socket.destroyed) return undefined;
-      if (this.#closing) return refuse({ status: 503, body: 'The server is shutting down' });
+      if (this.#closing !== undefined)
+        return refuse({ status: 503, body: 'The server is shutting down' });
     }
 
     let protocol: string | undefined;
@@ -292,16 +349,23 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
 
     // Extensions are not negotiated yet (permessage-deflate is a later step): none is accepted,
     // so RSV bits stay reserved and the client must not use any it offered (RFC 6455 §9.1).
-    const headers = acceptResponseHeaders(check.accept, protocol === undefined ? {} : { protocol });
-    socket.write(formatHead(101, headers));
+    writeSwitchingProtocols(
+      socket,
+      acceptResponseHeaders(check.accept, protocol === undefined ? {} : { protocol }),
+    );
     const connection = new WebSocketConnection(
       socket,
       'server',
       { protocol: protocol ?? '', extensions: '', head },
       this.#options,
+      this,
     );
     this.#track(connection);
-    this.emit('connection', connection, request);
+    try {
+      this.emit('connection', connection, request);
+    } catch (error) {
+      connection[HANDLER_FAILED](error);
+    }
     return connection;
   }
 
@@ -333,22 +397,60 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     return offered.find((protocol) => supported.includes(protocol));
   }
 
+  /** @internal ListenerErrorSink: a listener of the application failed on `connection`. */
+  listenerFailed(error: Error, connection: WebSocketConnection): void {
+    if (this.listenerCount('handlerError') > 0) {
+      try {
+        this.emit('handlerError', error, connection);
+        return;
+      } catch (thrown) {
+        error = thrown instanceof Error ? thrown : error;
+      }
+    }
+    reportUnhandled(error, connection);
+  }
+
+  /** @internal EventEmitter's `captureRejections`: an async listener of this server rejected. */
+  override [EventEmitter.captureRejectionSymbol](
+    error: unknown,
+    event: unknown,
+    ...args: unknown[]
+  ): void {
+    const connection = args[0];
+    if (event === 'connection' && connection instanceof WebSocketConnection) {
+      connection[HANDLER_FAILED](error);
+      return;
+    }
+    process.emitWarning(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  /** An error of the listening server after it started: 'error' if listened to, else a warning. */
+  #serverError(error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else process.emitWarning(error);
+  }
+
   /**
    * Stops accepting connections and closes the open ones with 1001 (going away), waiting for
    * their closing handshakes (each bounded by `closeTimeout`). A standalone server stops
-   * listening; an attached one is left to its owner.
+   * listening and drops the connections still in HTTP (a half-sent request included); an
+   * attached one is left to its owner.
    */
-  async close(): Promise<void> {
-    if (this.#closing) return;
-    this.#closing = true;
-    if (this.#http !== undefined && this.#onUpgrade !== undefined)
-      this.#http.off('upgrade', this.#onUpgrade);
-    const closing = [...this.clients].map((client) => client.close(WS_ENDPOINT_GOING_AWAY, ''));
-    const stopped =
-      this.#ownsServer && this.#http!.listening
-        ? new Promise<void>((resolve) => this.#http!.close(() => resolve()))
-        : Promise.resolve();
-    if (this.#ownsServer) this.#http!.closeIdleConnections();
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#options.server !== undefined && this.#onUpgrade !== undefined)
+      this.#options.server.off('upgrade', this.#onUpgrade);
+    const closing = [...this.clients].map((client) => client.close(CloseCode.GOING_AWAY, ''));
+    let stopped: Promise<void> = Promise.resolve();
+    if (this.#front !== undefined) {
+      await this.#listening?.catch(() => undefined);
+      stopped = this.#front.close();
+      this.#front.closeHttpConnections();
+    }
     await Promise.allSettled(closing);
     await stopped;
     this.emit('close');
@@ -379,68 +481,4 @@ function refuseOrdinaryRequest(_request: http.IncomingMessage, response: http.Se
     'Content-Length': Buffer.byteLength(body),
   });
   response.end(body);
-}
-
-/**
- * Malformed HTTP, a head over `maxHeaderSize`, a request too slow to arrive: the status node:http
- * itself would send without a listener, if the socket can still take it.
- */
-function onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const status =
-    error.code === 'HPE_HEADER_OVERFLOW'
-      ? '431 Request Header Fields Too Large'
-      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? '408 Request Timeout'
-        : '400 Bad Request';
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
-}
-
-function formatHead(status: number, headers: ReadonlyArray<readonly [string, string]>): string {
-  let head = `HTTP/1.1 ${status} ${status === 101 ? 'Switching Protocols' : (STATUS_TEXT[status] ?? 'Unknown')}\r\n`;
-  for (const [name, value] of headers) {
-    // Header values come from the application too: refuse CR/LF rather than split the response.
-    http.validateHeaderName(name);
-    http.validateHeaderValue(name, value);
-    head += `${name}: ${value}\r\n`;
-  }
-  return `${head}\r\n`;
-}
-
-function writeRejection(socket: Socket, rejection: Rejection): void {
-  if (socket.destroyed) return;
-  const status =
-    Number.isInteger(rejection.status) && rejection.status >= 400 && rejection.status <= 599
-      ? rejection.status
-      : 500;
-  const body = Buffer.from(rejection.body ?? `${STATUS_TEXT[status] ?? 'Refused'}\n`, 'utf8');
-  const extra = rejection.headers ?? [];
-  const headers: Array<readonly [string, string]> = [
-    ...(Array.isArray(extra)
-      ? (extra as ReadonlyArray<readonly [string, string]>)
-      : Object.entries(extra as Record<string, string>)),
-    ['Connection', 'close'],
-    ['Content-Type', 'text/plain; charset=utf-8'],
-    ['Content-Length', String(body.length)],
-  ];
-  let head: string;
-  try {
-    head = formatHead(status, headers);
-  } catch {
-    head = formatHead(500, [
-      ['Connection', 'close'],
-      ['Content-Length', '0'],
-    ]);
-    socket.end(head);
-    return;
-  }
-  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
-  // A client that never reads its refusal must not hold the socket: end() waits for the FIN's
-  // delivery, destroySoon-style; give it a bounded time.
-  const timer = setTimeout(() => socket.destroy(), 10_000);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
 }

@@ -131,6 +131,9 @@ export class NoMessageException extends NetException {
 export class MessageException extends NetException {
   static override readonly pocoName: string = 'Malformed message';
 }
+/** POCO's `TimeoutException` carries the errno of the timed-out call: EAGAIN. */
+export const EAGAIN = 11;
+
 export class WebSocketException extends NetException {
   static override readonly pocoName: string = 'WebSocket Exception';
 }

@@ -20,11 +20,11 @@ import { Readable } from 'node:stream';
 import type tls from 'node:tls';
 import {
   ConnectError,
-  ExchangeError,
   HttpConnection,
+  ResponseError,
   openConnection,
-  type Exchange,
   type ProxySettings,
+  type ReceivedResponse,
 } from '../io/http-client.js';
 import { basicAuthorization } from '../protocol/auth/basic.js';
 import {
@@ -78,7 +78,7 @@ export class HTTPClientSession {
   #connection: HttpConnection | null = null;
   #pending: {
     body: RequestStream & { writableEnded: boolean };
-    response: Promise<Exchange>;
+    response: Promise<ReceivedResponse>;
   } | null = null;
   #upgrade: Upgrade | null = null;
 
@@ -238,22 +238,22 @@ export class HTTPClientSession {
     if (pending === null) throw new IllegalStateException('No request has been sent');
     this.#pending = null;
     if (!pending.body.writableEnded) pending.body.end();
-    let exchange: Exchange;
+    let received: ReceivedResponse;
     try {
-      exchange = await pending.response;
+      received = await pending.response;
     } catch (error) {
       throw this.#exception(error);
     }
     response.clear();
-    response.setVersion(exchange.version);
-    response.setStatus(exchange.status);
-    response.setReason(exchange.reason);
-    for (const [name, value] of exchange.headers) response.add(name, value);
-    if (exchange.kind === 'upgrade') {
-      this.#upgrade = { socket: exchange.socket, head: exchange.head };
+    response.setVersion(received.version);
+    response.setStatus(received.status);
+    response.setReason(received.reason);
+    for (const [name, value] of received.headers) response.add(name, value);
+    if (received.kind === 'upgrade') {
+      this.#upgrade = { socket: received.socket, head: received.head };
       return Readable.from([]);
     }
-    return exchange.body;
+    return received.body;
   }
 
   /** Closes the connection; the next request opens a new one. */
@@ -325,7 +325,7 @@ export class HTTPClientSession {
       throw new AssertionViolationException('The session is already connected');
   }
 
-  /** The POCO exception for a failed exchange. */
+  /** The POCO exception for a failed received. */
   #exception(error: unknown): PocoException {
     if (error instanceof ConnectError) {
       switch (error.kind) {
@@ -356,7 +356,7 @@ export class HTTPClientSession {
         }
       }
     }
-    if (error instanceof ExchangeError) {
+    if (error instanceof ResponseError) {
       switch (error.kind) {
         case 'timeout':
           return new TimeoutException('No response received', undefined, 0, { cause: error });

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { HTTPRequest } from './http-message.js';
 import type { HTTPServerParams } from './http-server-params.js';
 import type { HTTPServerResponse } from './http-server-response.js';
-import { EXCHANGE, type Exchange } from './internal.js';
+import { REQUEST_SCOPE, type RequestScope } from './internal.js';
 import { SocketAddress } from './socket-address.js';
 
 /**
@@ -66,21 +66,21 @@ export class HTTPServerRequest extends HTTPRequest {
   readonly #serverHost: string;
   readonly #serverPort: number;
   /** @internal */
-  readonly [EXCHANGE]: Exchange;
+  readonly [REQUEST_SCOPE]: RequestScope;
 
   /** @internal created by HTTPServer for each request. */
-  constructor(message: IncomingMessage, response: HTTPServerResponse, exchange: Exchange) {
+  constructor(message: IncomingMessage, response: HTTPServerResponse, scope: RequestScope) {
     super(message.method ?? 'GET', message.url ?? '/', intern(`HTTP/${message.httpVersion}`));
     const raw = message.rawHeaders;
     for (let i = 0; i + 1 < raw.length; i += 2) this.add(intern(raw[i]), intern(raw[i + 1]));
-    this.#message = exchange.upgradeHead === null ? message : null;
+    this.#message = scope.upgradeHead === null ? message : null;
     this.#response = response;
-    const socket = exchange.socket;
+    const socket = scope.socket;
     this.#clientHost = socket.remoteAddress ?? '0.0.0.0';
     this.#clientPort = socket.remotePort ?? 0;
     this.#serverHost = socket.localAddress ?? '0.0.0.0';
     this.#serverPort = socket.localPort ?? 0;
-    this[EXCHANGE] = exchange;
+    this[REQUEST_SCOPE] = scope;
   }
 
   /**
@@ -113,7 +113,7 @@ export class HTTPServerRequest extends HTTPRequest {
   }
 
   serverParams(): HTTPServerParams {
-    return this[EXCHANGE].params;
+    return this[REQUEST_SCOPE].params;
   }
 
   response(): HTTPServerResponse {
@@ -121,7 +121,7 @@ export class HTTPServerRequest extends HTTPRequest {
   }
 
   secure(): boolean {
-    return 'encrypted' in this[EXCHANGE].socket;
+    return 'encrypted' in this[REQUEST_SCOPE].socket;
   }
 
   expectContinue(): boolean {

@@ -40,7 +40,6 @@ export class HTTPServerResponse extends HTTPResponse {
    */
   send(): ResponseBody {
     this.#assertNotSent();
-    this.#sent = true;
     const chunked = this.getChunkedTransferEncoding();
     const contentLength = this.getContentLength();
     // HTTP/1.1 without a length: POCO sends what it is given; make the body delimited.
@@ -59,7 +58,8 @@ export class HTTPServerResponse extends HTTPResponse {
       contentLength: this.getContentLength(),
       chunked: this.getChunkedTransferEncoding(),
       keepAlive: this.getKeepAlive(),
-    });
+    }); // throws, writing nothing, for a header that cannot be written (CR or LF in a value)
+    this.#sent = true;
     return this.#body;
   }
 

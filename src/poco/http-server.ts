@@ -10,15 +10,17 @@
  * Where POCO gives each connection a pool thread (16 by default, so 16 open WebSockets at most),
  * Node serves every connection from one event loop: there is no such cap.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import type { Socket } from 'node:net';
+import { HttpFront } from '../io/http-server.js';
 import type { Listener } from '../io/listener.js';
+import { earlierResponses } from '../io/upgrade.js';
 import { AssertionViolationException } from './exceptions.js';
 import { HTTPMessage, HTTPResponse } from './http-message.js';
 import { HTTPServerParams } from './http-server-params.js';
 import { HTTPServerRequest } from './http-server-request.js';
 import { HTTPServerResponse } from './http-server-response.js';
-import { Exchange } from './internal.js';
+import { RequestScope } from './internal.js';
 import {
   NodeResponseWriter,
   SocketResponseWriter,
@@ -43,10 +45,6 @@ export type HandlerErrorListener = (error: unknown, request: HTTPServerRequest) 
 const SERVER = Symbol('wsnet.httpServer');
 type TrackedSocket = Socket & { [SERVER]?: (socket: Socket) => void };
 
-function ignoreError(): void {
-  // errors are handled by whoever takes the socket over; this keeps them from crashing Node
-}
-
 function untrackOnClose(this: TrackedSocket): void {
   this[SERVER]?.(this);
 }
@@ -56,7 +54,7 @@ export class HTTPServer {
   readonly #socket: ServerSocket;
   readonly #listener: Listener;
   readonly #params: HTTPServerParams;
-  readonly #http: http.Server;
+  readonly #front: HttpFront;
   readonly #connections = new Set<Socket>();
   /** One listener for every connection's 'close' (not a closure per connection). */
   readonly #untrack = (socket: Socket): void => void this.#connections.delete(socket);
@@ -77,21 +75,19 @@ export class HTTPServer {
     this.#listener = socket.listener;
     this.#params = params;
     const timeoutMs = Math.max(1, params.getTimeout().totalMilliseconds());
-    this.#http = http.createServer({
-      // Check timeouts often enough for short POCO timeouts (node:http's default is 30 s).
-      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(timeoutMs / 4))),
-    });
-    this.#http.headersTimeout = timeoutMs;
-    this.#http.requestTimeout = Math.max(timeoutMs, 300_000);
-    this.#http.keepAliveTimeout = params.getKeepAliveTimeout().totalMilliseconds();
-    this.#http.maxRequestsPerSocket = params.getMaxKeepAliveRequests();
-    this.#http.on('request', (req, res) => this.#onRequest(req, res));
-    // node:http checks headersTimeout/requestTimeout from a timer it starts on 'listening'. This
-    // server never listens itself (the ServerSocket does and hands connections over), so start
-    // that timer the same way; stop() clears it through close().
-    this.#http.emit('listening');
-    this.#http.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
-      this.#onUpgrade(req, socket, head),
+    // The ServerSocket listens and hands connections over: node:http never listens itself.
+    this.#front = new HttpFront(
+      {
+        headersTimeout: timeoutMs,
+        requestTimeout: Math.max(timeoutMs, 300_000),
+        keepAliveTimeout: params.getKeepAliveTimeout().totalMilliseconds(),
+        maxRequestsPerSocket: params.getMaxKeepAliveRequests(),
+        listens: false,
+      },
+      {
+        request: (req, res) => this.#onRequest(req, res),
+        upgrade: (req, socket, head) => this.#onUpgrade(req, socket, head),
+      },
     );
   }
 
@@ -108,7 +104,7 @@ export class HTTPServer {
   stop(): void {
     this.#stopped = true;
     this.#socket.close();
-    this.#http.close(); // only clears node:http's timers: it owns no listening socket
+    void this.#front.close(); // only clears node:http's timers: it owns no listening socket
   }
 
   /**
@@ -179,7 +175,7 @@ export class HTTPServer {
       (socket as TrackedSocket)[SERVER] = this.#untrack;
       socket.setNoDelay(true);
     }
-    this.#http.emit('connection', socket);
+    this.#front.serve(socket);
   }
 
   #response(writer: ResponseWriter, req: http.IncomingMessage): HTTPServerResponse {
@@ -194,16 +190,25 @@ export class HTTPServer {
 
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const response = this.#response(new NodeResponseWriter(res), req);
-    const exchange = new Exchange(req.socket, null, this.#params);
-    this.#handle(new HTTPServerRequest(req, response, exchange), response, exchange, null);
+    const scope = new RequestScope(req.socket, null, this.#params);
+    this.#handle(new HTTPServerRequest(req, response, scope), response, scope, null);
   }
 
   #onUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
+    // Pipelined requests before this one are answered first (node:http hands the upgrade over
+    // while their responses may still be under way): the handler runs after them.
+    const earlier = earlierResponses(socket);
+    if (earlier !== undefined) {
+      socket.pause();
+      void earlier.then(() => {
+        if (!socket.destroyed) this.#onUpgrade(req, socket, head);
+      });
+      return;
+    }
     const writer = new SocketResponseWriter(socket);
     const response = this.#response(writer, req);
-    const exchange = new Exchange(socket, head, this.#params);
-    socket.on('error', ignoreError); // errors reach whoever owns the socket next
-    this.#handle(new HTTPServerRequest(req, response, exchange), response, exchange, writer);
+    const scope = new RequestScope(socket, head, this.#params);
+    this.#handle(new HTTPServerRequest(req, response, scope), response, scope, writer);
   }
 
   /**
@@ -213,7 +218,7 @@ export class HTTPServer {
   #handle(
     request: HTTPServerRequest,
     response: HTTPServerResponse,
-    exchange: Exchange,
+    scope: RequestScope,
     upgradeWriter: SocketResponseWriter | null,
   ): void {
     this.#currentHandlers++;
@@ -222,26 +227,26 @@ export class HTTPServer {
       const handler = this.#factory.createRequestHandler(request);
       if (handler === null || handler === undefined) {
         response.sendErrorAndClose(HTTPResponse.HTTP_NOT_IMPLEMENTED);
-        this.#settled(request, response, exchange, upgradeWriter, undefined, false);
+        this.#settled(request, response, scope, upgradeWriter, undefined, false);
         return;
       }
       outcome = handler.handleRequest(request, response);
     } catch (error) {
-      this.#settled(request, response, exchange, upgradeWriter, error, true);
+      this.#settled(request, response, scope, upgradeWriter, error, true);
       return;
     }
     if (outcome instanceof Promise)
       outcome.then(
-        () => this.#settled(request, response, exchange, upgradeWriter, undefined, false),
-        (error: unknown) => this.#settled(request, response, exchange, upgradeWriter, error, true),
+        () => this.#settled(request, response, scope, upgradeWriter, undefined, false),
+        (error: unknown) => this.#settled(request, response, scope, upgradeWriter, error, true),
       );
-    else this.#settled(request, response, exchange, upgradeWriter, undefined, false);
+    else this.#settled(request, response, scope, upgradeWriter, undefined, false);
   }
 
   #settled(
     request: HTTPServerRequest,
     response: HTTPServerResponse,
-    exchange: Exchange,
+    scope: RequestScope,
     upgradeWriter: SocketResponseWriter | null,
     error: unknown,
     failed: boolean,
@@ -252,7 +257,7 @@ export class HTTPServer {
     } else {
       if (!response.sent()) response.sendErrorAndClose(HTTPResponse.HTTP_INTERNAL_SERVER_ERROR);
       // The head is out and the body cannot be finished: close, so the client sees a cut-off.
-      else if (exchange.adopted === null) exchange.socket.destroy();
+      else if (scope.adopted === null) scope.socket.destroy();
       try {
         this.#errorListener(error, request);
       } catch {
@@ -261,9 +266,9 @@ export class HTTPServer {
     }
     // The handler's scope ends: release the references its WebSockets held (POCO: the
     // handler's local WebSocket is destroyed, and with its last reference the socket closes).
-    exchange.releaseAll();
-    if (upgradeWriter !== null && exchange.adopted === null)
-      this.#afterRefusedUpgrade(exchange, response, upgradeWriter);
+    scope.releaseAll();
+    if (upgradeWriter !== null && scope.adopted === null)
+      this.#afterRefusedUpgrade(scope, response, upgradeWriter);
   }
 
   /**
@@ -272,14 +277,14 @@ export class HTTPServer {
    * read ahead (POCO keeps the connection too).
    */
   #afterRefusedUpgrade(
-    exchange: Exchange,
+    scope: RequestScope,
     response: HTTPServerResponse,
     writer: SocketResponseWriter,
   ): void {
     void writer.finished.then(() => {
-      const socket = exchange.socket;
+      const socket = scope.socket;
       if (!socket.destroyed && !writer.closeAfter && response.getKeepAlive() && !this.#stopped) {
-        const head = exchange.upgradeHead;
+        const head = scope.upgradeHead;
         if (head !== null && head.length > 0) socket.unshift(head);
         this.#serve(socket);
       } else if (!socket.destroyed) {

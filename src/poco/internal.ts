@@ -16,7 +16,7 @@ export interface Retainable {
 const EMPTY = Buffer.alloc(0);
 
 /** The server-side facts of one request, and the WebSockets made from it. */
-export class Exchange {
+export class RequestScope {
   /**
    * For an upgrade request, the bytes node:http read past the head (POCO's `drainBuffer`),
    * until a WebSocket takes them; null for an ordinary request, whose socket node:http still
@@ -56,7 +56,7 @@ export class Exchange {
   }
 }
 
-export const EXCHANGE: unique symbol = Symbol('wsnet.exchange');
+export const REQUEST_SCOPE: unique symbol = Symbol('wsnet.requestScope');
 
 /** Sends the response head for a status without a body (a 101), once. */
 export const SEND_HEAD_ONLY: unique symbol = Symbol('wsnet.sendHeadOnly');

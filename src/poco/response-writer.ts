@@ -2,11 +2,13 @@
  * How an `HTTPServerResponse` reaches the wire. Two ways, because node:http hands a server two
  * kinds of requests: ordinary ones come with a `ServerResponse`, upgrade requests come with the
  * bare socket (node:http's parser has let go of it), on which the response head is written by
- * hand: a 101 for a WebSocket, or the 400 a handler sends when the handshake is refused.
+ * the I/O layer's upgrade writer (headers checked as node:http checks them): a 101 for a
+ * WebSocket, or the 400 a handler sends when the handshake is refused.
  */
 import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { formatHead } from '../io/upgrade.js';
 
 /** The body of a response, once its head is sent: POCO's `std::ostream& send()`. */
 export interface ResponseBody {
@@ -16,7 +18,8 @@ export interface ResponseBody {
   end(data?: string | Uint8Array): void;
 }
 
-export interface ResponseHead {
+/** The head of a response the handler filled in, ready to be written. */
+export interface OutgoingHead {
   version: string;
   status: number;
   reason: string;
@@ -29,7 +32,7 @@ export interface ResponseHead {
 
 export interface ResponseWriter {
   /** Writes the head and returns the body stream. */
-  writeHead(head: ResponseHead): ResponseBody;
+  writeHead(head: OutgoingHead): ResponseBody;
   /** Writes `100 Continue`. */
   writeContinue(): void;
   /**
@@ -56,7 +59,7 @@ export class NodeResponseWriter implements ResponseWriter {
     });
   }
 
-  writeHead(head: ResponseHead): ResponseBody {
+  writeHead(head: OutgoingHead): ResponseBody {
     const flat: string[] = [];
     for (const [name, value] of head.fields) flat.push(name, value);
     this.res.writeHead(head.status, head.reason, flat);
@@ -118,11 +121,9 @@ export class SocketResponseWriter implements ResponseWriter {
     this.#resolve?.();
   }
 
-  writeHead(head: ResponseHead): ResponseBody {
-    let text = `${head.version} ${head.status} ${head.reason}\r\n`;
-    for (const [name, value] of head.fields) text += `${name}: ${value}\r\n`;
-    text += '\r\n';
-    this.socket.write(text);
+  /** Throws (node:http's `TypeError`) for a header that cannot be written; nothing is written then. */
+  writeHead(head: OutgoingHead): ResponseBody {
+    this.socket.write(formatHead(head.status, head.reason, head.fields, head.version));
     const socket = this.socket;
     // Headers only: informational responses (101 included), 204, 304.
     if (head.status < 200 || head.status === 204 || head.status === 304) {

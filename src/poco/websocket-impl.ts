@@ -3,10 +3,14 @@
  * pattern; copies compare equal because they hold the same impl).
  *
  * It drives one protocol `Connection` under `POCO_POLICY` (every frame handed over as it is,
- * nothing answered, only the per-frame size limit) through one `Transport`, and gives it POCO's
- * blocking-call semantics as promises:
- * - received frames wait in a queue; a full queue pauses the socket (backpressure, so a client
- *   that floods a slow handler is slowed down by TCP, not buffered without bound);
+ * nothing answered, only the per-frame size limit) through one I/O `Channel`, and gives it
+ * POCO's blocking-call semantics as promises:
+ * - received frames wait in an inbox bounded in bytes (the receive buffer size, each frame's
+ *   overhead counted); a full inbox stops reading (backpressure, so a client that floods a slow
+ *   handler is slowed down by TCP, not buffered without bound);
+ * - a frame larger than the receive buffer is not read ahead of the application: its payload is
+ *   read only once a `receiveFrame` can take it, and a `receiveFrame` whose buffer is too small
+ *   is refused on the header, as POCO refuses it, without reading the payload;
  * - `receiveFrame` takes the frame at the head of the queue, or waits for one, up to the
  *   receive timeout, keeping a partly received frame across a timeout (no desync, unlike POCO);
  * - `sendFrame` resolves once the socket has taken the frame, or after the write buffer drained
@@ -18,12 +22,14 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
-import { Transport, type TransportHandler } from '../io/transport.js';
+import { Channel, ReadPause, type ChannelHandler } from '../io/channel.js';
+import { Inbox } from '../io/inbox.js';
 import { Connection, POCO_POLICY, type ConnectionEvent } from '../protocol/connection.js';
 import type { ProtocolError } from '../protocol/errors.js';
-import { headerLength, type Frame } from '../protocol/frame.js';
-import { WS_ERR_INCOMPLETE_FRAME, WS_ERR_PAYLOAD_TOO_BIG } from '../protocol/constants.js';
+import { headerLength, type BinaryData, type Frame } from '../protocol/frame.js';
+import { WS_ERR_INCOMPLETE_FRAME, WS_ERR_PAYLOAD_TOO_BIG } from './constants.js';
 import {
+  EAGAIN,
   AssertionViolationException,
   ConnectionResetException,
   InvalidArgumentException,
@@ -38,9 +44,6 @@ import {
 import { PocoBuffer } from './poco-buffer.js';
 import { SocketAddress } from './socket-address.js';
 import { Timespan } from './timespan.js';
-
-/** POCO's `TimeoutException` carries the errno of the timed-out call: EAGAIN. */
-const EAGAIN = 11;
 
 export interface WebSocketImplOptions {
   /** Bytes that arrived after the HTTP head (POCO's `drainBuffer`). */
@@ -92,10 +95,13 @@ function result(
 /** Default limit of the receive queue: large enough for POCO's tests' 256 KB frames in flight. */
 const DEFAULT_RECEIVE_BUFFER = 1 << 20;
 
-export class WebSocketImpl implements TransportHandler {
+/** How long `close()` lets the kernel deliver what was written, unless `setLinger` says. */
+const DEFAULT_LINGER_MS = 10_000;
+
+export class WebSocketImpl implements ChannelHandler {
   readonly #socket: Socket;
   readonly #connection: Connection;
-  readonly #transport: Transport;
+  readonly #channel: Channel;
   readonly #mustMask: boolean;
   // Addresses as strings and numbers; SocketAddress objects are made when asked for.
   readonly #localHost: string;
@@ -104,9 +110,9 @@ export class WebSocketImpl implements TransportHandler {
   readonly #peerPort: number;
 
   /** Received frames not yet taken, as the connection reported them. */
-  readonly #frames: Frame[] = [];
-  #queuedBytes = 0;
-  #readingPaused = false;
+  readonly #frames: Inbox<Frame>;
+  /** The bytes those frames took on the wire, headers included (for `available()`). */
+  #queuedWireBytes = 0;
   #eof = false;
   /** Why receiving can go no further once the queue is empty (POCO rethrows it each time). */
   #receiveError: PocoException | undefined;
@@ -126,7 +132,6 @@ export class WebSocketImpl implements TransportHandler {
   #blocking = true;
   #pendingSendLength: number | null = null;
   #sendBufferSize: number;
-  #receiveBufferSize = DEFAULT_RECEIVE_BUFFER;
   #noDelay = true;
   #keepAlive = false;
   #lingerOn = false;
@@ -144,14 +149,12 @@ export class WebSocketImpl implements TransportHandler {
     this.#peerHost = socket.remoteAddress ?? '0.0.0.0';
     this.#peerPort = socket.remotePort ?? 0;
     this.#connection = new Connection(mustMaskPayload ? 'client' : 'server', POCO_POLICY);
-    this.#transport = new Transport(socket, this.#connection, this);
+    this.#channel = new Channel(socket, this.#connection, this, {
+      ...(options.initialBytes === undefined ? {} : { head: options.initialBytes }),
+    });
+    this.#frames = new Inbox(this.#channel, DEFAULT_RECEIVE_BUFFER);
     socket.setNoDelay(true); // POCO >= 1.15 sets TCP_NODELAY on every WebSocket
-    if (options.initialBytes !== undefined && options.initialBytes.length > 0) {
-      this.#connection.receiveData(options.initialBytes);
-      this.#transport.dispatch();
-    }
-    // Data that arrived between the handshake and now sits in the socket's buffer; flow it.
-    socket.resume();
+    this.#channel.start();
   }
 
   // --- References (POCO's reference-counted impl) ---
@@ -185,15 +188,14 @@ export class WebSocketImpl implements TransportHandler {
    * Not an `async` function on purpose: the common case (the socket takes the frame at once)
    * resolves without a detour through an extra promise.
    */
-  sendBytes(payload: Uint8Array, flags: number): Promise<number> {
+  sendBytes(payload: BinaryData, flags: number): Promise<number> {
     try {
       this.#assertOpen();
-      const length = payload.length;
+      const length = payload.byteLength;
       if (this.#pendingSendLength !== null) return Promise.resolve(this.#retryPendingSend(length));
       if (this.#socket.destroyed || !this.#socket.writable)
         throw this.#socketError ?? new ConnectionResetException();
-      this.#connection.sendFrame((flags === 0 ? 0x82 : flags) & 0xff, payload);
-      this.#transport.flush();
+      this.#channel.sendFrame((flags === 0 ? 0x82 : flags) & 0xff, payload);
       if (!this.#wouldBlock()) return Promise.resolve(length);
       if (!this.#blocking) {
         this.#pendingSendLength = length;
@@ -221,16 +223,28 @@ export class WebSocketImpl implements TransportHandler {
     }
     const deadline =
       this.#receiveTimeout > 0 ? performance.now() + this.#receiveTimeout / 1000 : Infinity;
-    return new Promise((resolve, reject) => {
+    const received = new Promise<ReceiveResult>((resolve, reject) => {
       this.#addWaiter({ receive: true, deadline, target, limit, resolve, reject });
     });
+    this.#updateLargeFrameFlow(); // a frame too large to read ahead may be this one's
+    return received;
   }
 
   /** What `receive` resolves to now, or null if it has to wait. */
   #tryReceive(target: ReceiveTarget, limit: number): ReceiveResult | null {
     // A receive pending when close() or shutdownReceive() was called ends as end of stream.
     if (this.#closed || this.#receiveShutdown) return result(target, 0, 0);
-    const frame = this.#frames[0];
+    const frame = this.#frames.peek();
+    if (frame === undefined && target !== null && !(target instanceof PocoBuffer)) {
+      // POCO reads the header first and refuses a frame larger than the buffer without
+      // reading its payload: so does this, on the header of the frame under way.
+      const incoming = this.#connection.incomingFrameLength;
+      if (incoming > limit)
+        throw new WebSocketException(
+          `Insufficient buffer for payload size ${incoming}`,
+          WS_ERR_PAYLOAD_TOO_BIG,
+        );
+    }
     if (frame !== undefined) {
       const payload = frame.payload;
       if (target instanceof PocoBuffer) {
@@ -244,10 +258,8 @@ export class WebSocketImpl implements TransportHandler {
           );
         target.set(payload, 0);
       }
-      // Emptied, the queue gives its backing store back (an idle connection keeps none).
-      if (this.#frames.length === 1) this.#frames.length = 0;
-      else this.#frames.shift();
-      this.#consumed(this.#wireLength(frame));
+      this.#frames.shift();
+      this.#queuedWireBytes -= this.#wireLength(frame);
       this.#lastFlags = frame.flags;
       return result(target, payload.length, frame.flags, payload);
     }
@@ -272,7 +284,7 @@ export class WebSocketImpl implements TransportHandler {
   /** Bytes received and not yet taken, frame headers included (POCO counts raw bytes too). */
   available(): number {
     this.#assertOpen();
-    return this.#queuedBytes + this.#connection.bufferedBytes;
+    return this.#queuedWireBytes + this.#connection.bufferedBytes;
   }
 
   /** Waits up to `timeout` for the socket to become readable / writable / failed. */
@@ -396,26 +408,26 @@ export class WebSocketImpl implements TransportHandler {
   setReceiveBufferSize(size: number): void {
     if (!Number.isInteger(size) || size <= 0)
       throw new InvalidArgumentException('Invalid buffer size', String(size));
-    this.#receiveBufferSize = size;
-    this.#updateFlow();
+    this.#frames.highWaterMark = size;
+    this.#updateLargeFrameFlow();
   }
 
   getReceiveBufferSize(): number {
-    return this.#receiveBufferSize;
+    return this.#frames.highWaterMark;
   }
 
   /** TCP half-close of the receive side: frames are no longer read; receiveFrame returns 0. */
   shutdownReceive(): void {
     this.#assertOpen();
     this.#receiveShutdown = true;
-    this.#transport.pauseReading();
+    this.#channel.pauseReading(ReadPause.SHUT_DOWN);
     this.#wake();
   }
 
   /** TCP half-close of the send side (FIN, no close frame). */
   shutdownSend(): number {
     this.#assertOpen();
-    this.#transport.endOutput();
+    this.#channel.endOutput();
     return 0;
   }
 
@@ -423,7 +435,8 @@ export class WebSocketImpl implements TransportHandler {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#transport.destroy(this.#lingerOn && this.#lingerSeconds === 0);
+    if (this.#lingerOn && this.#lingerSeconds === 0) this.#channel.terminate();
+    else this.#channel.close(this.#lingerOn ? this.#lingerSeconds * 1000 : DEFAULT_LINGER_MS);
     this.#wake();
     clearTimeout(this.#timer);
   }
@@ -452,7 +465,7 @@ export class WebSocketImpl implements TransportHandler {
 
   async #waitForDrain(): Promise<void> {
     const timeout = this.#sendTimeout;
-    const drained = this.#transport.drained().catch(() => {
+    const drained = this.#channel.drained().catch(() => {
       throw this.#socketError ?? new ConnectionResetException();
     });
     if (timeout <= 0) return drained;
@@ -480,7 +493,7 @@ export class WebSocketImpl implements TransportHandler {
         reject,
       });
       if (orDrain)
-        this.#transport.drained().then(
+        this.#channel.drained().then(
           () => this.#wake(),
           () => this.#wake(),
         );
@@ -562,28 +575,28 @@ export class WebSocketImpl implements TransportHandler {
     return headerLength(length, !this.#mustMask) + length;
   }
 
-  /** @internal TransportHandler */
-  onTransportEvents(events: ConnectionEvent[]): void {
+  /** @internal ChannelHandler */
+  onChannelEvents(events: ConnectionEvent[]): void {
     for (const event of events) {
       if (event.type === 'frame') {
-        this.#frames.push(event);
-        this.#queuedBytes += this.#wireLength(event);
+        this.#frames.push(event, event.payload.length);
+        this.#queuedWireBytes += this.#wireLength(event);
       } else if (event.type === 'failure') {
         this.#receiveError ??= pocoReceiveError(event.error);
       }
     }
-    this.#updateFlow();
     this.#wake();
+    this.#updateLargeFrameFlow();
   }
 
-  /** @internal TransportHandler */
-  onTransportEnd(): void {
+  /** @internal ChannelHandler */
+  onChannelEnd(): void {
     this.#eof = true;
     this.#wake();
   }
 
-  /** @internal TransportHandler */
-  onTransportError(error: Error): void {
+  /** @internal ChannelHandler */
+  onChannelError(error: Error): void {
     const exception = netExceptionFrom(error);
     this.#socketError ??= exception;
     // A reset mid-frame, or before the peer's data was all read, is an error, as recv's is.
@@ -591,32 +604,37 @@ export class WebSocketImpl implements TransportHandler {
     this.#wake();
   }
 
-  /** @internal TransportHandler */
-  onTransportClosed(): void {
+  /** @internal ChannelHandler */
+  onChannelDrain(): void {
+    this.#wake(); // polls waiting for SELECT_WRITE
+  }
+
+  /** @internal ChannelHandler */
+  onChannelClosed(): void {
     this.#eof = true;
     this.#wake();
     clearTimeout(this.#timer);
   }
 
-  #consumed(wireLength: number): void {
-    this.#queuedBytes -= wireLength;
-    this.#updateFlow();
+  /**
+   * Reads the payload of the frame under way only if it fits the receive buffer, or a waiting
+   * `receiveFrame` can take it (its buffer is large enough, or it has none: a PocoBuffer or
+   * none at all); otherwise reading stops on its header, and a peer that announces 2 GiB makes
+   * this side hold nothing of them.
+   */
+  #updateLargeFrameFlow(): void {
+    const incoming = this.#connection.incomingFrameLength;
+    const readAhead =
+      incoming <= this.#frames.highWaterMark ||
+      (this.#frames.length === 0 && this.#waiters.some((w) => w.receive && accepts(w, incoming)));
+    if (readAhead) this.#channel.resumeReading(ReadPause.LARGE_FRAME);
+    else this.#channel.pauseReading(ReadPause.LARGE_FRAME);
   }
+}
 
-  /** Pauses the socket while the queue is over the receive buffer size, resumes below half. */
-  #updateFlow(): void {
-    if (!this.#readingPaused && this.#queuedBytes > this.#receiveBufferSize) {
-      this.#readingPaused = true;
-      this.#transport.pauseReading();
-    } else if (
-      this.#readingPaused &&
-      this.#queuedBytes <= this.#receiveBufferSize / 2 &&
-      !this.#receiveShutdown
-    ) {
-      this.#readingPaused = false;
-      this.#transport.resumeReading();
-    }
-  }
+/** True if a waiting receive can take a payload of `length` bytes. */
+function accepts(waiter: Waiter, length: number): boolean {
+  return waiter.target === null || waiter.target instanceof PocoBuffer || waiter.limit >= length;
 }
 
 /** POCO's exception for a receive-side protocol failure. */

@@ -28,8 +28,8 @@
  * until one of them calls `close()`.
  */
 import { Buffer } from 'node:buffer';
-import type { Readable } from 'node:stream';
-import * as constants from '../protocol/constants.js';
+import { Readable } from 'node:stream';
+import * as constants from './constants.js';
 import { encodeRawClosePayload } from '../protocol/close.js';
 import { checkUpgradeResponse } from '../protocol/handshake/client.js';
 import { checkUpgradeRequest } from '../protocol/handshake/server.js';
@@ -38,19 +38,24 @@ import {
   createKey as createKeyValue,
 } from '../protocol/handshake/keys.js';
 import {
+  EAGAIN,
   AssertionViolationException,
   InvalidAccessException,
   InvalidArgumentException,
   NotImplementedException,
+  TimeoutException,
   WebSocketException,
   rejection,
 } from './exceptions.js';
+import { sendAnsweringChallenge } from '../io/http-client.js';
+import { toBuffer, type BinaryData } from '../protocol/frame.js';
+import { webSocketExceptionFor } from './handshake-errors.js';
 import type { HTTPClientSession } from './http-client-session.js';
 import type { HTTPCredentials } from './http-credentials.js';
 import { HTTPMessage, HTTPResponse, type HTTPRequest } from './http-message.js';
 import type { HTTPServerRequest } from './http-server-request.js';
 import type { HTTPServerResponse } from './http-server-response.js';
-import { EXCHANGE, SEND_HEAD_ONLY } from './internal.js';
+import { REQUEST_SCOPE, SEND_HEAD_ONLY } from './internal.js';
 import { PocoBuffer } from './poco-buffer.js';
 import type { SocketAddress } from './socket-address.js';
 import { Timespan } from './timespan.js';
@@ -155,7 +160,7 @@ export class WebSocket {
 
   /** POCO's `accept()`: the handshake checks, the 101, and the impl over the handed-over socket. */
   static #accept(request: HTTPServerRequest, response: HTTPServerResponse): WebSocketImpl {
-    const exchange = request[EXCHANGE];
+    const scope = request[REQUEST_SCOPE];
     const check = checkUpgradeRequest(
       {
         method: request.getMethod(),
@@ -165,15 +170,8 @@ export class WebSocket {
       },
       'poco',
     );
-    if (!check.ok) {
-      const { error } = check;
-      throw new WebSocketException(
-        error.pocoMessage,
-        error.arg ?? error.code,
-        error.arg === undefined ? 0 : error.code,
-      );
-    }
-    if (exchange.upgradeHead === null)
+    if (!check.ok) throw webSocketExceptionFor(check.error);
+    if (scope.upgradeHead === null)
       // node:http treated the request as an ordinary one, so its parser still owns the socket.
       throw new WebSocketException('No WebSocket handshake', constants.WS_ERR_NO_HANDSHAKE);
     response.setStatusAndReason(101);
@@ -182,12 +180,12 @@ export class WebSocket {
     response.set('Sec-WebSocket-Accept', check.accept);
     response.setContentLength(-1);
     response[SEND_HEAD_ONLY]();
-    const impl = new WebSocketImpl(exchange.socket, false, {
-      initialBytes: exchange.upgradeHead,
-      receiveTimeout: exchange.params.getTimeout(),
+    const impl = new WebSocketImpl(scope.socket, false, {
+      initialBytes: scope.upgradeHead,
+      receiveTimeout: scope.params.getTimeout(),
       sendTimeout: new Timespan(0),
     });
-    exchange.adopt(impl);
+    scope.adopt(impl);
     return impl;
   }
 
@@ -221,29 +219,30 @@ export class WebSocket {
     request.set('Sec-WebSocket-Key', key);
     request.setChunkedTransferEncoding(false);
     session.setKeepAlive(true);
-    session.sendRequest(request);
-    let body = await session.receiveResponse(response);
-    if (
-      response.getStatus() === HTTPResponse.HTTP_UNAUTHORIZED &&
-      credentials !== undefined &&
-      !credentials.empty()
-    ) {
-      await drain(body);
-      try {
-        credentials.authenticate(request, response);
-      } catch (error) {
-        throw new WebSocketException(
-          'Not authorized',
-          (error as Error).message,
-          constants.WS_ERR_UNAUTHORIZED,
-        );
-      }
-      session.sendRequest(request);
-      body = await session.receiveResponse(response);
-    }
-    if (response.getStatus() !== HTTPResponse.HTTP_SWITCHING_PROTOCOLS) {
-      void drain(body).catch(() => undefined);
-    }
+    let body: Readable = Readable.from([]);
+    await sendAnsweringChallenge({
+      send: async () => {
+        session.sendRequest(request);
+        body = await session.receiveResponse(response);
+        return { status: response.getStatus() };
+      },
+      answer: async () => {
+        if (credentials === undefined || credentials.empty()) return false;
+        // POCO copies the 401's body to a null stream, each read under the receive timeout.
+        await drain(body, session.getReceiveTimeout());
+        try {
+          credentials.authenticate(request, response);
+        } catch (error) {
+          throw new WebSocketException(
+            'Not authorized',
+            (error as Error).message,
+            constants.WS_ERR_UNAUTHORIZED,
+          );
+        }
+        return true;
+      },
+    });
+    if (response.getStatus() !== HTTPResponse.HTTP_SWITCHING_PROTOCOLS) body.destroy();
     const check = checkUpgradeResponse(
       {
         status: response.getStatus(),
@@ -255,12 +254,7 @@ export class WebSocket {
     );
     if (!check.ok) {
       if (response.getStatus() === HTTPResponse.HTTP_SWITCHING_PROTOCOLS) session.reset();
-      const { error } = check;
-      throw new WebSocketException(
-        error.pocoMessage,
-        error.arg ?? error.code,
-        error.arg === undefined ? 0 : error.code,
-      );
+      throw webSocketExceptionFor(check.error);
     }
     const { socket, head } = session.detachUpgrade();
     const impl = new WebSocketImpl(socket, true, {
@@ -304,14 +298,16 @@ export class WebSocket {
   // --- Frames ---
 
   /**
-   * Sends `length` bytes of `buffer` (a string is sent as its UTF-8 bytes) as one frame whose
+   * Sends `length` bytes of `buffer` (any typed array, `DataView`, `Buffer` or `ArrayBuffer`, its
+   * own bytes: `length` counts bytes, not elements, and defaults to `byteLength`; a string is
+   * sent as its UTF-8 bytes) as one frame whose
    * first byte is `flags` (default `FRAME_TEXT`), exactly as given: no FIN is added (a PING
    * needs `FRAME_FLAG_FIN | FRAME_OP_PING`), nothing is checked. Resolves to `length` once the
    * socket has taken the frame; in non-blocking mode -1 when it would block (call again with
    * the same length: the frame is already queued).
    */
   sendFrame(
-    buffer: Uint8Array | string,
+    buffer: BinaryData | string,
     length?: number,
     flags: number = WebSocket.FRAME_TEXT,
   ): Promise<number> {
@@ -384,7 +380,7 @@ export class WebSocket {
   // --- StreamSocket functions ---
 
   /** POCO's `sendBytes`: like `sendFrame`, but flags 0 means a binary frame. */
-  sendBytes(buffer: Uint8Array | string, length?: number, flags = 0): Promise<number> {
+  sendBytes(buffer: BinaryData | string, length?: number, flags = 0): Promise<number> {
     try {
       return this.impl().sendBytes(slice(buffer, length), flags);
     } catch (error) {
@@ -550,9 +546,45 @@ export class WebSocket {
   }
 }
 
-/** Reads a response body to its end (so that a kept-alive connection can be reused). */
-async function drain(body: Readable): Promise<void> {
-  for await (const chunk of body) void chunk;
+/**
+ * Reads a response body to its end (so that a kept-alive connection can be reused), each read
+ * within `timeout` as POCO's receive timeout bounds each `recv`: a body that stops coming is a
+ * `TimeoutException`, not a hang.
+ */
+function drain(body: Readable, timeout: Timespan): Promise<void> {
+  const ms = timeout.totalMilliseconds();
+  return new Promise<void>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('close', onEnd);
+      body.off('error', onError);
+      if (error === undefined) resolve();
+      else {
+        body.destroy();
+        reject(error);
+      }
+    };
+    const arm = () => {
+      if (ms <= 0) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => done(new TimeoutException('', EAGAIN)), ms);
+    };
+    const onData = () => arm();
+    const onEnd = () => done();
+    const onError = (error: Error) => done(error);
+    if (body.readableEnded) {
+      resolve();
+      return;
+    }
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('close', onEnd);
+    body.once('error', onError);
+    arm();
+  });
 }
 
 function notInNode(method: string): NotImplementedException {
@@ -561,8 +593,9 @@ function notInNode(method: string): NotImplementedException {
   );
 }
 
-function slice(buffer: Uint8Array | string, length: number | undefined): Uint8Array {
-  const bytes = typeof buffer === 'string' ? Buffer.from(buffer, 'utf8') : buffer;
+/** The bytes to send: `length` bytes (not elements) of `buffer`'s own bytes. */
+function slice(buffer: BinaryData | string, length: number | undefined): Buffer {
+  const bytes = typeof buffer === 'string' ? Buffer.from(buffer, 'utf8') : toBuffer(buffer);
   if (length === undefined) return bytes;
   if (!Number.isInteger(length) || length < 0 || length > bytes.length)
     throw new InvalidArgumentException('Invalid length', String(length));

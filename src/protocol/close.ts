@@ -14,7 +14,7 @@
  * (reserved for future revisions and not assigned).
  */
 import { Buffer } from 'node:buffer';
-import { MAX_CLOSE_REASON_BYTES, WS_RESERVED_NO_STATUS_CODE } from './constants.js';
+import { CloseCode, MAX_CLOSE_REASON_BYTES } from './constants.js';
 import { InvalidArgumentError, ProtocolError } from './errors.js';
 import { isValidUtf8 } from './utf8.js';
 
@@ -81,7 +81,7 @@ export function encodeRawClosePayload(code: number, reason: string | Uint8Array 
  * may not be on the wire, or a reason that is not UTF-8 (when `validateUtf8`).
  */
 export function parseClosePayload(payload: Uint8Array, validateUtf8 = true): CloseInfo {
-  if (payload.length === 0) return { code: WS_RESERVED_NO_STATUS_CODE, reason: '' };
+  if (payload.length === 0) return { code: CloseCode.NO_STATUS_RECEIVED, reason: '' };
   if (payload.length === 1) throw new ProtocolError('INVALID_CLOSE_PAYLOAD');
   const code = (payload[0] << 8) | payload[1];
   if (!isValidWireCloseCode(code)) throw new ProtocolError('INVALID_CLOSE_CODE', String(code));

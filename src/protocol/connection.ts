@@ -1,21 +1,23 @@
 /**
  * The WebSocket connection state machine, without I/O (sans-I/O, after python-websockets).
  *
- * Theory of operation. A `Connection` is created OPEN once the opening handshake is done, or
- * CONNECTING (`{ connecting: true }`) by a layer that wants one object for the whole life of a
- * connection, and then opened with `open(bytesAfterTheHead)`. The I/O layer:
+ * Theory of operation. A `Connection` is created OPEN once the opening handshake is done, with
+ * the bytes that arrived after the HTTP head as `initialBytes`. The I/O layer:
  * 1. feeds what the socket reads to `receiveData(bytes)`, and `receiveEof()` when it ends;
  * 2. calls `send*()` for what the application wants to send;
  * 3. after each of those calls, drains `takeEvents()` (to the application) and
  *    `takeOutgoing()` (to the socket), then ends the socket's write side if `outputEnded`, and
- *    arms a timer to close the socket if `closeExpected()` and the peer does not do it.
+ *    arms a timer to close the socket if `closeExpected()` and the peer does not do it;
+ * 4. says when the socket stops taking bytes, and when it takes them again
+ *    (`setTransportCongested`), so that automatic replies stay bounded.
  * Nothing here throws out of `receiveData`/`receiveEof`: a peer that breaks the protocol fails the
  * connection with the RFC's close code, and the {@link ProtocolError} comes out as a `failure`
  * event. `send*()` throw {@link InvalidStateError}/{@link InvalidArgumentError} on local misuse,
  * before anything is queued.
  *
  * State is the RFC's four states plus the two close records, `closeSent` and `closeReceived`,
- * from which the closing handshake's outcome is derived.
+ * and the close this side failed the connection with, if it did: the closing handshake's
+ * outcome (`closeStatus`) is derived from them here, and nowhere else.
  *
  * Policies make the same machine serve RFC-strict code (the defaults, {@link RFC_POLICY}) and the
  * POCO facade ({@link POCO_POLICY}), which hands every frame to the application as POCO does.
@@ -23,6 +25,7 @@
 import { Buffer } from 'node:buffer';
 import { encodeClosePayload, parseClosePayload, type CloseInfo } from './close.js';
 import {
+  CloseCode,
   FRAME_FLAG_FIN,
   FRAME_OP_BINARY,
   FRAME_OP_BITMASK,
@@ -33,8 +36,6 @@ import {
   FRAME_OP_TEXT,
   MAX_CONTROL_PAYLOAD,
   RSV_MASK,
-  WS_RESERVED_ABNORMAL_CLOSE,
-  WS_RESERVED_NO_STATUS_CODE,
   isControlOpcode,
   isKnownOpcode,
 } from './constants.js';
@@ -44,7 +45,7 @@ import {
   ProtocolError,
   type ProtocolErrorReason,
 } from './errors.js';
-import { encodeFrame, makeFrame, toBuffer, type Frame } from './frame.js';
+import { encodeFrame, makeFrame, toBuffer, type BinaryData, type Frame } from './frame.js';
 import { FrameReader, type FrameHeader } from './frame-reader.js';
 import { randomMask, type MaskGenerator } from './mask.js';
 import { MessageAssembler } from './message-assembler.js';
@@ -126,8 +127,6 @@ export const POCO_POLICY: ConnectionPolicy = Object.freeze({
 export interface ConnectionOptions extends Partial<ConnectionPolicy> {
   /** Bytes that arrived with the handshake, after the HTTP head: they are the first frames. */
   readonly initialBytes?: Uint8Array;
-  /** Start in CONNECTING (the handshake is under way); `open()` moves to OPEN. */
-  readonly connecting?: boolean;
   /** Where a client's masking keys come from (default: the CSPRNG pool). */
   readonly mask?: MaskGenerator;
 }
@@ -167,8 +166,8 @@ export class Connection {
   private readyState: ReadyState = ReadyState.OPEN;
   private sentClose: CloseInfo | undefined;
   private receivedClose: CloseInfo | undefined;
-  /** True if the peer's close frame came before ours (the peer started the closing handshake). */
-  private peerClosedFirst = false;
+  /** The close this side failed the connection with (§7.1.7), if it did. */
+  private failedWith: CloseInfo | undefined;
   private failureError: ProtocolError | undefined;
   private failed = false;
   private eofReceived = false;
@@ -201,9 +200,14 @@ export class Connection {
   private events: ConnectionEvent[] = [];
   private outgoing: Buffer[] = [];
 
+  /** The transport takes no more bytes for now: automatic pongs wait (see setTransportCongested). */
+  private congested = false;
+  /** The payload of the latest ping not answered yet because the transport was congested. */
+  private owedPong: Buffer | undefined;
+
   constructor(role: Role, options: ConnectionOptions = {}) {
     this.role = role;
-    const { initialBytes, mask, connecting, ...overrides } = options;
+    const { initialBytes, mask, ...overrides } = options;
     this.policy = { ...RFC_POLICY, ...overrides };
     this.messageLimit = checkLimit('maxMessageSize', this.policy.maxMessageSize);
     this.frameLimit = checkLimit(
@@ -211,26 +215,6 @@ export class Connection {
       overrides.maxFrameSize ?? Math.min(this.policy.maxFrameSize, this.messageLimit),
     );
     this.mask = role === 'client' ? (mask ?? randomMask) : null;
-    if (connecting === true) {
-      if (initialBytes !== undefined)
-        throw new InvalidArgumentError(
-          'INVALID_OPTION',
-          'initialBytes are given to open(), not to a CONNECTING connection',
-        );
-      this.readyState = ReadyState.CONNECTING;
-    } else if (initialBytes !== undefined) {
-      this.receiveData(initialBytes);
-    }
-  }
-
-  /**
-   * The opening handshake succeeded: CONNECTING → OPEN. `initialBytes` are what arrived after
-   * the HTTP head (the first frames, if the peer sent them at once).
-   */
-  open(initialBytes?: Uint8Array): void {
-    if (this.readyState !== ReadyState.CONNECTING)
-      throw new InvalidStateError('NOT_CONNECTING', 'open() is for a connection in CONNECTING');
-    this.readyState = ReadyState.OPEN;
     if (initialBytes !== undefined) this.receiveData(initialBytes);
   }
 
@@ -262,11 +246,6 @@ export class Connection {
     return this.receivedClose;
   }
 
-  /** True if the peer started the closing handshake (its close frame came before ours). */
-  get closedByPeer(): boolean {
-    return this.peerClosedFirst;
-  }
-
   /** The protocol violation that failed the connection, if one did. */
   get failure(): ProtocolError | undefined {
     return this.failureError;
@@ -287,16 +266,22 @@ export class Connection {
   }
 
   /**
-   * How the connection ended (RFC 6455 §7.1.5, §7.1.6): the code and reason of the peer's close
-   * frame, 1005 if it had no code, 1006 if there was none. Undefined until CLOSED.
+   * How the connection ended (RFC 6455 §7.1.5, §7.1.6), or how it stands so far: the code and
+   * reason of the peer's close frame (1005 if it had no code); else, if this side failed the
+   * connection, the code it failed with (a side that fails ignores what follows, the peer's
+   * close reply included); else 1006. `wasClean` once both close frames were exchanged and
+   * nothing failed. Final once the state is CLOSED.
    */
-  get closeStatus(): { code: number; reason: string; wasClean: boolean } | undefined {
-    if (this.readyState !== ReadyState.CLOSED) return undefined;
+  get closeStatus(): { code: number; reason: string; wasClean: boolean } {
     const received = this.receivedClose;
-    const wasClean =
-      received !== undefined && this.sentClose !== undefined && this.failureError === undefined;
-    if (received === undefined) return { code: WS_RESERVED_ABNORMAL_CLOSE, reason: '', wasClean };
-    return { code: received.code, reason: received.reason, wasClean };
+    if (received !== undefined)
+      return {
+        code: received.code,
+        reason: received.reason,
+        wasClean: this.sentClose !== undefined && this.failedWith === undefined,
+      };
+    if (this.failedWith !== undefined) return { ...this.failedWith, wasClean: false };
+    return { code: CloseCode.ABNORMAL_CLOSURE, reason: '', wasClean: false };
   }
 
   /** The per-frame size limit; the POCO facade changes it with `setMaxPayloadSize`. */
@@ -317,9 +302,33 @@ export class Connection {
     return this.reader.bufferedBytes;
   }
 
+  /**
+   * The payload length of the frame whose header has arrived and whose payload has not all
+   * arrived yet, or -1. With it the I/O layer can decide, on the header alone, whether to read
+   * the payload at all (POCO refuses a frame larger than the caller's buffer without reading it).
+   */
+  get incomingFrameLength(): number {
+    return this.pendingHeader === null ? -1 : this.pendingHeader.length;
+  }
+
   /** True if a frame has started arriving and is not complete. */
-  get inFrame(): boolean {
+  private get inFrame(): boolean {
     return this.pendingHeader !== null || this.reader.bufferedBytes > 0;
+  }
+
+  /**
+   * The I/O layer says whether the transport takes more bytes now (false once it does again).
+   * While it does not, automatic pongs are not queued: only the latest ping's payload is kept,
+   * and answered when the transport takes bytes again (RFC 6455 §5.5.3: "an endpoint MAY elect
+   * to send a Pong frame for only the most recently processed Ping frame"). So a peer that sends
+   * pings and never reads what it is sent cannot make this side's output grow.
+   */
+  setTransportCongested(congested: boolean): void {
+    this.congested = congested;
+    const owed = this.owedPong;
+    if (congested || owed === undefined) return;
+    this.owedPong = undefined;
+    if (this.mayAutoReply()) this.queueFrame(FRAME_FLAG_FIN | FRAME_OP_PONG, owed);
   }
 
   // --- Drains ---
@@ -347,11 +356,6 @@ export class Connection {
    * masked payloads are unmasked in place, and events may hold views of them.
    */
   receiveData(data: Uint8Array): void {
-    if (this.readyState === ReadyState.CONNECTING)
-      throw new InvalidStateError(
-        'CONNECTING',
-        'frames arrive only after the opening handshake: call open() first',
-      );
     if (this.discarding || this.eofReceived || data.length === 0) return;
     this.reader.push(data);
     try {
@@ -505,10 +509,18 @@ export class Connection {
 
   private handlePing(flags: number, payload: Buffer): void {
     this.emitControl('ping', flags, payload);
-    // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response,
-    // unless it already received a Close frame." Not after our own close frame either (§5.5.1).
-    if (this.policy.autoPong && this.receivedClose === undefined && this.sentClose === undefined)
-      this.queueFrame(FRAME_FLAG_FIN | FRAME_OP_PONG, payload);
+    if (!this.policy.autoPong || !this.mayAutoReply()) return;
+    if (this.congested)
+      this.owedPong = Buffer.from(payload); // a copy: ≤ 125 bytes, not the read
+    else this.queueFrame(FRAME_FLAG_FIN | FRAME_OP_PONG, payload);
+  }
+
+  /**
+   * §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response,
+   * unless it already received a Close frame." Not after our own close frame either (§5.5.1).
+   */
+  private mayAutoReply(): boolean {
+    return this.receivedClose === undefined && this.sentClose === undefined;
   }
 
   private emitControl(type: 'ping' | 'pong' | null, flags: number, payload: Buffer): void {
@@ -523,14 +535,11 @@ export class Connection {
       info = parseClosePayload(payload, policy.validateUtf8); // throws ProtocolError
     } else {
       info = {
-        code: payload.length >= 2 ? payload.readUInt16BE(0) : WS_RESERVED_NO_STATUS_CODE,
+        code: payload.length >= 2 ? payload.readUInt16BE(0) : CloseCode.NO_STATUS_RECEIVED,
         reason: payload.length > 2 ? payload.toString('utf8', 2) : '',
       };
     }
-    if (this.receivedClose === undefined) {
-      this.receivedClose = info;
-      this.peerClosedFirst = this.sentClose === undefined;
-    }
+    this.receivedClose ??= info;
     if (policy.reassemble)
       this.events.push({ type: 'close', code: info.code, reason: info.reason });
     else this.events.push(makeFrame(flags, payload));
@@ -540,7 +549,7 @@ export class Connection {
     if (policy.autoCloseReply) {
       // "It SHOULD do so as soon as practical", "typically echoing the status code it received".
       if (this.sentClose === undefined) {
-        const code = info.code === WS_RESERVED_NO_STATUS_CODE ? undefined : info.code;
+        const code = info.code === CloseCode.NO_STATUS_RECEIVED ? undefined : info.code;
         this.queueClose(code, '');
       }
       // §7.1.1: the server closes the TCP connection first, once the handshake is complete.
@@ -555,18 +564,13 @@ export class Connection {
    * yet, ignores all further input, and (server) ends the output.
    */
   fail(code: number, reason = ''): void {
-    const sendClose = this.readyState === ReadyState.OPEN && code !== WS_RESERVED_ABNORMAL_CLOSE;
+    const sendClose = this.readyState === ReadyState.OPEN && code !== CloseCode.ABNORMAL_CLOSURE;
     if (sendClose) encodeClosePayload(code, reason); // throws on a code that may not be sent
     if (this.failed) return;
     this.failed = true;
     this.discarding = true;
     if (this.readyState === ReadyState.CLOSED) return;
-    if (this.readyState === ReadyState.CONNECTING) {
-      // §7.1.7: before the connection is established, failing it just closes the transport.
-      this.readyState = ReadyState.CLOSED;
-      this.endOutput = true;
-      return;
-    }
+    this.failedWith ??= { code, reason };
     if (sendClose) this.queueClose(code, reason);
     this.readyState = ReadyState.CLOSING;
     if (this.role === 'server' && this.policy.autoCloseReply) this.endOutput = true;
@@ -581,7 +585,7 @@ export class Connection {
   closeAfterFailure(): void {
     const error = this.failureError;
     if (error === undefined || this.readyState !== ReadyState.OPEN) return;
-    if (error.closeCode !== WS_RESERVED_ABNORMAL_CLOSE && this.sentClose === undefined)
+    if (error.closeCode !== CloseCode.ABNORMAL_CLOSURE && this.sentClose === undefined)
       this.queueClose(error.closeCode, '');
     this.readyState = ReadyState.CLOSING;
     if (this.role === 'server' && this.policy.autoCloseReply) this.endOutput = true;
@@ -589,6 +593,8 @@ export class Connection {
 
   private failConnection(error: ProtocolError): void {
     this.failureError = error;
+    if (this.readyState !== ReadyState.CLOSED)
+      this.failedWith ??= { code: error.closeCode, reason: '' };
     this.events.push({ type: 'failure', error });
     if (this.policy.closeOnError) {
       this.fail(error.closeCode);
@@ -614,27 +620,27 @@ export class Connection {
    * `validateUtf8`). With `fin = false` this starts a fragmented message that
    * `sendContinuation` carries on.
    */
-  sendText(data: string | Uint8Array, fin = true): void {
+  sendText(data: string | BinaryData, fin = true): void {
     this.sendDataFrame(FRAME_OP_TEXT, data, fin);
   }
 
   /** Sends binary data; `fin = false` starts a fragmented message. */
-  sendBinary(data: Uint8Array, fin = true): void {
+  sendBinary(data: BinaryData, fin = true): void {
     this.sendDataFrame(FRAME_OP_BINARY, data, fin);
   }
 
   /** Sends the next fragment of the message started by `sendText`/`sendBinary` with `fin = false`. */
-  sendContinuation(data: string | Uint8Array, fin: boolean): void {
+  sendContinuation(data: string | BinaryData, fin: boolean): void {
     this.sendDataFrame(FRAME_OP_CONT, data, fin);
   }
 
   /** Sends a ping (at most 125 bytes). */
-  sendPing(data: string | Uint8Array = EMPTY): void {
+  sendPing(data: string | BinaryData = EMPTY): void {
     this.sendControl(FRAME_OP_PING, data);
   }
 
   /** Sends an unsolicited pong (at most 125 bytes), e.g. as a one-way heartbeat (§5.5.3). */
-  sendPong(data: string | Uint8Array = EMPTY): void {
+  sendPong(data: string | BinaryData = EMPTY): void {
     this.sendControl(FRAME_OP_PONG, data);
   }
 
@@ -655,11 +661,11 @@ export class Connection {
    * Queues one frame exactly as given, with no check of flags, length, state or payload: what
    * POCO's `sendFrame` does. A close frame still updates the close records.
    */
-  sendFrame(flags: number, payload: Uint8Array): void {
+  sendFrame(flags: number, payload: BinaryData): void {
     if ((flags & FRAME_OP_BITMASK) === FRAME_OP_CLOSE && this.sentClose === undefined) {
       const buffer = toBuffer(payload);
       this.sentClose = {
-        code: buffer.length >= 2 ? buffer.readUInt16BE(0) : WS_RESERVED_NO_STATUS_CODE,
+        code: buffer.length >= 2 ? buffer.readUInt16BE(0) : CloseCode.NO_STATUS_RECEIVED,
         reason: buffer.length > 2 ? buffer.toString('utf8', 2) : '',
       };
       if (this.readyState === ReadyState.OPEN) this.readyState = ReadyState.CLOSING;
@@ -667,7 +673,7 @@ export class Connection {
     this.queueFrame(flags, payload);
   }
 
-  private sendDataFrame(opcode: number, data: string | Uint8Array, fin: boolean): void {
+  private sendDataFrame(opcode: number, data: string | BinaryData, fin: boolean): void {
     this.assertCanSend();
     const continuation = opcode === FRAME_OP_CONT;
     if (continuation && !this.sendingMessage)
@@ -678,7 +684,7 @@ export class Connection {
         'a fragmented message is being sent; finish it with sendContinuation(data, true)',
       );
     const text = continuation ? this.sendingText : opcode === FRAME_OP_TEXT;
-    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : toBuffer(data);
     if (
       text &&
       this.policy.validateUtf8 &&
@@ -706,9 +712,9 @@ export class Connection {
     return this.sendValidator.push(payload, fin);
   }
 
-  private sendControl(opcode: number, data: string | Uint8Array): void {
+  private sendControl(opcode: number, data: string | BinaryData): void {
     this.assertCanSend();
-    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : toBuffer(data);
     if (payload.length > MAX_CONTROL_PAYLOAD)
       throw new InvalidArgumentError(
         'CONTROL_PAYLOAD_TOO_LONG',
@@ -718,8 +724,6 @@ export class Connection {
   }
 
   private assertCanSend(): void {
-    if (this.readyState === ReadyState.CONNECTING)
-      throw new InvalidStateError('CONNECTING', 'the opening handshake has not completed');
     if (this.readyState === ReadyState.CLOSED)
       throw new InvalidStateError('CONNECTION_CLOSED', 'the connection is closed');
     if (this.sentClose !== undefined)
@@ -731,11 +735,11 @@ export class Connection {
 
   private queueClose(code: number | undefined, reason: string): void {
     const payload = encodeClosePayload(code, reason); // validates before any state changes
-    this.sentClose = { code: code ?? WS_RESERVED_NO_STATUS_CODE, reason };
+    this.sentClose = { code: code ?? CloseCode.NO_STATUS_RECEIVED, reason };
     this.queueFrame(FRAME_FLAG_FIN | FRAME_OP_CLOSE, payload);
   }
 
-  private queueFrame(flags: number, payload: Uint8Array): void {
+  private queueFrame(flags: number, payload: BinaryData): void {
     const buffers = encodeFrame(flags, payload, this.mask);
     for (const buffer of buffers) this.outgoing.push(buffer);
   }

@@ -6,26 +6,16 @@
  *   `receiveData`; it fails the connection with `closeCode` and reports the error as an event.
  * - {@link InvalidStateError} / {@link InvalidArgumentError}: the *local* caller misused the API
  *   (sending after close, a control payload over 125 bytes...). Thrown synchronously.
- * - {@link HandshakeError}: the opening handshake was refused; carries POCO's error code.
+ * - {@link HandshakeError}: the opening handshake was refused, or answered wrongly.
  * - {@link ConnectionClosedError}: the operation needs an open connection and it is gone.
  *
  * Inside each class a string-literal `reason` names the one rule that was broken, so that code
  * and tests can match on it without parsing messages.
  */
-import {
-  WS_ERR_HANDSHAKE_ACCEPT,
-  WS_ERR_HANDSHAKE_NO_KEY,
-  WS_ERR_HANDSHAKE_NO_VERSION,
-  WS_ERR_HANDSHAKE_UNSUPPORTED_VERSION,
-  WS_ERR_NO_HANDSHAKE,
-  WS_ERR_UNAUTHORIZED,
-  WS_MALFORMED_PAYLOAD,
-  WS_PAYLOAD_TOO_BIG,
-  WS_PROTOCOL_ERROR,
-  WS_RESERVED_ABNORMAL_CLOSE,
-  WS_UNEXPECTED_CONDITION,
-  type ErrorCode,
-} from './constants.js';
+import { CloseCode } from './constants.js';
+
+const { PROTOCOL_ERROR, INVALID_PAYLOAD_DATA, MESSAGE_TOO_BIG, ABNORMAL_CLOSURE, INTERNAL_ERROR } =
+  CloseCode;
 
 /** Base class of every error the core defines. */
 export abstract class WebSocketError extends Error {
@@ -41,39 +31,36 @@ export abstract class WebSocketError extends Error {
  * message. The section in the message is where the rule is written.
  */
 const PROTOCOL_RULES = {
-  UNMASKED_FRAME: [WS_PROTOCOL_ERROR, 'a client frame was not masked (RFC 6455 §5.1)'],
-  MASKED_FRAME: [WS_PROTOCOL_ERROR, 'a server frame was masked (RFC 6455 §5.1)'],
+  UNMASKED_FRAME: [PROTOCOL_ERROR, 'a client frame was not masked (RFC 6455 §5.1)'],
+  MASKED_FRAME: [PROTOCOL_ERROR, 'a server frame was masked (RFC 6455 §5.1)'],
   RESERVED_BITS: [
-    WS_PROTOCOL_ERROR,
+    PROTOCOL_ERROR,
     'reserved bits set without a negotiated extension (RFC 6455 §5.2)',
   ],
-  RESERVED_OPCODE: [WS_PROTOCOL_ERROR, 'reserved opcode (RFC 6455 §5.2)'],
+  RESERVED_OPCODE: [PROTOCOL_ERROR, 'reserved opcode (RFC 6455 §5.2)'],
   LENGTH_MSB_SET: [
-    WS_PROTOCOL_ERROR,
+    PROTOCOL_ERROR,
     'the most significant bit of a 64-bit length is set (RFC 6455 §5.2)',
   ],
-  CONTROL_FRAME_TOO_LONG: [
-    WS_PROTOCOL_ERROR,
-    'control frame payload over 125 bytes (RFC 6455 §5.5)',
-  ],
-  FRAGMENTED_CONTROL_FRAME: [WS_PROTOCOL_ERROR, 'fragmented control frame (RFC 6455 §5.5)'],
+  CONTROL_FRAME_TOO_LONG: [PROTOCOL_ERROR, 'control frame payload over 125 bytes (RFC 6455 §5.5)'],
+  FRAGMENTED_CONTROL_FRAME: [PROTOCOL_ERROR, 'fragmented control frame (RFC 6455 §5.5)'],
   UNEXPECTED_CONTINUATION: [
-    WS_PROTOCOL_ERROR,
+    PROTOCOL_ERROR,
     'continuation frame without a message to continue (RFC 6455 §5.4)',
   ],
   EXPECTED_CONTINUATION: [
-    WS_PROTOCOL_ERROR,
+    PROTOCOL_ERROR,
     'new data frame while a fragmented message is incomplete (RFC 6455 §5.4)',
   ],
-  INVALID_CLOSE_PAYLOAD: [WS_PROTOCOL_ERROR, 'close frame payload of 1 byte (RFC 6455 §5.5.1)'],
-  INVALID_CLOSE_CODE: [WS_PROTOCOL_ERROR, 'invalid close code (RFC 6455 §7.4)'],
-  INVALID_UTF8: [WS_MALFORMED_PAYLOAD, 'text message is not valid UTF-8 (RFC 6455 §8.1)'],
-  INVALID_CLOSE_REASON: [WS_MALFORMED_PAYLOAD, 'close reason is not valid UTF-8 (RFC 6455 §5.5.1)'],
-  FRAME_TOO_BIG: [WS_PAYLOAD_TOO_BIG, 'frame payload over the size limit'],
-  MESSAGE_TOO_BIG: [WS_PAYLOAD_TOO_BIG, 'message over the size limit'],
-  INCOMPLETE_FRAME: [WS_RESERVED_ABNORMAL_CLOSE, 'the connection ended in the middle of a frame'],
+  INVALID_CLOSE_PAYLOAD: [PROTOCOL_ERROR, 'close frame payload of 1 byte (RFC 6455 §5.5.1)'],
+  INVALID_CLOSE_CODE: [PROTOCOL_ERROR, 'invalid close code (RFC 6455 §7.4)'],
+  INVALID_UTF8: [INVALID_PAYLOAD_DATA, 'text message is not valid UTF-8 (RFC 6455 §8.1)'],
+  INVALID_CLOSE_REASON: [INVALID_PAYLOAD_DATA, 'close reason is not valid UTF-8 (RFC 6455 §5.5.1)'],
+  FRAME_TOO_BIG: [MESSAGE_TOO_BIG, 'frame payload over the size limit'],
+  MESSAGE_TOO_BIG: [MESSAGE_TOO_BIG, 'message over the size limit'],
+  INCOMPLETE_FRAME: [ABNORMAL_CLOSURE, 'the connection ended in the middle of a frame'],
   // Not the peer's fault: a bug of ours. The peer gets 1011 and no details (they may be sensitive).
-  INTERNAL_ERROR: [WS_UNEXPECTED_CONDITION, 'internal error'],
+  INTERNAL_ERROR: [INTERNAL_ERROR, 'internal error'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type ProtocolErrorReason = keyof typeof PROTOCOL_RULES;
@@ -98,10 +85,6 @@ export class ProtocolError extends WebSocketError {
 // --- Local misuse ---
 
 export type InvalidStateReason =
-  /** Sending or receiving frames before the opening handshake completed. */
-  | 'CONNECTING'
-  /** `open()` on a connection that is not CONNECTING. */
-  | 'NOT_CONNECTING'
   /** A frame after our close frame (a second close frame included). */
   | 'CLOSE_SENT'
   /** A frame after the transport has closed. */
@@ -140,55 +123,39 @@ export class InvalidArgumentError extends WebSocketError {
 
 // --- HandshakeError ---
 
-/** One entry per handshake check: POCO's error code and POCO's message (poco-behaviour.md §7, §8). */
+/** One entry per handshake check, with the rule's place in RFC 6455. */
 const HANDSHAKE_RULES = {
-  // Server side, POCO's four checks, in POCO's order.
-  NO_HANDSHAKE: [WS_ERR_NO_HANDSHAKE, 'No WebSocket handshake'],
-  NO_VERSION: [WS_ERR_HANDSHAKE_NO_VERSION, 'Missing Sec-WebSocket-Version in handshake request'],
-  UNSUPPORTED_VERSION: [
-    WS_ERR_HANDSHAKE_UNSUPPORTED_VERSION,
-    'Unsupported WebSocket version requested',
-  ],
-  NO_KEY: [WS_ERR_HANDSHAKE_NO_KEY, 'Missing Sec-WebSocket-Key in handshake request'],
-  // Server side, RFC 6455 §4.2.1 checks POCO does not make (RFC policy only).
-  METHOD_NOT_GET: [WS_ERR_NO_HANDSHAKE, 'WebSocket handshake requires the GET method'],
-  HTTP_VERSION: [WS_ERR_NO_HANDSHAKE, 'WebSocket handshake requires HTTP/1.1 or later'],
-  NO_HOST: [WS_ERR_NO_HANDSHAKE, 'Missing Host in handshake request'],
-  INVALID_KEY: [WS_ERR_HANDSHAKE_NO_KEY, 'Invalid Sec-WebSocket-Key in handshake request'],
-  INVALID_HEADER: [WS_ERR_NO_HANDSHAKE, 'Malformed header in WebSocket handshake'],
-  // Client side (POCO's WebSocket::connect and completeHandshake).
-  UNAUTHORIZED: [WS_ERR_UNAUTHORIZED, 'Not authorized'],
-  NOT_UNDERSTOOD: [WS_ERR_NO_HANDSHAKE, 'The server does not understand the WebSocket protocol'],
-  CANNOT_UPGRADE: [WS_ERR_NO_HANDSHAKE, 'Cannot upgrade to WebSocket connection'],
-  NO_CONNECTION_UPGRADE: [
-    WS_ERR_NO_HANDSHAKE,
-    'No Connection: Upgrade header in handshake response',
-  ],
-  NO_UPGRADE_WEBSOCKET: [WS_ERR_NO_HANDSHAKE, 'No Upgrade: websocket header in handshake response'],
-  INVALID_ACCEPT: [
-    WS_ERR_HANDSHAKE_ACCEPT,
-    'Invalid or missing Sec-WebSocket-Accept header in handshake response',
-  ],
-  // Client side, RFC 6455 §4.1 checks POCO does not make (RFC policy only).
-  UNEXPECTED_SUBPROTOCOL: [
-    WS_ERR_NO_HANDSHAKE,
-    'Server selected a subprotocol the client did not offer',
-  ],
-  UNEXPECTED_EXTENSION: [
-    WS_ERR_NO_HANDSHAKE,
-    'Server selected an extension the client did not offer',
-  ],
-} as const satisfies Record<string, readonly [ErrorCode, string]>;
+  // Server side: the request (§4.2.1).
+  NO_HANDSHAKE:
+    'not a WebSocket upgrade: Upgrade: websocket and Connection: Upgrade are required (RFC 6455 §4.2.1)',
+  NO_VERSION: 'Sec-WebSocket-Version is missing (RFC 6455 §4.2.1)',
+  UNSUPPORTED_VERSION: 'unsupported Sec-WebSocket-Version; only 13 is (RFC 6455 §4.2.1, §4.4)',
+  NO_KEY: 'Sec-WebSocket-Key is missing (RFC 6455 §4.2.1)',
+  METHOD_NOT_GET: 'the opening handshake must be a GET request (RFC 6455 §4.2.1)',
+  HTTP_VERSION: 'the opening handshake needs HTTP/1.1 or later (RFC 6455 §4.2.1)',
+  NO_HOST: 'the Host header is missing (RFC 6455 §4.2.1)',
+  INVALID_KEY: 'Sec-WebSocket-Key is not the base64 of 16 bytes (RFC 6455 §4.2.1)',
+  INVALID_HEADER: 'malformed Sec-WebSocket-Protocol or Sec-WebSocket-Extensions (RFC 6455 §4.2.1)',
+  // Client side: the response (§4.1, §4.2.2).
+  UNAUTHORIZED: 'the server requires authentication (401)',
+  NOT_UNDERSTOOD:
+    'the server answered 200: it does not speak the WebSocket protocol (RFC 6455 §4.1)',
+  CANNOT_UPGRADE: 'the server refused the upgrade (RFC 6455 §4.1)',
+  NO_CONNECTION_UPGRADE: 'the 101 response has no Connection: Upgrade (RFC 6455 §4.1)',
+  NO_UPGRADE_WEBSOCKET: 'the 101 response has no Upgrade: websocket (RFC 6455 §4.1)',
+  INVALID_ACCEPT: 'invalid or missing Sec-WebSocket-Accept in the 101 response (RFC 6455 §4.1)',
+  UNEXPECTED_SUBPROTOCOL:
+    'the server selected a subprotocol the client did not offer (RFC 6455 §4.1)',
+  UNEXPECTED_EXTENSION: 'the server selected an extension the client did not offer (RFC 6455 §4.1)',
+} as const satisfies Record<string, string>;
 
 export type HandshakeErrorReason = keyof typeof HANDSHAKE_RULES;
 
 /**
- * A refused opening handshake. `code` is POCO's `WebSocketException::code()`; `pocoMessage` and
- * `arg` are the two parts of POCO's message (`displayText()` joins them with ": ").
+ * A refused or wrongly answered opening handshake. `reason` names the rule; `arg` is the value
+ * that broke it, if any; `status` is the HTTP status of the response (client side).
  */
 export class HandshakeError extends WebSocketError {
-  readonly code: ErrorCode;
-  readonly pocoMessage: string;
   /** The HTTP status of the response that refused the handshake (client side), if any. */
   readonly status: number | undefined;
 
@@ -197,13 +164,11 @@ export class HandshakeError extends WebSocketError {
     readonly arg?: string,
     details: { status?: number; cause?: unknown } = {},
   ) {
-    const [code, text] = HANDSHAKE_RULES[reason];
+    const text = HANDSHAKE_RULES[reason];
     super(
       arg === undefined ? text : `${text}: ${arg}`,
       details.cause === undefined ? undefined : { cause: details.cause },
     );
-    this.code = code;
-    this.pocoMessage = text;
     this.status = details.status;
   }
 }

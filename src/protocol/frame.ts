@@ -23,30 +23,22 @@
  * decides what it is allowed to send.
  */
 import { Buffer } from 'node:buffer';
-import { FRAME_FLAG_FIN, FRAME_OP_BITMASK, RSV_MASK } from './constants.js';
 import { maskInto, type MaskGenerator } from './mask.js';
 
-/** A received frame, unmasked (also the connection's `frame` event, hence `type`). */
+/**
+ * A received frame, unmasked (also the connection's `frame` event, hence `type`). Three fields
+ * only: the POCO facade can hold many small frames waiting to be received, and FIN, RSV and
+ * opcode are bits of `flags` (`flags & FRAME_OP_BITMASK`...).
+ */
 export interface Frame {
   readonly type: 'frame';
   /** The whole first header byte: FIN | RSV1-3 | opcode (POCO's `flags`). */
   readonly flags: number;
-  readonly fin: boolean;
-  /** The RSV1-3 bits, in place (0x40 | 0x20 | 0x10). */
-  readonly rsv: number;
-  readonly opcode: number;
   readonly payload: Buffer;
 }
 
 export function makeFrame(flags: number, payload: Buffer): Frame {
-  return {
-    type: 'frame',
-    flags,
-    fin: (flags & FRAME_FLAG_FIN) !== 0,
-    rsv: flags & RSV_MASK,
-    opcode: flags & FRAME_OP_BITMASK,
-    payload,
-  };
+  return { type: 'frame', flags, payload };
 }
 
 /** 64-bit lengths are written as two 32-bit halves. */
@@ -115,11 +107,8 @@ export const MERGE_LIMIT = 2048;
  * copied. Smaller ones, and masked (client) frames, which need a masked copy anyway (the
  * caller's buffer must not change), are one buffer: `[frame]`.
  */
-export function encodeFrame(
-  flags: number,
-  payload: Uint8Array,
-  mask: MaskGenerator | null,
-): Buffer[] {
+export function encodeFrame(flags: number, data: BinaryData, mask: MaskGenerator | null): Buffer[] {
+  const payload = toBuffer(data);
   const length = payload.length;
   if (mask === null) {
     const size = headerLength(length, false);
@@ -131,7 +120,7 @@ export function encodeFrame(
     }
     const header = Buffer.allocUnsafe(size);
     writeHeader(header, 0, flags, length, null);
-    return [header, toBuffer(payload)];
+    return [header, payload];
   }
   const frame = Buffer.allocUnsafe(headerLength(length, true) + length);
   const payloadOffset = writeHeader(frame, 0, flags, length, mask);
@@ -140,9 +129,23 @@ export function encodeFrame(
   return [frame];
 }
 
-/** A `Buffer` over the same memory as `bytes` (no copy). */
-export function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/**
+ * Bytes to send: a view of memory of any element type (every typed array, `DataView`, `Buffer`)
+ * or an `ArrayBuffer`. What is sent is the view's own bytes: `byteLength` of them from
+ * `byteOffset`, never `length` elements.
+ */
+export type BinaryData = ArrayBufferView | ArrayBuffer;
+
+/**
+ * A `Buffer` over the same memory as `data` (no copy). A `Float32Array` of 4 elements is 16
+ * bytes; a view into a larger buffer is its window only.
+ */
+export function toBuffer(data: BinaryData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if ((data as unknown) instanceof ArrayBuffer || (data as unknown) instanceof SharedArrayBuffer)
+    return Buffer.from(data);
+  throw new TypeError(
+    `expected bytes (a typed array, DataView, Buffer or ArrayBuffer), got ${typeof data}`,
+  );
 }

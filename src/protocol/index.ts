@@ -1,7 +1,9 @@
 /**
  * The sans-I/O protocol core: RFC 6455 framing, masking, UTF-8, close codes, the opening
  * handshake's checks and the connection state machine. Pure and synchronous: it imports nothing
- * but `node:buffer` and `node:crypto`, so it can be driven by any transport, or by a test.
+ * but `node:buffer` and `node:crypto`, so it can be driven by any transport, or by a test. It
+ * speaks RFC 6455's vocabulary (`CloseCode.NORMAL_CLOSURE`...); POCO's names for the same values
+ * are the POCO facade's, exported from the package root.
  */
 export * from './constants.js';
 export {
@@ -24,7 +26,14 @@ export {
   parseClosePayload,
   type CloseInfo,
 } from './close.js';
-export { encodeFrame, headerLength, writeHeader, type Frame } from './frame.js';
+export {
+  encodeFrame,
+  headerLength,
+  toBuffer,
+  writeHeader,
+  type BinaryData,
+  type Frame,
+} from './frame.js';
 export { FrameHeader, FrameReader } from './frame-reader.js';
 export { applyMask, fixedMask, maskInto, randomMask, type MaskGenerator } from './mask.js';
 export { Utf8Validator, isValidUtf8 } from './utf8.js';

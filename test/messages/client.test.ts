@@ -15,12 +15,15 @@ import {
   type WebSocketConnection,
 } from '../../src/messages/index.js';
 import { challengeParam, parseChallenges } from '../../src/protocol/auth/challenge.js';
-import { FRAME_TEXT } from '../../src/protocol/constants.js';
+import { FRAME_FLAG_FIN, FRAME_OP_TEXT } from '../../src/protocol/constants.js';
 import { HandshakeError, InvalidArgumentError } from '../../src/protocol/errors.js';
 import { encodeFrame } from '../../src/protocol/frame.js';
 import { computeAccept } from '../../src/protocol/handshake/keys.js';
 import { startProxy } from '../helpers/proxy.js';
 import { header, startScriptedServer, type ReceivedRequest } from '../helpers/scripted-server.js';
+
+/** A whole text message in one frame: FIN | TEXT. */
+const FRAME_TEXT = FRAME_FLAG_FIN | FRAME_OP_TEXT;
 
 const servers: WebSocketServer[] = [];
 after(async () => {

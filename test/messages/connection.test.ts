@@ -222,8 +222,9 @@ describe('WebSocketConnection: limits and backpressure', () => {
     await within(client.close());
   });
 
-  it('a slow iterator pauses the socket after maxQueuedMessages and resumes when it catches up', async () => {
-    const { client, server, b } = pair({}, { maxQueuedMessages: 4 });
+  it('a slow iterator pauses the socket once the inbox holds over maxInboxBytes, and resumes when it catches up', async () => {
+    // Each 2-byte message counts 2 bytes and an overhead of 160: the fourth is over 500 bytes.
+    const { client, server, b } = pair({}, { maxInboxBytes: 500 });
     const iterator = server[Symbol.asyncIterator]();
     for (let i = 0; i < 10; i++) void client.send(`m${i}`);
     await new Promise((resolve) => setTimeout(resolve, 20));

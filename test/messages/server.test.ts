@@ -17,11 +17,14 @@ import {
   FRAME_OP_CLOSE,
   FRAME_OP_PING,
   FRAME_OP_PONG,
-  FRAME_TEXT,
+  FRAME_OP_TEXT,
 } from '../../src/protocol/constants.js';
 import { computeAccept } from '../../src/protocol/handshake/keys.js';
 import { RawClient, upgradeRequest, type HttpHead } from '../helpers/raw-client.js';
 import { selfSignedCertificate } from '../helpers/self-signed.js';
+
+/** A whole text message in one frame: FIN | TEXT. */
+const FRAME_TEXT = FRAME_FLAG_FIN | FRAME_OP_TEXT;
 
 const servers: WebSocketServer[] = [];
 after(async () => {
@@ -107,19 +110,19 @@ describe('WebSocketServer: standalone', () => {
       (port) =>
         `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       400,
-      /Missing Sec-WebSocket-Key/,
+      /Sec-WebSocket-Key is missing \(RFC 6455 §4.2.1\)/,
     ],
     [
       'a key that is not 16 bytes of base64',
       (port) => upgradeRequest('/', port, 'c2hvcnQ='),
       400,
-      /Invalid Sec-WebSocket-Key/,
+      /Sec-WebSocket-Key is not the base64 of 16 bytes/,
     ],
     [
       'a POST (§4.2.1: the method must be GET)',
       (port) => upgradeRequest('/', port, 'dGhlIHNhbXBsZSBub25jZQ==').replace('GET', 'POST'),
       400,
-      /GET method/,
+      /must be a GET request/,
     ],
     [
       'HTTP/1.0',

@@ -286,7 +286,7 @@ describe('RFC 6455 §5.5.1 and §7: the closing handshake', () => {
     );
     assert.equal(toHex(outgoing(s)), '88 02 03 e8');
     assert.equal(s.state, ReadyState.CLOSING);
-    assert.equal(s.closedByPeer, true);
+    assert.deepEqual(s.closeSent, { code: 1000, reason: '' }, 'the echo of its code');
     assert.equal(s.outputEnded, true);
     assert.equal(s.closeExpected(), true);
     s.receiveEof();
@@ -320,7 +320,7 @@ describe('RFC 6455 §5.5.1 and §7: the closing handshake', () => {
     assert.deepEqual(receive(s, fromClient(0x81, 'late')), [['text', 'late']]);
     assert.deepEqual(receive(s, fromClient(0x88, hex('03 e8'))), [['close', 1000, '']]);
     assert.equal(outgoing(s).length, 0, 'no second close frame');
-    assert.equal(s.closedByPeer, false);
+    assert.deepEqual(s.closeSent, { code: 1000, reason: 'done' }, 'ours, not a second one');
     assert.equal(s.outputEnded, true);
   });
 
@@ -604,42 +604,92 @@ describe('end of stream', () => {
     assert.throws(() => s.sendText('x'), { reason: 'CONNECTION_CLOSED' });
   });
 
-  it('closeStatus is undefined until CLOSED', () => {
-    assert.equal(server().closeStatus, undefined);
+  it('closeStatus reads 1006 while nothing has closed, and settles with the close records', () => {
+    const s = server();
+    assert.deepEqual(s.closeStatus, { code: 1006, reason: '', wasClean: false });
   });
 });
 
-describe('RFC 6455 §4: CONNECTING, before the opening handshake completes', () => {
-  it('nothing is sent or received until open(); open() delivers the early bytes', () => {
-    const s = server({ connecting: true });
-    assert.equal(s.state, ReadyState.CONNECTING);
-    assert.throws(
-      () => s.sendText('early'),
-      (e: unknown) => e instanceof InvalidStateError && e.reason === 'CONNECTING',
-    );
-    assert.throws(() => s.sendPing(), { reason: 'CONNECTING' });
-    assert.throws(() => s.receiveData(fromClient(0x81, 'x')), { reason: 'CONNECTING' });
-    s.open(fromClient(0x81, 'first'));
-    assert.equal(s.state, ReadyState.OPEN);
-    assert.deepEqual(summary(s.takeEvents()), [['text', 'first']]);
-    assert.throws(() => s.open(), { reason: 'NOT_CONNECTING' });
+describe("the close outcome is the core's (RFC 6455 §7.1.5, §7.1.7)", () => {
+  it("a side that fails reports the code it failed with, not the peer's reply nor 1006", () => {
+    const s = server({ closeOnError: false });
+    receive(s, fromClient(0x83, 'x'));
+    s.closeAfterFailure();
+    outgoing(s);
+    receive(s, fromClient(0x88, hex('03 ea'))); // the peer's echo: discarded after the failure
+    s.receiveEof();
+    assert.deepEqual(s.closeStatus, { code: 1002, reason: '', wasClean: false });
   });
 
-  it('failing or losing the transport while CONNECTING closes without a close frame', () => {
-    const failed = client({ connecting: true });
-    failed.fail(1002);
-    assert.equal(failed.state, ReadyState.CLOSED);
-    assert.equal(outgoing(failed).length, 0);
-    assert.equal(failed.outputEnded, true);
-    const lost = client({ connecting: true });
-    lost.receiveEof();
-    assert.deepEqual(lost.closeStatus, { code: 1006, reason: '', wasClean: false });
-  });
-
-  it('initialBytes belong to open(), not to a CONNECTING constructor', () => {
-    assert.throws(() => server({ connecting: true, initialBytes: hex('81 00') }), {
-      reason: 'INVALID_OPTION',
+  it('fail(code, reason) by this side (e.g. a heartbeat that got no pong) is the outcome', () => {
+    const c = client();
+    c.fail(1011, 'keepalive ping timeout');
+    c.receiveEof();
+    assert.deepEqual(c.closeStatus, {
+      code: 1011,
+      reason: 'keepalive ping timeout',
+      wasClean: false,
     });
+  });
+
+  it("a failure after the peer's close frame keeps the peer's code", () => {
+    const s = server();
+    receive(s, fromClient(0x88, hex('03 e9')));
+    s.fail(1011);
+    s.receiveEof();
+    assert.deepEqual(s.closeStatus, { code: 1001, reason: '', wasClean: false });
+  });
+});
+
+describe('RFC 6455 §5.5.3: automatic pongs while the transport is congested', () => {
+  it('only the latest ping is answered, once the transport takes bytes again', () => {
+    const s = server();
+    s.setTransportCongested(true);
+    receive(s, fromClient(0x89, 'one'), fromClient(0x89, 'two'), fromClient(0x89, 'three'));
+    assert.equal(outgoing(s).length, 0, 'no pong queued while congested');
+    s.setTransportCongested(false);
+    assert.equal(toHex(outgoing(s)), `8a 05 ${toHex(Buffer.from('three'))}`);
+    s.setTransportCongested(false);
+    assert.equal(outgoing(s).length, 0, 'answered once');
+  });
+
+  it('a ping flood while congested holds one payload, copied out of the read', () => {
+    const s = server();
+    s.setTransportCongested(true);
+    const pings = Buffer.concat(Array.from({ length: 1000 }, (_, i) => fromClient(0x89, `p${i}`)));
+    receive(s, pings);
+    pings.fill(0); // the read buffer is reused: the owed pong must not be a view of it
+    s.setTransportCongested(false);
+    assert.equal(toHex(outgoing(s)), `8a 04 ${toHex(Buffer.from('p999'))}`);
+  });
+
+  it('no owed pong after a close frame (§5.5.2, §5.5.1)', () => {
+    const s = server();
+    s.setTransportCongested(true);
+    receive(s, fromClient(0x89, 'late'));
+    s.sendClose(1000);
+    outgoing(s);
+    s.setTransportCongested(false);
+    assert.equal(outgoing(s).length, 0);
+  });
+});
+
+describe('incomingFrameLength: the frame under way, known from its header', () => {
+  it('is the announced length while the payload is arriving, -1 otherwise', () => {
+    const s = server();
+    assert.equal(s.incomingFrameLength, -1);
+    const frame = fromClient(0x82, Buffer.alloc(300));
+    receive(s, frame.subarray(0, 20));
+    assert.equal(s.incomingFrameLength, 300);
+    receive(s, frame.subarray(20));
+    assert.equal(s.incomingFrameLength, -1);
+  });
+
+  it('under POCO_POLICY too: a 2^31 - 1 header alone is enough to know it', () => {
+    const s = new Connection('server', { ...POCO_POLICY });
+    s.receiveData(hex('82 ff 00 00 00 00 7f ff ff ff 01 02 03 04'));
+    assert.equal(s.incomingFrameLength, 2 ** 31 - 1);
+    assert.deepEqual(s.takeEvents(), []);
   });
 });
 

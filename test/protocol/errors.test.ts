@@ -26,17 +26,23 @@ describe('errors', () => {
     assert.equal(new ProtocolError('INCOMPLETE_FRAME').closeCode, 1006);
   });
 
-  it('HandshakeError: POCO code, POCO message and argument, joined as displayText joins them', () => {
+  it('HandshakeError: the rule (reason) in RFC 6455 terms, the offending value, the status; no POCO code', () => {
     const error = new HandshakeError('UNSUPPORTED_VERSION', '8');
     assert.equal(error.name, 'HandshakeError');
-    assert.equal(error.code, 3);
-    assert.equal(error.pocoMessage, 'Unsupported WebSocket version requested');
+    assert.equal(error.reason, 'UNSUPPORTED_VERSION');
     assert.equal(error.arg, '8');
-    assert.equal(error.message, 'Unsupported WebSocket version requested: 8');
+    assert.equal(error.status, undefined);
+    assert.equal(
+      error.message,
+      'unsupported Sec-WebSocket-Version; only 13 is (RFC 6455 §4.2.1, §4.4): 8',
+    );
     assert.equal(
       new HandshakeError('NO_KEY').message,
-      'Missing Sec-WebSocket-Key in handshake request',
+      'Sec-WebSocket-Key is missing (RFC 6455 §4.2.1)',
     );
+    assert.equal(new HandshakeError('CANNOT_UPGRADE', 'Not Found', { status: 404 }).status, 404);
+    assert.equal('code' in error, false);
+    assert.equal('pocoMessage' in error, false);
   });
 
   it('local misuse: InvalidStateError and InvalidArgumentError', () => {

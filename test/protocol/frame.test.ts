@@ -7,6 +7,7 @@ import {
   encodeFrame,
   headerLength,
   makeFrame,
+  toBuffer,
   writeHeader,
 } from '../../src/protocol/frame.js';
 import { fixedMask } from '../../src/protocol/mask.js';
@@ -127,16 +128,38 @@ describe('encodeFrame', () => {
   });
 });
 
-describe('makeFrame: the fields of the first byte', () => {
-  it('splits FIN, RSV and opcode', () => {
-    const frame = makeFrame(0xf1, Buffer.from('x'));
+describe('makeFrame: the first byte whole, and the payload', () => {
+  it('keeps the flags as received (FIN, RSV and opcode are bits of them) and nothing else', () => {
+    const payload = Buffer.from('x');
+    const frame = makeFrame(0xf1, payload);
+    assert.deepEqual(Object.keys(frame), ['type', 'flags', 'payload']);
     assert.equal(frame.type, 'frame');
     assert.equal(frame.flags, 0xf1);
-    assert.equal(frame.fin, true);
-    assert.equal(frame.rsv, 0x70);
-    assert.equal(frame.opcode, 1);
-    const continuation = makeFrame(0x00, Buffer.alloc(0));
-    assert.equal(continuation.fin, false);
-    assert.equal(continuation.opcode, 0);
+    assert.equal(frame.payload, payload);
+  });
+});
+
+describe('toBuffer: the bytes of any view, never its element count', () => {
+  it('a Float32Array of 4 elements is 16 bytes; a window of a larger buffer is the window', () => {
+    assert.equal(toBuffer(new Float32Array(4)).length, 16);
+    const backing = new ArrayBuffer(64);
+    const view = new Uint16Array(backing, 8, 3);
+    view.set([0x0102, 0x0304, 0x0506]);
+    const bytes = toBuffer(view);
+    assert.equal(bytes.length, 6);
+    assert.equal(bytes.buffer, backing);
+    assert.equal(bytes.byteOffset, 8);
+    const window = toBuffer(new DataView(backing, 10, 2));
+    assert.equal(window.byteOffset, 10);
+    assert.equal(window.length, 2);
+    assert.equal(toBuffer(backing).length, 64);
+    assert.throws(() => toBuffer('text' as unknown as ArrayBuffer), TypeError);
+  });
+
+  it('encodeFrame announces byteLength and carries exactly those bytes', () => {
+    const floats = Float64Array.of(1.5, -2.25);
+    const [frame] = encodeFrame(0x82, floats, null);
+    assert.equal(frame[1], 16);
+    assert.deepEqual(frame.subarray(2), Buffer.from(floats.buffer));
   });
 });

@@ -25,6 +25,16 @@ import {
   type HandshakePolicy,
   type UpgradeRequest,
 } from '../../src/protocol/handshake/server.js';
+import { webSocketExceptionFor } from '../../src/poco/handshake-errors.js';
+
+/**
+ * A refusal as POCO reports it: the rule, POCO's error code and POCO's message. The core names
+ * the rule; the POCO facade gives it POCO's code and words (src/poco/handshake-errors.ts).
+ */
+function pocoView(error: HandshakeError): [HandshakeErrorReason, number, string] {
+  const exception = webSocketExceptionFor(error);
+  return [error.reason, exception.code(), exception.message];
+}
 
 const SAMPLE_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const SAMPLE_ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
@@ -205,7 +215,7 @@ function refusal(
   policy: HandshakePolicy,
 ): [HandshakeErrorReason, number, string] | 'ok' {
   const result = checkUpgradeRequest(req, policy);
-  return result.ok ? 'ok' : [result.error.reason, result.error.code, result.error.message];
+  return result.ok ? 'ok' : pocoView(result.error);
 }
 
 describe('server handshake check, POCO policy (poco-behaviour.md §7, probe P1)', () => {
@@ -370,7 +380,7 @@ describe('client handshake', () => {
       protocols: ['chat'],
       extensions: ['permessage-deflate'],
     });
-    return result.ok ? 'ok' : [result.error.reason, result.error.code, result.error.message];
+    return result.ok ? 'ok' : pocoView(result.error);
   }
 
   const pocoCases: Array<[string, UpgradeResponse, unknown]> = [

@@ -1,7 +1,8 @@
 // POCO's enums, with POCO's exact names and values (poco-behaviour.md §1).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import * as c from '../../src/protocol/constants.js';
+import * as c from '../../src/poco/constants.js';
+import * as rfc from '../../src/protocol/constants.js';
 
 describe('constants: POCO Poco::Net::WebSocket enums', () => {
   it('FrameFlags', () => {
@@ -61,18 +62,56 @@ describe('constants: POCO Poco::Net::WebSocket enums', () => {
     });
   });
 
-  it('Mode, WEBSOCKET_VERSION and the GUID of RFC 6455 §1.3', () => {
+  it('Mode and WEBSOCKET_VERSION', () => {
     assert.deepEqual(c.Mode, { WS_SERVER: 0, WS_CLIENT: 1 });
     assert.equal(c.WEBSOCKET_VERSION, '13');
-    assert.equal(c.WEBSOCKET_GUID, '258EAFA5-E914-47DA-95CA-C5AB0DC85B11');
+  });
+});
+
+describe('constants: the protocol core speaks RFC 6455', () => {
+  it('close codes with the IANA registry names (RFC 6455 §7.4.1), 1012-1014 included', () => {
+    assert.deepEqual(rfc.CloseCode, {
+      NORMAL_CLOSURE: 1000,
+      GOING_AWAY: 1001,
+      PROTOCOL_ERROR: 1002,
+      UNSUPPORTED_DATA: 1003,
+      RESERVED: 1004,
+      NO_STATUS_RECEIVED: 1005,
+      ABNORMAL_CLOSURE: 1006,
+      INVALID_PAYLOAD_DATA: 1007,
+      POLICY_VIOLATION: 1008,
+      MESSAGE_TOO_BIG: 1009,
+      MANDATORY_EXTENSION: 1010,
+      INTERNAL_ERROR: 1011,
+      SERVICE_RESTART: 1012,
+      TRY_AGAIN_LATER: 1013,
+      BAD_GATEWAY: 1014,
+      TLS_HANDSHAKE: 1015,
+    });
+  });
+
+  it("POCO's vocabulary is not the core's: no error codes, Mode or FRAME_OP_SETRAW there", () => {
+    for (const name of [
+      'ErrorCodes',
+      'Mode',
+      'FRAME_OP_SETRAW',
+      'WS_ERR_NO_HANDSHAKE',
+      'WS_SERVER',
+    ])
+      assert.equal(name in rfc, false, name);
+  });
+
+  it('the GUID of RFC 6455 §1.3 and the version of §4.1', () => {
+    assert.equal(rfc.WEBSOCKET_VERSION, '13');
+    assert.equal(rfc.WEBSOCKET_GUID, '258EAFA5-E914-47DA-95CA-C5AB0DC85B11');
   });
 
   it('RFC 6455 §5.2, §5.5: which opcodes are known, which are control frames', () => {
     const known = [];
     const control = [];
     for (let opcode = 0; opcode < 16; opcode++) {
-      if (c.isKnownOpcode(opcode)) known.push(opcode);
-      if (c.isControlOpcode(opcode)) control.push(opcode);
+      if (rfc.isKnownOpcode(opcode)) known.push(opcode);
+      if (rfc.isControlOpcode(opcode)) control.push(opcode);
     }
     assert.deepEqual(known, [0, 1, 2, 8, 9, 10]);
     assert.deepEqual(control, [8, 9, 10, 11, 12, 13, 14, 15]);

@@ -1,0 +1,423 @@
+/**
+ * The I/O channel of one WebSocket connection: a protocol `Connection` on a socket
+ * (`net.Socket`, `tls.TLSSocket`, or any `Duplex` in tests). Both facades hold one; neither
+ * touches the socket's events or flushes the core itself.
+ *
+ * It owns:
+ * - one path for every incoming byte: the bytes read past the HTTP head (given to the
+ *   constructor, fed by `start()`) and every later read go through the same `#receive`, and the
+ *   core's events come out to the handler in order;
+ * - one place that writes: each `send*()` here queues frames in the core and flushes them
+ *   (writes, the end of output when the core says so, the close timer when the core expects the
+ *   close), and after a read that brought several messages, the replies are batched into one
+ *   `writev`;
+ * - flow control both ways: reading stops for as long as any reason to stop holds (a full
+ *   inbox, a frame too large to read ahead, a receive side shut down) and the peer is slowed
+ *   down by TCP; when the socket stops taking bytes, the core is told (automatic pongs then
+ *   wait, bounded) and `drained()` waits for it to take them again;
+ * - the timers: the close timer (armed whenever the core says the close is expected; it drops
+ *   TCP when the peer takes too long) and the idle timer (any byte received counts);
+ * - the close outcome stays the core's (`connection.closeStatus`); the channel only reports
+ *   that the socket closed.
+ */
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Connection, ConnectionEvent } from '../protocol/connection.js';
+import type { BinaryData } from '../protocol/frame.js';
+
+/** Why reading is stopped; reading goes on only when none holds. */
+export const ReadPause = {
+  /** The received items waiting for the application are over their byte budget. */
+  INBOX_FULL: 1,
+  /** A frame announced more bytes than may be read ahead of the application (POCO facade). */
+  LARGE_FRAME: 2,
+  /** The application shut the receive side down. */
+  SHUT_DOWN: 4,
+} as const;
+
+/** Stopping and resuming reads, for one reason at a time. */
+export interface ReadFlow {
+  pauseReading(reason: number): void;
+  resumeReading(reason: number): void;
+}
+
+/** What a channel reports to the facade that holds it. */
+export interface ChannelHandler {
+  /** Events from the core, in order: after each read, and for the bytes given to the constructor. */
+  onChannelEvents(events: ConnectionEvent[]): void;
+  /** The peer ended its side of the stream; the core has seen the EOF. */
+  onChannelEnd(): void;
+  /** The socket failed (reset, TLS alert...); `onChannelClosed` follows. */
+  onChannelError(error: Error): void;
+  /** The socket takes bytes again after it was congested. */
+  onChannelDrain(): void;
+  /** The socket closed: nothing more happens, and the core's `closeStatus` is final. */
+  onChannelClosed(): void;
+  /** Nothing was received for `idleTimeout` ms. */
+  onChannelIdle?(): void;
+}
+
+export interface ChannelOptions {
+  /** Bytes read past the HTTP head: the first frames, if the peer sent them at once. */
+  readonly head?: Uint8Array;
+  /** How long the closing handshake may take before TCP is dropped, ms (0: no limit). */
+  readonly closeTimeout?: number;
+  /** Report a connection that received no byte for this many ms (0: never). */
+  readonly idleTimeout?: number;
+  /**
+   * After the peer broke the protocol, send the failure's close frame one turn of the event loop
+   * later, so that replies the application makes at once to the messages that came before the
+   * violation still go out first (the core must run with `closeOnError: false`).
+   */
+  readonly deferFailureClose?: boolean;
+}
+
+/** Where a socket keeps its channel, so that one set of listener functions serves all. */
+const CHANNEL = Symbol('wsnet.channel');
+type ChannelSocket = Duplex & { [CHANNEL]?: Channel<Duplex> };
+
+interface DrainWait {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+export class Channel<S extends Duplex = Socket> implements ReadFlow {
+  readonly socket: S;
+  readonly connection: Connection;
+  readonly #handler: ChannelHandler;
+  #head: Uint8Array | undefined;
+  readonly #closeTimeout: number;
+  readonly #idleTimeout: number;
+  readonly #deferFailureClose: boolean;
+  #started = false;
+  #closed = false;
+  #ended = false;
+  #corked = false;
+  #congested = false;
+  /** The reasons reading is stopped for (`ReadPause` bits). */
+  #paused = 0;
+  #drain: DrainWait | null = null;
+  #closeTimer: NodeJS.Timeout | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+
+  // The socket's listeners are shared functions that find their channel on the socket: a
+  // closure each per connection would be a few hundred bytes on every one of thousands of idle
+  // connections.
+  static #onData(this: ChannelSocket, chunk: Buffer): void {
+    this[CHANNEL]!.#receive(chunk);
+  }
+  static #onEnd(this: ChannelSocket): void {
+    this[CHANNEL]!.#end();
+  }
+  static #onError(this: ChannelSocket, error: Error): void {
+    this[CHANNEL]!.#handler.onChannelError(error);
+  }
+  static #onDrain(this: ChannelSocket): void {
+    this[CHANNEL]!.#drained();
+  }
+  static #onClose(this: ChannelSocket): void {
+    this[CHANNEL]!.#close();
+  }
+  static #uncork(channel: Channel<Duplex>): void {
+    channel.#corked = false;
+    if (!channel.socket.destroyed) channel.socket.uncork();
+  }
+  static #closeAfterFailure(channel: Channel<Duplex>): void {
+    if (channel.#closed) return;
+    channel.connection.closeAfterFailure();
+    channel.flush();
+  }
+  static #closeTimedOut(channel: Channel<Duplex>): void {
+    channel.#closeTimer = undefined;
+    channel.destroy();
+  }
+  static #idle(channel: Channel<Duplex>): void {
+    channel.#idleTimer = undefined;
+    if (!channel.#closed) channel.#handler.onChannelIdle?.();
+  }
+
+  /** Nothing happens until `start()`: the facade finishes setting itself up first. */
+  constructor(
+    socket: S,
+    connection: Connection,
+    handler: ChannelHandler,
+    options: ChannelOptions = {},
+  ) {
+    this.socket = socket;
+    this.connection = connection;
+    this.#handler = handler;
+    this.#head = options.head;
+    this.#closeTimeout = options.closeTimeout ?? 0;
+    this.#idleTimeout = options.idleTimeout ?? 0;
+    this.#deferFailureClose = options.deferFailureClose ?? false;
+  }
+
+  /**
+   * Feeds the bytes that came with the handshake to the core (their events reach the handler
+   * now, synchronously) and starts reading the socket.
+   */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const socket = this.socket as ChannelSocket;
+    socket[CHANNEL] = this;
+    socket.on('data', Channel.#onData);
+    socket.on('end', Channel.#onEnd);
+    socket.on('error', Channel.#onError);
+    socket.on('drain', Channel.#onDrain);
+    socket.on('close', Channel.#onClose);
+    const head = this.#head;
+    this.#head = undefined;
+    if (head !== undefined && head.length > 0) this.#receive(head);
+    else this.#touchIdle();
+    if (socket.destroyed) queueMicrotask(() => this.#close());
+    else if (this.#paused === 0) socket.resume();
+  }
+
+  /** True once the socket has closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** True while reading is stopped, for whatever reason. */
+  get readingPaused(): boolean {
+    return this.#paused !== 0;
+  }
+
+  /** True while the socket's write buffer is over its high-water mark. */
+  get congested(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
+  // --- Sending: each queues frames in the core and writes them; false if the socket is congested ---
+
+  sendText(data: string | BinaryData, fin = true): boolean {
+    this.connection.sendText(data, fin);
+    return this.flush();
+  }
+
+  sendBinary(data: BinaryData, fin = true): boolean {
+    this.connection.sendBinary(data, fin);
+    return this.flush();
+  }
+
+  sendContinuation(data: string | BinaryData, fin: boolean): boolean {
+    this.connection.sendContinuation(data, fin);
+    return this.flush();
+  }
+
+  sendPing(data?: string | BinaryData): boolean {
+    this.connection.sendPing(data);
+    return this.flush();
+  }
+
+  sendPong(data?: string | BinaryData): boolean {
+    this.connection.sendPong(data);
+    return this.flush();
+  }
+
+  sendClose(code?: number, reason?: string): boolean {
+    this.connection.sendClose(code, reason);
+    return this.flush();
+  }
+
+  /** One frame exactly as given (POCO's `sendFrame`). */
+  sendFrame(flags: number, payload: BinaryData): boolean {
+    this.connection.sendFrame(flags, payload);
+    return this.flush();
+  }
+
+  /** Fails the connection (RFC 6455 §7.1.7) with `code`; see `Connection.fail`. */
+  fail(code: number, reason = ''): void {
+    this.connection.fail(code, reason);
+    this.flush();
+  }
+
+  /**
+   * Writes what the core has to send, ends the output if the core says so, and arms the close
+   * timer if the core expects the close. Returns false if the socket's buffer is over its mark.
+   */
+  flush(): boolean {
+    const socket = this.socket;
+    const core = this.connection;
+    const outgoing = core.takeOutgoing();
+    if (outgoing.length > 0 && !this.#closed && socket.writable) {
+      if (outgoing.length === 1) {
+        socket.write(outgoing[0]);
+      } else {
+        socket.cork();
+        for (const buffer of outgoing) socket.write(buffer);
+        socket.uncork();
+      }
+    }
+    if (core.outputEnded && !this.#ended) this.endOutput();
+    if (core.closeExpected()) this.expectClose();
+    const congested = socket.writableNeedDrain;
+    if (congested && !this.#congested) {
+      this.#congested = true;
+      core.setTransportCongested(true);
+    }
+    return !congested;
+  }
+
+  /** Resolves once the socket takes bytes again; rejects if it closes first. */
+  drained(): Promise<void> {
+    if (!this.socket.writableNeedDrain) return Promise.resolve();
+    if (this.#closed)
+      return Promise.reject(new Error('the socket closed before its write buffer drained'));
+    if (this.#drain === null) {
+      let resolve!: () => void;
+      let reject!: (error: Error) => void;
+      const promise = new Promise<void>((yes, no) => {
+        resolve = yes;
+        reject = no;
+      });
+      promise.catch(() => undefined); // a wait nobody awaits any more is not an unhandled rejection
+      this.#drain = { promise, resolve, reject };
+    }
+    return this.#drain.promise;
+  }
+
+  // --- Reading ---
+
+  pauseReading(reason: number): void {
+    const was = this.#paused;
+    this.#paused |= reason;
+    if (was === 0 && this.#paused !== 0 && this.#started) this.socket.pause();
+  }
+
+  resumeReading(reason: number): void {
+    if ((this.#paused & reason) === 0) return;
+    this.#paused &= ~reason;
+    if (this.#paused === 0 && this.#started && !this.#closed) this.socket.resume();
+  }
+
+  // --- Closing ---
+
+  /** Arms the close timer (once), if there is a close timeout: the close is under way. */
+  expectClose(): void {
+    if (this.#closeTimer !== undefined || this.#closed || this.#closeTimeout <= 0) return;
+    this.#closeTimer = setTimeout(Channel.#closeTimedOut, this.#closeTimeout, this);
+  }
+
+  /** Ends the write side (TCP FIN, or TLS close_notify then FIN). */
+  endOutput(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (!this.#closed) this.socket.end();
+  }
+
+  /** Drops the connection at once: what is still buffered in user space is not sent. */
+  destroy(): void {
+    if (!this.#closed) this.socket.destroy();
+  }
+
+  /** Drops the connection with a TCP RST, discarding everything (POCO's linger 0). */
+  terminate(): void {
+    if (this.#closed) return;
+    const socket = this.socket as Partial<Pick<Socket, 'resetAndDestroy'>> & Duplex;
+    if (typeof socket.resetAndDestroy === 'function' && !socket.destroyed) socket.resetAndDestroy();
+    else socket.destroy();
+  }
+
+  /**
+   * Closes the connection as closing a socket does: what was written still goes out (the kernel
+   * sends what a closed socket had queued), then FIN; a peer that does not take it within
+   * `lingerMs` is dropped.
+   */
+  close(lingerMs: number): void {
+    if (this.#closed) return;
+    const socket = this.socket;
+    if (this.#corked) Channel.#uncork(this); // batched writes go out now
+    if (socket.writableLength === 0 || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    this.pauseReading(ReadPause.SHUT_DOWN);
+    const timer = setTimeout(() => socket.destroy(), lingerMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    socket.end(() => socket.destroy());
+  }
+
+  // --- Internals ---
+
+  /** The one path of every received byte. */
+  #receive(chunk: Uint8Array): void {
+    this.#touchIdle();
+    const core = this.connection;
+    core.receiveData(chunk);
+    const events = core.takeEvents();
+    // A read that brought several messages will get several replies, from the application's
+    // code in later microtasks: batch them. A read with one message (the lock-step case) gets
+    // its reply written at once, without the detour.
+    if (events.length > 1) this.#batchWrites();
+    if (events.length > 0) this.#deliver(events);
+    this.flush();
+  }
+
+  #deliver(events: ConnectionEvent[]): void {
+    if (this.#deferFailureClose) {
+      for (const event of events)
+        if (event.type === 'failure') setImmediate(Channel.#closeAfterFailure, this);
+    }
+    this.#handler.onChannelEvents(events);
+  }
+
+  /**
+   * Holds writes until the end of this turn of the event loop, then sends them in one `writev`:
+   * a read that brings 16 pipelined messages gets its 16 echoes in one system call, not 16.
+   */
+  #batchWrites(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.socket.cork();
+    setImmediate(Channel.#uncork, this);
+  }
+
+  #end(): void {
+    this.connection.receiveEof();
+    const events = this.connection.takeEvents();
+    if (events.length > 0) this.#deliver(events);
+    this.flush();
+    this.#handler.onChannelEnd();
+  }
+
+  #drained(): void {
+    if (this.#congested) {
+      this.#congested = false;
+      this.connection.setTransportCongested(false); // the pong owed, if any, goes out now
+      this.flush();
+    }
+    const drain = this.#drain;
+    this.#drain = null;
+    drain?.resolve();
+    this.#handler.onChannelDrain();
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#closeTimer);
+    clearTimeout(this.#idleTimer);
+    const core = this.connection;
+    // A socket can close without an orderly end (reset, destroy): the core sees an EOF either
+    // way, so that its state is CLOSED and a frame cut short is reported.
+    core.receiveEof();
+    const events = core.takeEvents();
+    core.takeOutgoing();
+    if (events.length > 0) this.#handler.onChannelEvents(events);
+    const drain = this.#drain;
+    this.#drain = null;
+    drain?.reject(new Error('the socket closed before its write buffer drained'));
+    this.#handler.onChannelClosed();
+  }
+
+  #touchIdle(): void {
+    if (this.#idleTimeout <= 0 || this.#closed) return;
+    if (this.#idleTimer === undefined)
+      this.#idleTimer = setTimeout(Channel.#idle, this.#idleTimeout, this);
+    else this.#idleTimer.refresh();
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Writing on a socket that node:http has handed over with an upgrade request: the 101 that
+ * accepts a WebSocket handshake, or the answer that refuses it. Both servers (the message API's
+ * and POCO's `HTTPServer`) write through here, so that both:
+ * - check every header name and value before anything is written (a value with CR or LF would
+ *   put a second header line on the wire; node:http refuses it on an ordinary response too);
+ * - keep the socket's errors from crashing the process for as long as the socket lives (a client
+ *   that resets the connection after its refusal is an ordinary event);
+ * - answer in request order: node:http hands an upgrade over even while the response to an
+ *   earlier request on the same connection (pipelined) is still being written;
+ * - bound how long a refused client that never reads can hold its socket.
+ */
+import { Buffer } from 'node:buffer';
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+
+/** Header names and values, in order, repeats allowed. */
+export type HeaderList = Iterable<readonly [string, string]>;
+
+/** How long a refused client may take to read its answer before its socket is dropped. */
+export const REFUSAL_LINGER_MS = 10_000;
+
+/**
+ * A response head, with every header checked first (node:http's own checks): throws node's
+ * `TypeError` (`ERR_INVALID_HTTP_TOKEN`, `ERR_INVALID_CHAR`) for a bad name or value, so that
+ * nothing is written for it.
+ */
+export function formatHead(
+  status: number,
+  reason: string,
+  headers: HeaderList,
+  version = 'HTTP/1.1',
+): string {
+  let head = `${version} ${status} ${reason}\r\n`;
+  for (const [name, value] of headers) {
+    http.validateHeaderName(name);
+    http.validateHeaderValue(name, value);
+    head += `${name}: ${value}\r\n`;
+  }
+  if (/[\r\n]/.test(reason))
+    throw new TypeError(`invalid character in the reason phrase ${JSON.stringify(reason)}`);
+  return `${head}\r\n`;
+}
+
+/** The reason phrase of a status (node:http's table), e.g. `Switching Protocols`. */
+export function reasonPhrase(status: number): string {
+  return http.STATUS_CODES[status] ?? 'Unknown';
+}
+
+function ignoreSocketError(): void {
+  // The socket's owner learns of the failure from 'close'; an 'error' must not crash the process.
+}
+
+const GUARDED = Symbol('wsnet.guarded');
+
+/**
+ * Keeps the socket's errors (ECONNRESET after a refusal, a reset mid-handshake...) from
+ * crashing the process for as long as it lives, whoever owns it. Once per socket, with one
+ * shared listener: refusals repeated on a kept-alive connection add nothing.
+ */
+export function guardSocket(socket: Duplex): void {
+  const marked = socket as Duplex & { [GUARDED]?: true };
+  if (marked[GUARDED] === true) return;
+  marked[GUARDED] = true;
+  socket.on('error', ignoreSocketError);
+}
+
+/** Writes the 101 that accepts a WebSocket handshake (the headers are checked first). */
+export function writeSwitchingProtocols(socket: Socket, headers: HeaderList): void {
+  socket.write(formatHead(101, reasonPhrase(101), headers));
+}
+
+export interface Refusal {
+  readonly status: number;
+  readonly headers?: HeaderList;
+  /** The body, plain text; the status's reason phrase by default. */
+  readonly body?: string;
+}
+
+/**
+ * Refuses a handshake: writes the answer and ends the connection (`Connection: close`). A status
+ * outside 400-599 is answered as 500; a header that cannot be written makes the answer a bare
+ * 500 (and the header is not written).
+ */
+export function writeRefusal(socket: Socket, refusal: Refusal): void {
+  guardSocket(socket);
+  if (socket.destroyed) return;
+  const status =
+    Number.isInteger(refusal.status) && refusal.status >= 400 && refusal.status <= 599
+      ? refusal.status
+      : 500;
+  const body = Buffer.from(refusal.body ?? `${reasonPhrase(status)}\n`, 'utf8');
+  let head: string;
+  try {
+    head = formatHead(status, reasonPhrase(status), [
+      ...(refusal.headers ?? []),
+      ['Connection', 'close'],
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Content-Length', String(body.length)],
+    ]);
+  } catch {
+    endWithin(
+      socket,
+      formatHead(500, reasonPhrase(500), [
+        ['Connection', 'close'],
+        ['Content-Length', '0'],
+      ]),
+    );
+    return;
+  }
+  endWithin(socket, Buffer.concat([Buffer.from(head, 'latin1'), body]));
+}
+
+/**
+ * Writes `data` and ends the connection; a peer that does not take it within
+ * {@link REFUSAL_LINGER_MS} (it never reads) is dropped rather than left holding the socket.
+ */
+export function endWithin(socket: Socket, data: string | Buffer): void {
+  guardSocket(socket);
+  if (socket.destroyed) return;
+  socket.end(data);
+  const timer = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+/** node:http's response in progress on a connection, if any (`socket._httpMessage`). */
+function responseInProgress(socket: Socket): http.ServerResponse | null {
+  const message = (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+  return message === undefined || message === null || message.writableFinished ? null : message;
+}
+
+/**
+ * Resolves once the responses to the requests that came before an upgrade request on the same
+ * connection are written (HTTP/1.1 answers in request order, RFC 9112 §9.3.2); undefined when
+ * there are none, the common case, so that the caller can go on synchronously.
+ */
+export function earlierResponses(socket: Socket): Promise<void> | undefined {
+  if (responseInProgress(socket) === null) return undefined;
+  return (async () => {
+    for (let response = responseInProgress(socket); response !== null;) {
+      await new Promise<void>((resolve) => {
+        response!.once('finish', resolve);
+        response!.once('close', resolve);
+      });
+      response = socket.destroyed ? null : responseInProgress(socket);
+    }
+    // node:http arms its keep-alive timer when a response ends; the socket is no longer its.
+    if (!socket.destroyed) socket.setTimeout(0);
+  })();
+}
