@@ -55,6 +55,11 @@ export interface ChannelHandler {
   onChannelClosed(): void;
   /** Nothing was received for `idleTimeout` ms. */
   onChannelIdle?(): void;
+  /**
+   * After each read, whatever it brought: the header of a large frame alone makes no event, yet
+   * the POCO facade decides on it whether to read the payload.
+   */
+  onChannelRead?(): void;
 }
 
 export interface ChannelOptions {
@@ -354,6 +359,7 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
     // its reply written at once, without the detour.
     if (events.length > 1) this.#batchWrites();
     if (events.length > 0) this.#deliver(events);
+    this.#handler.onChannelRead?.();
     this.flush();
   }
 

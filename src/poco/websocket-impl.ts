@@ -114,6 +114,12 @@ export class WebSocketImpl implements ChannelHandler {
   /** The bytes those frames took on the wire, headers included (for `available()`). */
   #queuedWireBytes = 0;
   #eof = false;
+  /**
+   * Bytes arrived since a non-blocking receive last said -1: what POCO's `poll` sees as bytes in
+   * the kernel. Part of a frame that a receive has already looked at does not make the socket
+   * readable again, or a poll-then-receive loop would spin until the frame is complete.
+   */
+  #unseenBytes = false;
   /** Why receiving can go no further once the queue is empty (POCO rethrows it each time). */
   #receiveError: PocoException | undefined;
   /** The socket error, if the socket failed (for `poll(SELECT_ERROR)`). */
@@ -265,7 +271,10 @@ export class WebSocketImpl implements ChannelHandler {
     }
     if (this.#receiveError !== undefined) throw this.#receiveError;
     if (this.#eof) return result(target, 0, 0);
-    if (!this.#blocking) return result(target, -1, 0);
+    if (!this.#blocking) {
+      this.#unseenBytes = false; // what is buffered was looked at: no whole frame yet
+      return result(target, -1, 0);
+    }
     return null;
   }
 
@@ -300,7 +309,7 @@ export class WebSocketImpl implements ChannelHandler {
   #ready(mode: number): boolean {
     const readable =
       this.#frames.length > 0 ||
-      this.#connection.bufferedBytes > 0 ||
+      (this.#unseenBytes && this.#connection.bufferedBytes > 0) ||
       this.#eof ||
       this.#receiveError !== undefined ||
       this.#closed;
@@ -549,14 +558,19 @@ export class WebSocketImpl implements ChannelHandler {
     else this.#waiters.push(waiter);
   }
 
-  /** Something happened: every wait looks again, in the order they began. */
-  #wake(): void {
+  /**
+   * Something happened: every wait looks again, in the order they began. With `receivesOnly`
+   * (a read brought part of a frame, no whole one), polls keep waiting: nothing new can be
+   * received yet, and waking them would make a poll-then-receive loop spin.
+   */
+  #wake(receivesOnly = false): void {
     const waiters = this.#waiters;
     if (waiters.length === 0) return;
     this.#waiters = NO_WAITERS;
     for (const waiter of waiters) {
       if (!waiter.receive) {
-        waiter.resolve(true as ReceiveResult & boolean);
+        if (receivesOnly) this.#keepWaiting(waiter);
+        else waiter.resolve(true as ReceiveResult & boolean);
         continue;
       }
       try {
@@ -586,6 +600,15 @@ export class WebSocketImpl implements ChannelHandler {
       }
     }
     this.#wake();
+  }
+
+  /**
+   * @internal ChannelHandler: a frame's header may have come alone. A receive waiting with a
+   * buffer too small for it is refused now, on the header, as POCO refuses it.
+   */
+  onChannelRead(): void {
+    this.#unseenBytes = true;
+    if (this.#connection.incomingFrameLength >= 0) this.#wake(true);
     this.#updateLargeFrameFlow();
   }
 

@@ -12,10 +12,10 @@ import {
   type WebSocketConnection,
 } from '../../src/messages/index.js';
 import {
-  FRAME_BINARY,
-  FRAME_OP_PING,
   FRAME_FLAG_FIN,
-  FRAME_TEXT,
+  FRAME_OP_BINARY,
+  FRAME_OP_PING,
+  FRAME_OP_TEXT,
 } from '../../src/protocol/constants.js';
 import { encodeFrame } from '../../src/protocol/frame.js';
 import { fixedMask } from '../../src/protocol/mask.js';
@@ -23,6 +23,9 @@ import { FixtureChild, MiB, mb, pump } from '../helpers/fixture-child.js';
 import { startFrameServer } from '../helpers/frame-server.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { header, startScriptedServer, type ScriptedServer } from '../helpers/scripted-server.js';
+
+const FRAME_TEXT = FRAME_FLAG_FIN | FRAME_OP_TEXT;
+const FRAME_BINARY = FRAME_FLAG_FIN | FRAME_OP_BINARY;
 
 const servers: WebSocketServer[] = [];
 after(async () => {

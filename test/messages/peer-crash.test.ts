@@ -358,6 +358,7 @@ describe('peer crash: errors escaping the application (delivery contract)', () =
     it(`${name} that throws: that connection closes with 1011, the server emits 'handlerError'`, async () => {
       const server = await startServer({ handler, reportHandlerErrors: true });
       const { client } = await RawClient.open(server.port, path);
+      const clientPort = client.socket.localPort; // read before destroy(), which clears it
       if (path === '/') client.sendFrame(TEXT, 'boom');
       const closeCode = await readCloseCode(client).catch((error: Error) => error);
       client.destroy();
@@ -369,7 +370,7 @@ describe('peer crash: errors escaping the application (delivery contract)', () =
           handlerError:
             handler === 'throw-in-listener' ? 'listener failed: boom' : 'handler failed: boom',
           isConnection: true,
-          remotePort: client.socket.localPort,
+          remotePort: clientPort,
         },
       ]);
       await assertServes(server);

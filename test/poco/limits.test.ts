@@ -14,7 +14,7 @@ import {
   Timespan,
   WebSocket,
 } from '../../src/poco/index.js';
-import { FRAME_BINARY } from '../../src/protocol/constants.js';
+import { FRAME_BINARY } from '../../src/poco/constants.js';
 import { encodeFrame } from '../../src/protocol/frame.js';
 import { fixedMask } from '../../src/protocol/mask.js';
 import { FixtureChild, MiB, mb, pump } from '../helpers/fixture-child.js';
