@@ -125,10 +125,14 @@ export function endWithin(socket: Socket, data: string | Buffer): void {
   socket.once('close', () => clearTimeout(timer));
 }
 
-/** node:http's response in progress on a connection, if any (`socket._httpMessage`). */
+/**
+ * node:http's response on a connection (`socket._httpMessage`), if any: node:http detaches it
+ * when it emits 'finish' and then attaches the next pipelined one, so one that is still attached
+ * has not finished (even if its bytes have all left: 'finish' comes after).
+ */
 function responseInProgress(socket: Socket): http.ServerResponse | null {
   const message = (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
-  return message === undefined || message === null || message.writableFinished ? null : message;
+  return message ?? null;
 }
 
 /**

@@ -4,8 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { WebSocketServer } from '../../src/messages/index.js';
-import { FRAME_TEXT } from '../../src/protocol/constants.js';
+import { FRAME_FLAG_FIN, FRAME_OP_TEXT } from '../../src/protocol/constants.js';
 import { RawClient, upgradeRequest } from '../helpers/raw-client.js';
+
+const FRAME_TEXT = FRAME_FLAG_FIN | FRAME_OP_TEXT;
 
 const servers: WebSocketServer[] = [];
 after(async () => {
