@@ -41,18 +41,21 @@ export interface ReadFlow {
   resumeReading(reason: number): void;
 }
 
-/** What a channel reports to the facade that holds it. */
+/**
+ * What a channel tells the facade that holds it. Notifications only: the state they announce is
+ * the channel's (`ended`, `error`, `closed`, `congested`) or the core's, read from there.
+ */
 export interface ChannelHandler {
   /** Events from the core, in order: after each read, and for the bytes given to the constructor. */
   onChannelEvents(events: ConnectionEvent[]): void;
-  /** The peer ended its side of the stream; the core has seen the EOF. */
-  onChannelEnd(): void;
-  /** The socket failed (reset, TLS alert...); `onChannelClosed` follows. */
-  onChannelError(error: Error): void;
-  /** The socket takes bytes again after it was congested. */
-  onChannelDrain(): void;
   /** The socket closed: nothing more happens, and the core's `closeStatus` is final. */
   onChannelClosed(): void;
+  /** The peer ended its side of the stream (`ended`); the core has seen the EOF. */
+  onChannelEnd?(): void;
+  /** The socket failed (`error`: reset, TLS alert...); `onChannelClosed` follows. */
+  onChannelError?(): void;
+  /** The socket takes bytes again after it was congested. */
+  onChannelDrain?(): void;
   /** Nothing was received for `idleTimeout` ms. */
   onChannelIdle?(): void;
   /**
@@ -97,6 +100,11 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
   readonly #deferFailureClose: boolean;
   #started = false;
   #closed = false;
+  /** The peer's end of stream was read. */
+  #peerEnded = false;
+  /** The first error of the socket. */
+  #error: Error | undefined;
+  /** Our write side was ended. */
   #ended = false;
   #corked = false;
   #congested = false;
@@ -116,7 +124,9 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
     this[CHANNEL]!.#end();
   }
   static #onError(this: ChannelSocket, error: Error): void {
-    this[CHANNEL]!.#handler.onChannelError(error);
+    const channel = this[CHANNEL]!;
+    channel.#error ??= error;
+    channel.#handler.onChannelError?.();
   }
   static #onDrain(this: ChannelSocket): void {
     this[CHANNEL]!.#drained();
@@ -183,6 +193,16 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
   /** True once the socket has closed. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** True once nothing more can be read: the peer ended its side, or the socket closed. */
+  get ended(): boolean {
+    return this.#peerEnded || this.#closed;
+  }
+
+  /** The first error of the socket (a reset, a TLS alert...), if it failed. */
+  get error(): Error | undefined {
+    return this.#error;
   }
 
   /** True while reading is stopped, for whatever reason. */
@@ -383,11 +403,13 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
   }
 
   #end(): void {
+    this.#peerEnded = true;
     this.connection.receiveEof();
     const events = this.connection.takeEvents();
     if (events.length > 0) this.#deliver(events);
     this.flush();
-    this.#handler.onChannelEnd();
+    this.expectClose(); // half closed: the rest of the close is bounded too
+    this.#handler.onChannelEnd?.();
   }
 
   #drained(): void {
@@ -399,7 +421,7 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
     const drain = this.#drain;
     this.#drain = null;
     drain?.resolve();
-    this.#handler.onChannelDrain();
+    this.#handler.onChannelDrain?.();
   }
 
   #close(): void {

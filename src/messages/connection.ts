@@ -41,11 +41,7 @@ import { Inbox } from '../io/inbox.js';
 import { isValidWireCloseCode } from '../protocol/close.js';
 import { Connection, ReadyState, type ConnectionEvent, type Role } from '../protocol/connection.js';
 import { CloseCode, MAX_CLOSE_REASON_BYTES } from '../protocol/constants.js';
-import {
-  ConnectionClosedError,
-  InvalidArgumentError,
-  type ProtocolError,
-} from '../protocol/errors.js';
+import { ConnectionClosedError, InvalidArgumentError } from '../protocol/errors.js';
 import { toBuffer, type BinaryData } from '../protocol/frame.js';
 import { SendQueueFullError, TimeoutError } from './errors.js';
 
@@ -189,8 +185,8 @@ export class WebSocketConnection
   #closedStatus: CloseStatus | undefined;
   #closed: Promise<CloseStatus> | undefined;
   #resolveClosed: ((status: CloseStatus) => void) | undefined;
-  /** What went wrong, for the `cause` of the `ConnectionClosedError`s: a violation, a socket error. */
-  #failure: ProtocolError | Error | undefined;
+  /** What failed the connection besides the peer or the socket: a heartbeat that got no pong. */
+  #failure: Error | undefined;
 
   #sendQueue: QueuedSend[] = [];
   #queuedBytes = 0;
@@ -467,7 +463,6 @@ export class WebSocketConnection
           this.#emitSafely('pong', event.data);
           break;
         case 'failure':
-          this.#failure = event.error;
           if (this.listenerCount('error') > 0) this.#emitSafely('error', event.error);
           break;
         case 'close':
@@ -475,16 +470,6 @@ export class WebSocketConnection
           break;
       }
     }
-  }
-
-  /** @internal ChannelHandler */
-  onChannelEnd(): void {
-    // The core has seen the EOF and the channel answers it; the close event follows.
-  }
-
-  /** @internal ChannelHandler */
-  onChannelError(error: Error): void {
-    this.#failure ??= error;
   }
 
   /** @internal ChannelHandler */
@@ -677,7 +662,7 @@ export class WebSocketConnection
   #closedError(): ConnectionClosedError {
     const status = this.#closedStatus ?? this.#core.closeStatus;
     return new ConnectionClosedError(status.code, status.reason, status.wasClean, {
-      cause: this.#failure,
+      cause: this.#failure ?? this.#core.failure ?? this.#channel.error,
     });
   }
 

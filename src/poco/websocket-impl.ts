@@ -113,7 +113,6 @@ export class WebSocketImpl implements ChannelHandler {
   readonly #frames: Inbox<Frame>;
   /** The bytes those frames took on the wire, headers included (for `available()`). */
   #queuedWireBytes = 0;
-  #eof = false;
   /**
    * Bytes arrived since a non-blocking receive last said -1: what POCO's `poll` sees as bytes in
    * the kernel. Part of a frame that a receive has already looked at does not make the socket
@@ -122,7 +121,7 @@ export class WebSocketImpl implements ChannelHandler {
   #unseenBytes = false;
   /** Why receiving can go no further once the queue is empty (POCO rethrows it each time). */
   #receiveError: PocoException | undefined;
-  /** The socket error, if the socket failed (for `poll(SELECT_ERROR)`). */
+  /** POCO's exception for the channel's socket error, made once. */
   #socketError: PocoException | undefined;
   #closed = false;
   #receiveShutdown = false;
@@ -200,7 +199,7 @@ export class WebSocketImpl implements ChannelHandler {
       const length = payload.byteLength;
       if (this.#pendingSendLength !== null) return Promise.resolve(this.#retryPendingSend(length));
       if (this.#socket.destroyed || !this.#socket.writable)
-        throw this.#socketError ?? new ConnectionResetException();
+        throw this.#socketException() ?? new ConnectionResetException();
       this.#channel.sendFrame((flags === 0 ? 0x82 : flags) & 0xff, payload);
       if (!this.#wouldBlock()) return Promise.resolve(length);
       if (!this.#blocking) {
@@ -269,8 +268,9 @@ export class WebSocketImpl implements ChannelHandler {
       this.#lastFlags = frame.flags;
       return result(target, payload.length, frame.flags, payload);
     }
-    if (this.#receiveError !== undefined) throw this.#receiveError;
-    if (this.#eof) return result(target, 0, 0);
+    const failure = this.#receiveFailure();
+    if (failure !== undefined) throw failure;
+    if (this.#channel.ended) return result(target, 0, 0);
     if (!this.#blocking) {
       this.#unseenBytes = false; // what is buffered was looked at: no whole frame yet
       return result(target, -1, 0);
@@ -310,14 +310,14 @@ export class WebSocketImpl implements ChannelHandler {
     const readable =
       this.#frames.length > 0 ||
       (this.#unseenBytes && this.#connection.bufferedBytes > 0) ||
-      this.#eof ||
-      this.#receiveError !== undefined ||
+      this.#channel.ended ||
+      this.#receiveFailure() !== undefined ||
       this.#closed;
     const writable = !this.#wouldBlock() || this.#closed;
     return (
       ((mode & 1) !== 0 && readable) ||
       ((mode & 2) !== 0 && writable) ||
-      ((mode & 4) !== 0 && this.#socketError !== undefined)
+      ((mode & 4) !== 0 && this.#channel.error !== undefined)
     );
   }
 
@@ -475,7 +475,7 @@ export class WebSocketImpl implements ChannelHandler {
   async #waitForDrain(): Promise<void> {
     const timeout = this.#sendTimeout;
     const drained = this.#channel.drained().catch(() => {
-      throw this.#socketError ?? new ConnectionResetException();
+      throw this.#socketException() ?? new ConnectionResetException();
     });
     if (timeout <= 0) return drained;
     let timer: NodeJS.Timeout | undefined;
@@ -614,17 +614,28 @@ export class WebSocketImpl implements ChannelHandler {
 
   /** @internal ChannelHandler */
   onChannelEnd(): void {
-    this.#eof = true;
     this.#wake();
   }
 
   /** @internal ChannelHandler */
-  onChannelError(error: Error): void {
-    const exception = netExceptionFrom(error);
-    this.#socketError ??= exception;
-    // A reset mid-frame, or before the peer's data was all read, is an error, as recv's is.
-    this.#receiveError ??= exception;
+  onChannelError(): void {
     this.#wake();
+  }
+
+  /** POCO's exception for the socket's error, if it failed (the same object each time). */
+  #socketException(): PocoException | undefined {
+    const error = this.#channel.error;
+    if (error === undefined) return undefined;
+    return (this.#socketError ??= netExceptionFrom(error));
+  }
+
+  /**
+   * Why receiving can go no further once the queue is empty: the peer broke the framing, or the
+   * socket failed (a reset mid-frame, or before the peer's data was all read, is an error, as
+   * recv's is). The first of them, the same object each time: POCO rethrows it.
+   */
+  #receiveFailure(): PocoException | undefined {
+    return (this.#receiveError ??= this.#socketException());
   }
 
   /** @internal ChannelHandler */
@@ -634,7 +645,6 @@ export class WebSocketImpl implements ChannelHandler {
 
   /** @internal ChannelHandler */
   onChannelClosed(): void {
-    this.#eof = true;
     this.#wake();
     clearTimeout(this.#timer);
   }
