@@ -30,12 +30,12 @@ import {
   close,
   closePayload,
   encode,
-  hex,
   readFrame,
   writeAndWait,
   writeChopped,
   type OutFrame,
 } from './wire.js';
+import { toHex } from './bytes.js';
 
 export type Role = 'server' | 'client';
 
@@ -231,7 +231,7 @@ export async function runCase(endpoint: Endpoint, steps: readonly Step[]): Promi
     assert.equal(
       received.flags.toString(16),
       expected.flags.toString(16),
-      `${where}: first octet (FIN, RSV, opcode); payload ${hex(received.payload.subarray(0, 32))}`,
+      `${where}: first octet (FIN, RSV, opcode); payload ${toHex(received.payload.subarray(0, 32))}`,
     );
     assertBytes(received.payload, expected.payload, `${where}: payload`);
     if (step.kind === 'close') ending = { kind: step.ending, payload: step.payload };
@@ -246,7 +246,7 @@ export async function runCase(endpoint: Endpoint, steps: readonly Step[]): Promi
     assert.equal(
       received.flags.toString(16),
       (FIN | OP_CLOSE).toString(16),
-      `the close reply, not a frame with ${hex(received.payload.subarray(0, 32))}`,
+      `the close reply, not a frame with ${toHex(received.payload.subarray(0, 32))}`,
     );
     assertBytes(received.payload, closePayload(1000), 'close reply');
     ending = { kind: 'reply', payload: received.payload };
@@ -259,7 +259,7 @@ export async function runCase(endpoint: Endpoint, steps: readonly Step[]): Promi
     // §7.1.1: the server closes TCP first, as soon as the closing handshake is done (or at once
     // after failing the connection, §7.1.7), and nothing follows its close frame (§5.5.1).
     const rest = await peer.readToEnd(FIN_WAIT_MS);
-    assert.equal(hex(rest), '', 'nothing after the close frame, then the server closes TCP');
+    assert.equal(toHex(rest), '', 'nothing after the close frame, then the server closes TCP');
     if (answer !== null) peer.write(answer);
     peer.end();
   } else {
@@ -267,7 +267,7 @@ export async function runCase(endpoint: Endpoint, steps: readonly Step[]): Promi
     if (answer !== null) peer.write(answer);
     peer.end();
     const rest = await peer.readToEnd(FIN_WAIT_MS);
-    assert.equal(hex(rest), '', 'nothing after the close frame, then the client closes TCP');
+    assert.equal(toHex(rest), '', 'nothing after the close frame, then the client closes TCP');
   }
   await peer.closed();
 

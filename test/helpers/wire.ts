@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DEFAULT_WAIT_MS, type RawClient } from './raw-client.js';
+import { toHex } from './bytes.js';
 
 // Opcodes (§5.2, §11.8).
 export const OP_CONT = 0x0;
@@ -147,17 +148,10 @@ export async function writeAndWait(peer: RawClient, bytes: Buffer): Promise<void
   await nextTurn();
 }
 
-/** Space-separated hex, for readable assertion messages. */
-export function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes)
-    .toString('hex')
-    .replace(/(..)(?!$)/g, '$1 ');
-}
-
 /** Compares payloads: as hex when small (readable diffs), by length then content when large. */
 export function assertBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
   if (actual.length <= 512 && expected.length <= 512) {
-    assert.equal(hex(actual), hex(expected), what);
+    assert.equal(toHex(actual), toHex(expected), what);
     return;
   }
   assert.equal(actual.length, expected.length, `${what}: length`);
