@@ -187,7 +187,10 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
     if (head !== undefined && head.length > 0) this.#receive(head);
     else this.#touchIdle();
     if (socket.destroyed) queueMicrotask(() => this.#close());
+    // The 'data' listener set a socket nobody had paused flowing: a reason to stop set before
+    // start() must hold from the first byte.
     else if (this.#paused === 0) socket.resume();
+    else socket.pause();
   }
 
   /** True once the socket has closed. */

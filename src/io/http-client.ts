@@ -221,7 +221,10 @@ export interface RequestOptions {
   readonly method: string;
   /** Origin-form (`/path?q`) or, for a proxy, absolute-form. */
   readonly path: string;
-  /** Sent in this order, exactly; nothing is added (no Host unless given). */
+  /**
+   * Sent in this order, exactly (no Host unless given); node:http adds `Connection: keep-alive`
+   * only when no `Connection` is given (an upgrade request gives one).
+   */
   readonly headers: ReadonlyArray<readonly [string, string]>;
   /** How long the response head may take (0: no limit). */
   readonly responseTimeoutMs: number;
@@ -391,6 +394,7 @@ export async function sendAnsweringChallenge<R extends { readonly status: number
   request: ChallengedRequest<R>,
   signal?: AbortSignal,
 ): Promise<R> {
+  signal?.throwIfAborted();
   const response = await untilAborted(request.send(), signal);
   if (response.status !== 401 || !(await untilAborted(request.answer(response), signal)))
     return response;

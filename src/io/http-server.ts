@@ -130,7 +130,11 @@ export class HttpFront {
     this.#httpSockets.clear();
   }
 
-  /** Stops listening (and node:http's timers); resolves once the listening socket is closed. */
+  /**
+   * Stops listening (and node:http's timers). Resolves once every connection it accepted has
+   * closed, upgraded ones included (node:http's `close()`): drop the HTTP ones with
+   * `closeHttpConnections()`, close the WebSockets, then await this.
+   */
   close(): Promise<void> {
     const server = this.server;
     if (!server.listening) {

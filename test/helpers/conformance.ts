@@ -36,6 +36,9 @@ import {
   type OutFrame,
 } from './wire.js';
 import { toHex } from './bytes.js';
+import { within } from './wait.js';
+
+export { within };
 
 export type Role = 'server' | 'client';
 
@@ -160,19 +163,6 @@ export interface Case {
 }
 
 // --- Running ---
-
-/** Awaits `promise`, failing after `ms`. */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** What the application is told when the connection is closed. */
 function expectedStatus(ending: Ending, peerClose: Buffer | undefined): CloseStatus {

@@ -3,15 +3,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Message, WebSocketConnection, WebSocketServer } from '../../src/index.js';
+import { within } from './wait.js';
 
-/** `promise`, or a rejection naming `what` if it has not settled within `ms`. */
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
+export { within };
 
 export interface Accepted {
   readonly connection: WebSocketConnection;

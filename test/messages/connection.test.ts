@@ -21,6 +21,7 @@ import { encodeFrame } from '../../src/protocol/frame.js';
 import { FrameReader } from '../../src/protocol/frame-reader.js';
 import { randomMask } from '../../src/protocol/mask.js';
 import { duplexPair } from '../helpers/duplex-pair.js';
+import { within } from '../helpers/wait.js';
 
 const NO_HEAD = { protocol: '', extensions: '', head: Buffer.alloc(0) };
 
@@ -32,17 +33,6 @@ function pair(
   const client = new WebSocketConnection(a, 'client', NO_HEAD, clientSettings);
   const server = new WebSocketConnection(b, 'server', NO_HEAD, serverSettings);
   return { client, server, a, b };
-}
-
-/** Rejects if `promise` has not settled within `ms`: a hang fails the test. */
-function within<T>(promise: Promise<T>, ms = 3000, what = 'the operation'): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-    }),
-  ]);
 }
 
 async function take(connection: WebSocketConnection, n: number) {

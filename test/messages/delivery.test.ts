@@ -13,6 +13,7 @@ import {
   type ServerOptions,
   type WebSocketConnection,
 } from '../../src/index.js';
+import { within } from '../helpers/wait.js';
 
 const servers: WebSocketServer[] = [];
 const clients: WebSocketConnection[] = [];
@@ -87,17 +88,6 @@ async function client(url: string, options: Parameters<typeof connect>[1] = {}) 
 
 function command(connection: WebSocketConnection, what: Command): Promise<void> {
   return connection.send(JSON.stringify(what));
-}
-
-/** Rejects if `promise` has not settled within `ms`: a hang fails the test. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-    }),
-  ]);
 }
 
 /** Polls `condition` every 10 ms until it holds or `ms` have passed; returns whether it held. */

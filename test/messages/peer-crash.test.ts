@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer, connect } from '../../src/index.js';
 import type { FixtureConfig } from '../fixtures/message-server.js';
 import { RawClient, upgradeRequest } from '../helpers/raw-client.js';
+import { within } from '../helpers/wait.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/message-server.js', import.meta.url));
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
@@ -66,16 +67,6 @@ async function startServer(config: FixtureConfig): Promise<Fixture> {
     'the fixture to listen',
   );
   return { child, port, messages, alive, describe };
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-    }),
-  ]);
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,6 +1,6 @@
 /**
- * Bounded waits and loopback sockets for the I/O layer's tests: every wait has a deadline, so a
- * test of code that hangs fails instead of hanging, and every socket is on 127.0.0.1.
+ * Bounded waits (and loopback socket pairs) for every test: every wait has a deadline, so a test
+ * of code that hangs fails instead of hanging, and every socket is on 127.0.0.1.
  */
 import net from 'node:net';
 
