@@ -24,6 +24,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Connection, ConnectionEvent } from '../protocol/connection.js';
 import type { BinaryData } from '../protocol/frame.js';
+import { unguardSocket } from './guard.js';
 
 /** Why reading is stopped; reading goes on only when none holds. */
 export const ReadPause = {
@@ -182,6 +183,7 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
     socket.on('error', Channel.#onError);
     socket.on('drain', Channel.#onDrain);
     socket.on('close', Channel.#onClose);
+    unguardSocket(socket); // this channel's listener handles the errors from now on
     const head = this.#head;
     this.#head = undefined;
     if (head !== undefined && head.length > 0) this.#receive(head);

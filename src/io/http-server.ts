@@ -15,7 +15,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type tls from 'node:tls';
-import { endWithin, guardSocket } from './upgrade.js';
+import { guardSocket } from './guard.js';
+import { endWithin } from './upgrade.js';
 
 export interface HttpServerOptions {
   /** TLS (https) when present. */
@@ -43,20 +44,18 @@ export interface HttpHandlers {
   upgrade(request: http.IncomingMessage, socket: Socket, head: Buffer): void;
 }
 
-/** Where a tracked socket finds its server, for the shared 'close' listener. */
-const FRONT = Symbol('wsnet.httpFront');
-type TrackedSocket = Socket & { [FRONT]?: HttpFront };
-
-function untrack(this: TrackedSocket): void {
-  this[FRONT]?.forget(this);
-}
-
 export class HttpFront {
   readonly server: http.Server;
   /** Accepted sockets that still speak HTTP (not upgraded). */
   readonly #httpSockets = new Set<Socket>();
+  /** One 'close' listener for every socket of this server, not a closure per socket. */
+  readonly #untrack: (this: Socket) => void;
 
   constructor(options: HttpServerOptions, handlers: HttpHandlers) {
+    const sockets = this.#httpSockets;
+    this.#untrack = function (this: Socket) {
+      sockets.delete(this);
+    };
     const serverOptions: http.ServerOptions = {
       headersTimeout: options.headersTimeout,
       requestTimeout: options.requestTimeout,
@@ -87,9 +86,9 @@ export class HttpFront {
     );
     server.on('upgrade', (request: http.IncomingMessage, socket: Socket, head: Buffer) => {
       guardSocket(socket);
-      this.forget(socket);
+      this.#forget(socket);
       const tcp = (socket as Socket & { _parent?: Socket | null })._parent; // under TLS
-      if (tcp !== undefined && tcp !== null) this.forget(tcp);
+      if (tcp !== undefined && tcp !== null) this.#forget(tcp);
       handlers.upgrade(request, socket, head);
     });
     server.on('clientError', answerClientError);
@@ -144,16 +143,15 @@ export class HttpFront {
     return new Promise((resolve) => server.close(() => resolve()));
   }
 
-  /** @internal the socket left HTTP (upgraded or closed). */
-  forget(socket: Socket): void {
-    this.#httpSockets.delete(socket);
+  /** The socket left HTTP (upgraded): it is a WebSocket's now. */
+  #forget(socket: Socket): void {
+    if (this.#httpSockets.delete(socket)) socket.off('close', this.#untrack);
   }
 
   #track(socket: Socket): void {
     guardSocket(socket);
-    const tracked = socket as TrackedSocket;
-    if (tracked[FRONT] === undefined) socket.on('close', untrack);
-    tracked[FRONT] = this;
+    // A socket can come back (POCO hands a refused upgrade's socket back to HTTP): once only.
+    if (!socket.listeners('close').includes(this.#untrack)) socket.on('close', this.#untrack);
     this.#httpSockets.add(socket);
   }
 }

@@ -16,9 +16,12 @@ import { ReadPause, type ReadFlow } from './channel.js';
 /** Bytes counted per waiting item on top of its payload: an object and a Buffer view in V8. */
 export const ITEM_OVERHEAD = 160;
 
+/** The shared empty list: an empty inbox holds no arrays of its own (memory per connection). */
+const NONE: never[] = [];
+
 export class Inbox<T> {
-  #items: T[] = [];
-  #sizes: number[] = [];
+  #items: T[] = NONE;
+  #sizes: number[] = NONE;
   #head = 0;
   #bytes = 0;
   #highWaterMark: number;
@@ -57,8 +60,13 @@ export class Inbox<T> {
 
   push(item: T, payloadBytes: number): void {
     const size = payloadBytes + ITEM_OVERHEAD;
-    this.#items.push(item);
-    this.#sizes.push(size);
+    if (this.#items === NONE) {
+      this.#items = [item];
+      this.#sizes = [size];
+    } else {
+      this.#items.push(item);
+      this.#sizes.push(size);
+    }
     this.#bytes += size;
     if (!this.#full && this.#bytes > this.#highWaterMark) this.#updateFlow();
   }
@@ -70,9 +78,9 @@ export class Inbox<T> {
     this.#bytes -= this.#sizes[this.#head];
     this.#head++;
     if (this.#head === this.#items.length) {
-      // Emptied: give the backing stores back (an idle connection keeps none).
-      this.#items = [];
-      this.#sizes = [];
+      // Emptied: give the arrays back (an idle connection keeps none).
+      this.#items = NONE;
+      this.#sizes = NONE;
       this.#head = 0;
     } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
       this.#items = this.#items.slice(this.#head);
@@ -85,8 +93,8 @@ export class Inbox<T> {
 
   /** Drops every waiting item (the connection is gone). */
   clear(): void {
-    this.#items = [];
-    this.#sizes = [];
+    this.#items = NONE;
+    this.#sizes = NONE;
     this.#head = 0;
     this.#bytes = 0;
     this.#updateFlow();

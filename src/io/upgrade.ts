@@ -13,7 +13,7 @@
 import { Buffer } from 'node:buffer';
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { guardSocket } from './guard.js';
 
 /** Header names and values, in order, repeats allowed. */
 export type HeaderList = Iterable<readonly [string, string]>;
@@ -46,24 +46,6 @@ export function formatHead(
 /** The reason phrase of a status (node:http's table), e.g. `Switching Protocols`. */
 export function reasonPhrase(status: number): string {
   return http.STATUS_CODES[status] ?? 'Unknown';
-}
-
-function ignoreSocketError(): void {
-  // The socket's owner learns of the failure from 'close'; an 'error' must not crash the process.
-}
-
-const GUARDED = Symbol('wsnet.guarded');
-
-/**
- * Keeps the socket's errors (ECONNRESET after a refusal, a reset mid-handshake...) from
- * crashing the process for as long as it lives, whoever owns it. Once per socket, with one
- * shared listener: refusals repeated on a kept-alive connection add nothing.
- */
-export function guardSocket(socket: Duplex): void {
-  const marked = socket as Duplex & { [GUARDED]?: true };
-  if (marked[GUARDED] === true) return;
-  marked[GUARDED] = true;
-  socket.on('error', ignoreSocketError);
 }
 
 /** Writes the 101 that accepts a WebSocket handshake (the headers are checked first). */

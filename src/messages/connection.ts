@@ -178,7 +178,9 @@ export class WebSocketConnection
 
   readonly #core: Connection;
   readonly #channel: Channel<Duplex>;
-  readonly #inbox: Inbox<Message>;
+  /** Messages waiting for a consumer; made when the first one has to wait. */
+  #inbox: Inbox<Message> | null = null;
+  readonly #maxInboxBytes: number;
   readonly #maxQueuedBytes: number;
   readonly #sink: ListenerErrorSink | undefined;
 
@@ -188,15 +190,17 @@ export class WebSocketConnection
   /** What failed the connection besides the peer or the socket: a heartbeat that got no pong. */
   #failure: Error | undefined;
 
-  #sendQueue: QueuedSend[] = [];
+  // Lists made on first use: an idle connection holds none (memory per connection).
+  #sendQueue: QueuedSend[] | null = null;
   #queuedBytes = 0;
   #waitingForDrain = false;
   #streaming: Promise<void> | null = null;
 
-  #receivers: Receiver[] = [];
+  #receiver: Receiver | null = null;
+  #moreReceivers: Receiver[] | null = null;
   #deliveryScheduled = false;
 
-  #pings: PendingPing[] = [];
+  #pings: PendingPing[] | null = null;
   readonly #heartbeat: { interval: number; timeout: number } | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #heartbeatDeadline: NodeJS.Timeout | undefined;
@@ -234,7 +238,7 @@ export class WebSocketConnection
       idleTimeout: settings.idleTimeout ?? 0,
       deferFailureClose: true,
     });
-    this.#inbox = new Inbox(this.#channel, settings.maxInboxBytes ?? DEFAULT_MAX_INBOX_BYTES);
+    this.#maxInboxBytes = settings.maxInboxBytes ?? DEFAULT_MAX_INBOX_BYTES;
     (this as EventEmitter).on('newListener', WebSocketConnection.#onNewListener);
     peer.setNoDelay?.(true);
     // Messages that came with the handshake are parsed now and wait in the inbox until a
@@ -357,7 +361,7 @@ export class WebSocketConnection
     });
     rtt.catch(ignore);
     // Waiting before it is sent: over a fast path the pong can arrive during the write itself.
-    this.#pings.push(ping);
+    (this.#pings ??= []).push(ping);
     try {
       this.#channel.sendPing(payload);
     } catch (error) {
@@ -408,11 +412,11 @@ export class WebSocketConnection
    * message that arrived has been taken.
    */
   receive(): Promise<Message> {
-    const message = this.#inbox.shift();
+    const message = this.#inbox?.shift();
     if (message !== undefined) return Promise.resolve(message);
     if (this.#closedStatus !== undefined) return Promise.reject(this.#closedError());
     return new Promise<Message | IteratorResult<Message>>((resolve, reject) => {
-      this.#receivers.push({ iteration: false, resolve, reject });
+      this.#waitForMessage({ iteration: false, resolve, reject });
     }) as Promise<Message>;
   }
 
@@ -429,11 +433,11 @@ export class WebSocketConnection
   }
 
   #next(): Promise<IteratorResult<Message>> {
-    const message = this.#inbox.shift();
+    const message = this.#inbox?.shift();
     if (message !== undefined) return Promise.resolve({ done: false, value: message });
     if (this.#closedStatus !== undefined) return this.#endOfIteration();
     return new Promise<Message | IteratorResult<Message>>((resolve, reject) => {
-      this.#receivers.push({ iteration: true, resolve, reject });
+      this.#waitForMessage({ iteration: true, resolve, reject });
     }) as Promise<IteratorResult<Message>>;
   }
 
@@ -491,13 +495,12 @@ export class WebSocketConnection
     clearTimeout(this.#heartbeatTimer);
     clearTimeout(this.#heartbeatDeadline);
     const closedError = this.#closedError();
-    for (const queued of this.#sendQueue) queued.reject(closedError);
-    this.#sendQueue = [];
+    for (const queued of this.#sendQueue ?? []) queued.reject(closedError);
+    this.#sendQueue = null;
     this.#queuedBytes = 0;
-    for (const ping of this.#pings) ping.reject(closedError);
-    this.#pings = [];
-    const receivers = this.#receivers;
-    this.#receivers = [];
+    for (const ping of this.#pings ?? []) ping.reject(closedError);
+    this.#pings = null;
+    const receivers = this.#takeReceivers();
     for (const receiver of receivers) {
       if (!receiver.iteration) receiver.reject(closedError);
       else this.#endOfIteration().then(receiver.resolve, receiver.reject);
@@ -519,24 +522,47 @@ export class WebSocketConnection
   // --- Delivery ---
 
   #onMessage(message: Message, size: number): void {
-    if (this.#inbox.length === 0) {
+    const inbox = this.#inbox;
+    if (inbox === null || inbox.length === 0) {
       if (this.listenerCount('message') > 0) {
         this.#emitSafely('message', message, typeof message !== 'string');
         return;
       }
-      const receiver = this.#receivers.shift();
+      const receiver = this.#nextReceiver();
       if (receiver !== undefined) {
         receiver.resolve(receiver.iteration ? { done: false, value: message } : message);
         return;
       }
     }
-    this.#inbox.push(message, size);
+    (this.#inbox ??= new Inbox(this.#channel, this.#maxInboxBytes)).push(message, size);
     if (this.listenerCount('message') > 0) this.#scheduleDelivery();
+  }
+
+  // One receiver waits at a time in the usual case (a `for await` loop): it has a field of its
+  // own, and only further ones a list.
+  #waitForMessage(receiver: Receiver): void {
+    if (this.#receiver === null) this.#receiver = receiver;
+    else (this.#moreReceivers ??= []).push(receiver);
+  }
+
+  #nextReceiver(): Receiver | undefined {
+    const receiver = this.#receiver;
+    if (receiver === null) return undefined;
+    this.#receiver = this.#moreReceivers?.shift() ?? null;
+    return receiver;
+  }
+
+  #takeReceivers(): Receiver[] {
+    const receivers =
+      this.#receiver === null ? [] : [this.#receiver, ...(this.#moreReceivers ?? [])];
+    this.#receiver = null;
+    this.#moreReceivers = null;
+    return receivers;
   }
 
   /** A 'message' listener is being attached: what waits in the inbox is its, oldest first. */
   static #onNewListener(this: WebSocketConnection, event: string | symbol): void {
-    if (event === 'message' && this.#inbox.length > 0) this.#scheduleDelivery();
+    if (event === 'message' && (this.#inbox?.length ?? 0) > 0) this.#scheduleDelivery();
   }
 
   /** Delivers the inbox to the listeners in a microtask: after `on()` has attached them. */
@@ -545,8 +571,9 @@ export class WebSocketConnection
     this.#deliveryScheduled = true;
     queueMicrotask(() => {
       this.#deliveryScheduled = false;
-      while (this.#inbox.length > 0 && this.listenerCount('message') > 0) {
-        const message = this.#inbox.shift()!;
+      const inbox = this.#inbox;
+      while (inbox !== null && inbox.length > 0 && this.listenerCount('message') > 0) {
+        const message = inbox.shift()!;
         this.#emitSafely('message', message, typeof message !== 'string');
       }
     });
@@ -586,7 +613,7 @@ export class WebSocketConnection
   /** Sends now, or after what is queued; rejects at once if it may not be sent. */
   #enqueue(message: Outgoing): Promise<void> {
     if (!this.#canSend()) return quietRejection(this.#closedError());
-    if (this.#sendQueue.length === 0 && !this.#waitingForDrain) {
+    if (this.#sendQueue === null && !this.#waitingForDrain) {
       try {
         if (!this.#perform(message)) this.#waitingForDrain = true;
       } catch (error) {
@@ -605,7 +632,7 @@ export class WebSocketConnection
         new SendQueueFullError(this.#queuedBytes + bytes, this.#maxQueuedBytes),
       );
     const sent = new Promise<void>((resolve, reject) => {
-      this.#sendQueue.push({ ...message, bytes, resolve, reject });
+      (this.#sendQueue ??= []).push({ ...message, bytes, resolve, reject });
     });
     this.#queuedBytes += bytes;
     sent.catch(ignore);
@@ -633,8 +660,14 @@ export class WebSocketConnection
   }
 
   #runQueue(): void {
-    while (this.#sendQueue.length > 0) {
-      const next = this.#sendQueue.shift()!;
+    const queue = this.#sendQueue;
+    // (If the connection closes meanwhile, onChannelClosed has rejected the queue and dropped it.)
+    while (queue !== null && this.#sendQueue === queue) {
+      const next = queue.shift();
+      if (next === undefined) {
+        this.#sendQueue = null; // empty: sends go straight out again
+        return;
+      }
       this.#queuedBytes -= next.bytes;
       let writable = true;
       try {
@@ -668,10 +701,12 @@ export class WebSocketConnection
 
   #settlePings(data: Buffer): void {
     // RFC 6455 §5.5.3: a pong answers the ping with the same data, and the ones before it.
-    const index = this.#pings.findIndex((ping) => ping.payload.equals(data));
+    const pings = this.#pings;
+    const index = pings === null ? -1 : pings.findIndex((ping) => ping.payload.equals(data));
     if (index === -1) return;
     const now = performance.now();
-    const answered = this.#pings.splice(0, index + 1);
+    const answered = pings!.splice(0, index + 1);
+    if (pings!.length === 0) this.#pings = null;
     for (const ping of answered) ping.resolve(now - ping.sentAt);
   }
 

@@ -29,9 +29,9 @@ import { Socket, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { HttpFront } from '../io/http-server.js';
+import { guardSocket } from '../io/guard.js';
 import {
   earlierResponses,
-  guardSocket,
   writeRefusal,
   writeSwitchingProtocols,
   type Refusal,

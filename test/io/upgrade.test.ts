@@ -10,12 +10,12 @@ import { describe, it } from 'node:test';
 import {
   earlierResponses,
   formatHead,
-  guardSocket,
   writeRefusal,
   writeSwitchingProtocols,
 } from '../../src/io/upgrade.js';
 import { RawClient, upgradeRequest } from '../helpers/raw-client.js';
 import { delay, settlesWithin, tcpPair, waitFor, within } from '../helpers/wait.js';
+import { guardSocket } from '../../src/io/guard.js';
 
 const ACCEPT: Array<[string, string]> = [
   ['Upgrade', 'websocket'],
