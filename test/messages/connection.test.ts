@@ -405,6 +405,41 @@ describe('WebSocketConnection: heartbeat and idle timeout', () => {
     await within(client.close());
   });
 
+  it('while its own reading is paused (inbox full), an overdue pong is not held against the peer', async () => {
+    // The peer answers every ping, but its pongs wait unread behind messages the application
+    // has not taken: the heartbeat must not call that peer dead.
+    const { client, server, b } = pair(
+      {},
+      { heartbeat: { interval: 20, timeout: 40 }, maxInboxBytes: 4096 },
+    );
+    const sent = Array.from({ length: 64 }, (_, i) => `m${i}:${'x'.repeat(1000)}`);
+    for (const message of sent) void client.send(message);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(b.isPaused(), true, 'the server stopped reading');
+    await new Promise((resolve) => setTimeout(resolve, 400)); // ten heartbeat timeouts
+    assert.equal(server.readyState, ReadyState.OPEN);
+    const received: unknown[] = [];
+    for (let i = 0; i < sent.length; i++) received.push(await within(server.receive()));
+    assert.deepEqual(received, sent);
+    await new Promise((resolve) => setTimeout(resolve, 150)); // the pongs are read now
+    assert.equal(server.readyState, ReadyState.OPEN);
+    await within(client.close());
+  });
+
+  it('a heartbeat still declares a peer dead whose pongs never come while reading goes on', async () => {
+    const [a, b] = duplexPair();
+    const server = new WebSocketConnection(b, 'server', NO_HEAD, {
+      heartbeat: { interval: 20, timeout: 40 },
+      maxInboxBytes: 4096,
+      closeTimeout: 60,
+    });
+    const peer = silentPeer(a, 'client');
+    void server.receive().catch(() => undefined); // a consumer: the inbox never fills
+    const status = await within(server.closed, 2000, 'heartbeat death');
+    assert.equal(status.code, 1011);
+    assert.ok(peer.frames.length > 0);
+  });
+
   it('idleTimeout closes a connection that received nothing with 1001', async () => {
     const { client, server } = pair({}, { idleTimeout: 80 });
     const status = await within(client.closed);
