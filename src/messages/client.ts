@@ -30,7 +30,7 @@ import { HandshakeError, InvalidArgumentError } from '../protocol/errors.js';
 import { checkUpgradeResponse, upgradeRequestHeaders } from '../protocol/handshake/client.js';
 import { isToken } from '../protocol/handshake/headers.js';
 import { createKey } from '../protocol/handshake/keys.js';
-import { WebSocketConnection, type ConnectionSettings } from './connection.js';
+import { WebSocketConnection, checkSettings, type ConnectionSettings } from './connection.js';
 import { NetworkError, TimeoutError } from './errors.js';
 
 export interface Credentials {
@@ -182,6 +182,7 @@ export async function connect(
   url: string | URL,
   options: ConnectOptions = {},
 ): Promise<WebSocketConnection> {
+  checkSettings(options);
   const target = parseTarget(url);
   const proxy = options.proxy === undefined ? undefined : parseProxy(options.proxy);
   const protocols = options.protocols ?? [];

@@ -138,6 +138,33 @@ export interface WebSocketConnectionEvents {
   error: [error: Error];
 }
 
+/**
+ * Refuses settings that cannot mean anything (a negative or fractional byte count, a timeout
+ * that is not a number of milliseconds), with the name of the setting: at configuration time,
+ * not as a strange behaviour later.
+ */
+export function checkSettings(settings: ConnectionSettings): void {
+  const counts: Array<[string, number | undefined]> = [
+    ['maxMessageSize', settings.maxMessageSize],
+    ['maxQueuedBytes', settings.maxQueuedBytes],
+    ['maxInboxBytes', settings.maxInboxBytes],
+    ['closeTimeout', settings.closeTimeout],
+    ['idleTimeout', settings.idleTimeout],
+    ['heartbeat.interval', settings.heartbeat?.interval],
+    ['heartbeat.timeout', settings.heartbeat?.timeout],
+  ];
+  for (const [name, value] of counts) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0))
+      throw new InvalidArgumentError(
+        'INVALID_OPTION',
+        `${name} must be a whole number >= 0, got ${String(value)}`,
+      );
+  }
+  const heartbeat = settings.heartbeat;
+  if (heartbeat !== undefined && (heartbeat.interval === 0 || heartbeat.timeout === 0))
+    throw new InvalidArgumentError('INVALID_OPTION', 'heartbeat interval and timeout must be > 0');
+}
+
 const RESOLVED: Promise<void> = Promise.resolve();
 
 function ignore(): void {

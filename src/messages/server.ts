@@ -46,6 +46,7 @@ import {
 import {
   HANDLER_FAILED,
   WebSocketConnection,
+  checkSettings,
   reportUnhandled,
   type ConnectionSettings,
   type ListenerErrorSink,
@@ -171,6 +172,7 @@ export class WebSocketServer
       );
     if (options.maxConnections !== undefined && !(options.maxConnections >= 0))
       throw new InvalidArgumentError('INVALID_OPTION', 'maxConnections must be >= 0');
+    checkSettings(options);
     if (options.server !== undefined) {
       this.#http = options.server;
       this.#secure = options.server instanceof https.Server;

@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test';
 import {
   WebSocketServer,
   connect,
+  type ConnectionSettings,
   type ServerOptions,
   type WebSocketConnection,
 } from '../../src/messages/index.js';
@@ -65,6 +66,29 @@ async function handshake(
 function headerOf(head: HttpHead, name: string): string | undefined {
   return head.headers.find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
 }
+
+describe('settings that cannot mean anything are refused at configuration time', () => {
+  const bad: Array<[string, ConnectionSettings]> = [
+    ['a negative inbox', { maxInboxBytes: -1 }],
+    ['a fractional send queue', { maxQueuedBytes: 1.5 }],
+    ['a timeout that is not a number', { closeTimeout: Number.NaN }],
+    ['an idle timeout of Infinity', { idleTimeout: Infinity }],
+    ['a heartbeat every 0 ms', { heartbeat: { interval: 0, timeout: 100 } }],
+    ['a negative message size', { maxMessageSize: -5 }],
+  ];
+  for (const [what, options] of bad) {
+    it(`${what}: the server and connect() throw InvalidArgumentError naming it`, async () => {
+      assert.throws(() => new WebSocketServer({ noServer: true, ...options }), {
+        name: 'InvalidArgumentError',
+        reason: 'INVALID_OPTION',
+      });
+      await assert.rejects(connect('ws://127.0.0.1:1/', options), {
+        name: 'InvalidArgumentError',
+        reason: 'INVALID_OPTION',
+      });
+    });
+  }
+});
 
 describe('WebSocketServer: standalone', () => {
   it('answers a valid upgrade with the RFC 6455 §4.2.2 101 and echoes', async () => {
