@@ -78,9 +78,10 @@ export class Inbox<T> {
     this.#bytes -= this.#sizes[this.#head];
     this.#head++;
     if (this.#head === this.#items.length) {
-      // Emptied: give the arrays back (an idle connection keeps none).
-      this.#items = NONE;
-      this.#sizes = NONE;
+      // Emptied: truncate in place. The arrays stay for the next burst (an inbox that empties
+      // after every message must not allocate two arrays per message); their storage goes.
+      this.#items.length = 0;
+      this.#sizes.length = 0;
       this.#head = 0;
     } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
       this.#items = this.#items.slice(this.#head);

@@ -551,10 +551,15 @@ export class WebSocketConnection
   #onMessage(message: Message, size: number): void {
     const inbox = this.#inbox;
     if (inbox === null || inbox.length === 0) {
-      if (this.listenerCount('message') > 0) {
-        this.#emitSafely('message', message, typeof message !== 'string');
+      // The hot path: one emit, which says whether anyone listened (no rest-argument array).
+      let listened: boolean;
+      try {
+        listened = this.emit('message', message, typeof message !== 'string');
+      } catch (error) {
+        this.#listenerFailed(error);
         return;
       }
+      if (listened) return;
       const receiver = this.#nextReceiver();
       if (receiver !== undefined) {
         receiver.resolve(receiver.iteration ? { done: false, value: message } : message);
