@@ -302,7 +302,8 @@ export class WebSocketImpl implements ChannelHandler {
     const deadline = performance.now() + timeout.totalMicroseconds() / 1000;
     for (;;) {
       if (this.#ready(mode)) return true;
-      if (!(await this.#waitUntil(deadline, (mode & 2) !== 0))) return this.#ready(mode);
+      // A drain wakes the waits too (onChannelDrain): SELECT_WRITE needs nothing more.
+      if (!(await this.#waitUntil(deadline))) return this.#ready(mode);
     }
   }
 
@@ -490,7 +491,7 @@ export class WebSocketImpl implements ChannelHandler {
   }
 
   /** Waits for something to happen; false if `deadline` (a `performance.now()` time) came first. */
-  #waitUntil(deadline: number, orDrain = false): Promise<boolean> {
+  #waitUntil(deadline: number): Promise<boolean> {
     if (deadline - performance.now() <= 0) return Promise.resolve(false);
     return new Promise<boolean>((resolve, reject) => {
       this.#addWaiter({
@@ -501,11 +502,6 @@ export class WebSocketImpl implements ChannelHandler {
         resolve: resolve,
         reject,
       });
-      if (orDrain)
-        this.#channel.drained().then(
-          () => this.#wake(),
-          () => this.#wake(),
-        );
     });
   }
 

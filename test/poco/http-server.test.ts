@@ -548,4 +548,31 @@ describe('WebSocket: what a WebSocket cannot do', () => {
       assert.deepEqual(polls, [false, true, true, true]);
     });
   });
+
+  it('poll(SELECT_WRITE) waits while sendFrame would block, and wakes when the peer reads', async () => {
+    const outcome: Array<number | boolean | string> = [];
+    const factory: HTTPRequestHandlerFactory = {
+      createRequestHandler: () => ({
+        async handleRequest(request: HTTPServerRequest, response: HTTPServerResponse) {
+          const ws = new WebSocket(request, response);
+          ws.setBlocking(false);
+          const big = Buffer.alloc(8 << 20, 0x61);
+          outcome.push(await ws.sendFrame(big, big.length, WebSocket.FRAME_BINARY)); // -1
+          outcome.push(await ws.poll(new Timespan(0, 200_000), WebSocket.SELECT_WRITE)); // false
+          const started = performance.now();
+          outcome.push(await ws.poll(new Timespan(5, 0), WebSocket.SELECT_WRITE)); // the peer reads
+          outcome.push(performance.now() - started < 4000 ? 'before the deadline' : 'timed out');
+          ws.close();
+        },
+      }),
+    };
+    await withServer(await startServer(factory), async (port) => {
+      const { client } = await RawClient.open(port);
+      client.socket.pause(); // reads nothing: the server's buffers fill
+      await sleep(500);
+      client.socket.resume();
+      await client.closed();
+      assert.deepEqual(outcome, [-1, false, true, 'before the deadline']);
+    });
+  });
 });
