@@ -243,7 +243,9 @@ export class WebSocketServer
   /**
    * Runs the opening handshake on an upgrade request: checks, hooks, then the 101 and a
    * `connection` event; or a refusal. Resolves with the connection, or undefined if refused.
-   * Never rejects: whatever goes wrong is a refusal (reported on 'rejection').
+   * Nothing the peer does makes it reject: whatever goes wrong is a refusal (reported on
+   * 'rejection'). It rejects only with `InvalidArgumentError` when `socket` is not the request's
+   * `net.Socket` (or `tls.TLSSocket`).
    */
   async handleUpgrade(
     request: http.IncomingMessage,
