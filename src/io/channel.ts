@@ -389,10 +389,10 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
   }
 
   #deliver(events: ConnectionEvent[]): void {
-    if (this.#deferFailureClose) {
-      for (const event of events)
-        if (event.type === 'failure') setImmediate(Channel.#closeAfterFailure, this);
-    }
+    // A failure is the last event of its batch (the core reads nothing after it): one look at
+    // the end, not a second pass over every read's events.
+    if (this.#deferFailureClose && events[events.length - 1].type === 'failure')
+      setImmediate(Channel.#closeAfterFailure, this);
     this.#handler.onChannelEvents(events);
   }
 

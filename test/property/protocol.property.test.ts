@@ -359,8 +359,11 @@ describe('property: arbitrary bytes end in events or documented errors only', ()
               input += chunk.length;
               connection.receiveData(Buffer.from(chunk)); // must not throw
               for (const buffer of connection.takeOutgoing()) output += buffer.length;
-              for (const event of connection.takeEvents()) {
+              const events = connection.takeEvents();
+              for (const [index, event] of events.entries()) {
                 if (event.type !== 'failure') continue;
+                // The I/O layer relies on it: nothing is read after a failure.
+                assert.equal(index, events.length - 1, 'a failure is the last event of its batch');
                 assert.ok(event.error instanceof ProtocolError);
                 assert.ok(
                   DOCUMENTED.has(event.error.reason),
