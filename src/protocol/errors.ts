@@ -54,7 +54,16 @@ const PROTOCOL_RULES = {
   ],
   INVALID_CLOSE_PAYLOAD: [PROTOCOL_ERROR, 'close frame payload of 1 byte (RFC 6455 §5.5.1)'],
   INVALID_CLOSE_CODE: [PROTOCOL_ERROR, 'invalid close code (RFC 6455 §7.4)'],
+  COMPRESSED_CONTROL_FRAME: [PROTOCOL_ERROR, 'RSV1 (compressed) set on a control frame (RFC 7692 §6)'],
+  COMPRESSED_CONTINUATION: [
+    PROTOCOL_ERROR,
+    'RSV1 (compressed) set on a continuation frame; only the first frame of a message carries it (RFC 7692 §6)',
+  ],
   INVALID_UTF8: [INVALID_PAYLOAD_DATA, 'text message is not valid UTF-8 (RFC 6455 §8.1)'],
+  INVALID_COMPRESSED_DATA: [
+    INVALID_PAYLOAD_DATA,
+    'compressed message is not valid DEFLATE data (RFC 7692 §7.2.2)',
+  ],
   INVALID_CLOSE_REASON: [INVALID_PAYLOAD_DATA, 'close reason is not valid UTF-8 (RFC 6455 §5.5.1)'],
   FRAME_TOO_BIG: [MESSAGE_TOO_BIG, 'frame payload over the size limit'],
   MESSAGE_TOO_BIG: [MESSAGE_TOO_BIG, 'message over the size limit'],
@@ -147,6 +156,8 @@ const HANDSHAKE_RULES = {
   UNEXPECTED_SUBPROTOCOL:
     'the server selected a subprotocol the client did not offer (RFC 6455 §4.1)',
   UNEXPECTED_EXTENSION: 'the server selected an extension the client did not offer (RFC 6455 §4.1)',
+  INVALID_EXTENSION_RESPONSE:
+    'the server accepted permessage-deflate with parameters the offer does not allow (RFC 7692 §7.1)',
 } as const satisfies Record<string, string>;
 
 export type HandshakeErrorReason = keyof typeof HANDSHAKE_RULES;
