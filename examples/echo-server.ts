@@ -24,6 +24,8 @@ export async function startEchoServer(port: number, host = '127.0.0.1'): Promise
     port,
     host,
     maxMessageSize: 64 * 1024 * 1024,
+    // Accept permessage-deflate from clients that offer it (the conformance cases 12.x, 13.x).
+    perMessageDeflate: true,
   });
   server.on('connection', (connection) => void echo(connection));
   return server;

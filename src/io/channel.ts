@@ -222,13 +222,14 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
 
   // --- Sending: each queues frames in the core and writes them; false if the socket is congested ---
 
-  sendText(data: string | BinaryData, fin = true): boolean {
-    this.connection.sendText(data, fin);
+  /** `compress`: see `Connection.sendBinary`. */
+  sendText(data: string | BinaryData, fin = true, compress?: boolean): boolean {
+    this.connection.sendText(data, fin, compress);
     return this.flush();
   }
 
-  sendBinary(data: BinaryData, fin = true): boolean {
-    this.connection.sendBinary(data, fin);
+  sendBinary(data: BinaryData, fin = true, compress?: boolean): boolean {
+    this.connection.sendBinary(data, fin, compress);
     return this.flush();
   }
 

@@ -23,13 +23,24 @@ import {
   type ProxySettings,
   type ReceivedResponse,
 } from '../io/http-client.js';
+import { guardSocket } from '../io/guard.js';
 import { basicAuthorization } from '../protocol/auth/basic.js';
 import { digestAuthorization } from '../protocol/auth/digest.js';
 import { selectChallenge } from '../protocol/auth/select.js';
 import { HandshakeError, InvalidArgumentError } from '../protocol/errors.js';
 import { checkUpgradeResponse, upgradeRequestHeaders } from '../protocol/handshake/client.js';
-import { isToken } from '../protocol/handshake/headers.js';
+import { formatExtensionList, isToken } from '../protocol/handshake/headers.js';
 import { createKey } from '../protocol/handshake/keys.js';
+import { Connection } from '../protocol/connection.js';
+import { CloseCode } from '../protocol/constants.js';
+import type { PerMessageDeflate } from '../protocol/deflate/codec.js';
+import { PERMESSAGE_DEFLATE } from '../protocol/deflate/negotiation.js';
+import type { Socket } from 'node:net';
+import {
+  offerCompression,
+  resolveDeflateOption,
+  type CompressionOffer,
+} from './compression.js';
 import { WebSocketConnection, checkSettings, type ConnectionSettings } from './connection.js';
 import { NetworkError, TimeoutError } from './errors.js';
 
@@ -183,6 +194,8 @@ export async function connect(
   options: ConnectOptions = {},
 ): Promise<WebSocketConnection> {
   checkSettings(options);
+  const deflate = resolveDeflateOption(options.perMessageDeflate, 'client');
+  const compression = deflate === null ? null : offerCompression(deflate);
   const target = parseTarget(url);
   const proxy = options.proxy === undefined ? undefined : parseProxy(options.proxy);
   const protocols = options.protocols ?? [];
@@ -215,7 +228,7 @@ export async function connect(
       : undefined;
   const responses: Array<Promise<ReceivedResponse>> = [];
   try {
-    return await handshake(http, target, options, protocols, extra, credentials, {
+    return await handshake(http, target, options, protocols, compression, extra, credentials, {
       signal: deadline.signal,
       responses,
     });
@@ -242,6 +255,7 @@ async function handshake(
   target: Target,
   options: ConnectOptions,
   protocols: readonly string[],
+  compression: CompressionOffer | null,
   extra: Array<[string, string]>,
   credentials: Credentials | undefined,
   attempt: { signal: AbortSignal; responses: Array<Promise<ReceivedResponse>> },
@@ -256,7 +270,10 @@ async function handshake(
       send: () => {
         const headers: Array<[string, string]> = [
           ['Host', target.authority],
-          ...upgradeRequestHeaders(key, { protocols }),
+          ...upgradeRequestHeaders(key, {
+            protocols,
+            ...(compression === null ? {} : { extensions: compression.header }),
+          }),
         ];
         if (options.origin !== undefined) headers.push(['Origin', options.origin]);
         if (authorization !== undefined) headers.push(['Authorization', authorization]);
@@ -295,16 +312,30 @@ async function handshake(
     attempt.signal,
   );
 
+  const offered = compression === null ? [] : [PERMESSAGE_DEFLATE];
   if (response.kind === 'upgrade') {
-    const check = checkUpgradeResponse(response, key, 'rfc', { protocols, extensions: [] });
+    const check = checkUpgradeResponse(response, key, 'rfc', { protocols, extensions: offered });
     if (!check.ok) {
       response.socket.destroy();
       throw withStatus(check.error, response.status);
     }
+    let deflate: PerMessageDeflate | null = null;
+    try {
+      deflate = compression?.accept(check.extensions) ?? null;
+    } catch (error) {
+      if (error instanceof HandshakeError) failNegotiation(response.socket);
+      else response.socket.destroy();
+      throw error instanceof HandshakeError ? withStatus(error, response.status) : error;
+    }
     return new WebSocketConnection(
       response.socket,
       'client',
-      { protocol: check.protocol ?? '', extensions: '', head: response.head },
+      {
+        protocol: check.protocol ?? '',
+        extensions: deflate === null ? '' : formatExtensionList([deflate.agreement.response]),
+        head: response.head,
+        ...(deflate === null ? {} : { deflate }),
+      },
       options,
     );
   }
@@ -314,9 +345,25 @@ async function handshake(
     throw withStatus(new HandshakeError('NO_CONNECTION_UPGRADE'), 101);
   }
   // 401 (no credentials, or refused twice), 200, 404...
-  const check = checkUpgradeResponse(response, key, 'rfc', { protocols, extensions: [] });
+  const check = checkUpgradeResponse(response, key, 'rfc', { protocols, extensions: offered });
   if (!check.ok) throw withStatus(check.error, response.status);
   throw withStatus(new HandshakeError('CANNOT_UPGRADE', response.reason), response.status);
+}
+
+/**
+ * The server accepted permessage-deflate with parameters the offer does not allow: the client
+ * fails the connection (RFC 7692 §7.1), which is open on the server's side, with a close frame
+ * (1010: the extension the client needs was not negotiated as it must be, RFC 6455 §7.4.1),
+ * and closes TCP a moment later if the server does not.
+ */
+function failNegotiation(socket: Socket): void {
+  guardSocket(socket); // a reset while the close goes out is expected, not an error to report
+  const core = new Connection('client');
+  core.sendClose(CloseCode.MANDATORY_EXTENSION, 'invalid permessage-deflate response');
+  for (const bytes of core.takeOutgoing()) socket.write(bytes);
+  socket.end();
+  socket.resume(); // read (and drop) whatever the server still sends, until it closes
+  setTimeout(() => socket.destroy(), 1000).unref();
 }
 
 /** Waits until a response body was read to the end (or the connection closed). */

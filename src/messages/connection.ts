@@ -41,8 +41,10 @@ import { Inbox } from '../io/inbox.js';
 import { isValidWireCloseCode } from '../protocol/close.js';
 import { Connection, ReadyState, type ConnectionEvent, type Role } from '../protocol/connection.js';
 import { CloseCode, MAX_CLOSE_REASON_BYTES } from '../protocol/constants.js';
+import type { PerMessageDeflate } from '../protocol/deflate/codec.js';
 import { ConnectionClosedError, InvalidArgumentError } from '../protocol/errors.js';
 import { toBuffer, type BinaryData } from '../protocol/frame.js';
+import type { PerMessageDeflateOption } from './compression.js';
 import { SendQueueFullError, TimeoutError } from './errors.js';
 
 export interface ConnectionSettings {
@@ -65,6 +67,12 @@ export interface ConnectionSettings {
    * `receive()`) before the socket stops reading. Default 1 MiB.
    */
   readonly maxInboxBytes?: number;
+  /**
+   * permessage-deflate (RFC 7692): `true` negotiates it with wsnet's defaults, `false` declines
+   * it, an object changes some of the defaults (see `PerMessageDeflateOptions`). A client offers
+   * it by default; a server accepts it only when this is set.
+   */
+  readonly perMessageDeflate?: PerMessageDeflateOption;
 }
 
 export interface CloseStatus {
@@ -80,6 +88,20 @@ export interface HandshakeOutcome {
   readonly extensions: string;
   /** Bytes read past the HTTP head: the first frames. */
   readonly head: Buffer;
+  /** The permessage-deflate codec, if the handshake negotiated it. */
+  readonly deflate?: PerMessageDeflate;
+}
+
+/** Options of one `send()`. */
+export interface SendOptions {
+  /** Send bytes as text (`false`; they must be UTF-8) or a string as binary (`true`). */
+  readonly binary?: boolean;
+  /**
+   * With permessage-deflate negotiated: `false` sends this message uncompressed, `true`
+   * compresses it even below the threshold. By default messages of at least `threshold` bytes
+   * are compressed. A message that compression would not make smaller goes uncompressed.
+   */
+  readonly compress?: boolean;
 }
 
 export type Message = string | Buffer;
@@ -106,6 +128,7 @@ type Outgoing =
       readonly op: 'text' | 'binary' | 'continuation';
       readonly data: string | Buffer;
       fin: boolean;
+      readonly compress?: boolean;
     }
   | { readonly op: 'close'; readonly code: number; readonly reason: string };
 
@@ -205,6 +228,7 @@ export class WebSocketConnection
 
   readonly #core: Connection;
   readonly #channel: Channel<Duplex>;
+  readonly #deflate: PerMessageDeflate | undefined;
   /** Messages waiting for a consumer; made when the first one has to wait. */
   #inbox: Inbox<Message> | null = null;
   readonly #maxInboxBytes: number;
@@ -254,10 +278,12 @@ export class WebSocketConnection
     // No frame can be larger than the largest message: the limit is checked on each header.
     // closeOnError off: on a violation the core stops reading, and the channel sends the close
     // frame a turn of the event loop later (deferFailureClose).
+    this.#deflate = outcome.deflate;
     this.#core = new Connection(role, {
       maxMessageSize,
       maxFrameSize: maxMessageSize,
       closeOnError: false,
+      ...(outcome.deflate === undefined ? {} : { deflate: outcome.deflate }),
     });
     this.#channel = new Channel(socket, this.#core, this, {
       head: outcome.head,
@@ -284,6 +310,14 @@ export class WebSocketConnection
     return this.#queuedBytes + this.#channel.socket.writableLength;
   }
 
+  /**
+   * Bytes this connection holds for permessage-deflate between messages (its LZ77 histories;
+   * 0 without compression). No zlib state outlives a message.
+   */
+  get compressionMemory(): number {
+    return this.#deflate?.memory ?? 0;
+  }
+
   /** Resolves when the connection is CLOSED, with how it closed. Never rejects. */
   get closed(): Promise<CloseStatus> {
     if (this.#closedStatus !== undefined) return Promise.resolve(this.#closedStatus);
@@ -298,9 +332,10 @@ export class WebSocketConnection
    * when they are UTF-8). Bytes are any typed array, `DataView`, `Buffer` or `ArrayBuffer`:
    * exactly the view's bytes are sent. Resolves when the socket has taken the message; while
    * the socket's buffer is full it waits, in order. Rejects with `ConnectionClosedError` once
-   * the connection is closing, `SendQueueFullError` past `maxQueuedBytes`.
+   * the connection is closing, `SendQueueFullError` past `maxQueuedBytes`. `compress`: see
+   * {@link SendOptions}.
    */
-  send(data: string | BinaryData, options: { binary?: boolean } = {}): Promise<void> {
+  send(data: string | BinaryData, options: SendOptions = {}): Promise<void> {
     let payload: string | Buffer;
     try {
       payload = typeof data === 'string' ? data : toBuffer(data);
@@ -308,7 +343,12 @@ export class WebSocketConnection
       return quietRejection(error);
     }
     const binary = options.binary ?? typeof payload !== 'string';
-    const message: Outgoing = { op: binary ? 'binary' : 'text', data: payload, fin: true };
+    const message: Outgoing = {
+      op: binary ? 'binary' : 'text',
+      data: payload,
+      fin: true,
+      ...(options.compress === undefined ? {} : { compress: options.compress }),
+    };
     if (this.#streaming !== null) {
       // A fragmented message is being sent: this one goes after it.
       const after = this.#streaming.then(
@@ -328,7 +368,7 @@ export class WebSocketConnection
    */
   async sendStream(
     source: Iterable<string | BinaryData> | AsyncIterable<string | BinaryData>,
-    options: { binary?: boolean } = {},
+    options: SendOptions = {},
   ): Promise<void> {
     let release!: () => void;
     const previous = this.#streaming;
@@ -340,13 +380,16 @@ export class WebSocketConnection
     try {
       let pending: string | Buffer | undefined;
       const emit = (fragment: string | Buffer, fin: boolean): Promise<void> => {
-        let op: 'text' | 'binary' | 'continuation' = 'continuation';
-        if (first) {
-          binary ??= typeof fragment !== 'string';
-          op = binary ? 'binary' : 'text';
-          first = false;
-        }
-        return this.#enqueue({ op, data: fragment, fin });
+        if (!first) return this.#enqueue({ op: 'continuation', data: fragment, fin });
+        first = false;
+        binary ??= typeof fragment !== 'string';
+        // The first fragment decides whether the whole message is compressed (RFC 7692 §6).
+        return this.#enqueue({
+          op: binary ? 'binary' : 'text',
+          data: fragment,
+          fin,
+          ...(options.compress === undefined ? {} : { compress: options.compress }),
+        });
       };
       // One fragment behind, so that the last one can carry FIN.
       for await (const fragment of source) {
@@ -676,11 +719,12 @@ export class WebSocketConnection
     const channel = this.#channel;
     switch (message.op) {
       case 'text':
-        return channel.sendText(message.data, message.fin);
+        return channel.sendText(message.data, message.fin, message.compress);
       case 'binary':
         return channel.sendBinary(
           typeof message.data === 'string' ? Buffer.from(message.data, 'utf8') : message.data,
           message.fin,
+          message.compress,
         );
       case 'continuation':
         return channel.sendContinuation(message.data, message.fin);

@@ -8,8 +8,10 @@ export {
   type CloseStatus,
   type ConnectionSettings,
   type Message,
+  type SendOptions,
   type WebSocketConnectionEvents,
 } from './connection.js';
+export type { PerMessageDeflateOption, PerMessageDeflateOptions } from './compression.js';
 export {
   WebSocketServer,
   type AcceptDecision,

@@ -43,6 +43,14 @@ import {
   checkUpgradeRequest,
   rejectionResponse,
 } from '../protocol/handshake/server.js';
+import type { ExtensionOffer } from '../protocol/handshake/headers.js';
+import {
+  CompressionBudget,
+  acceptCompression,
+  resolveDeflateOption,
+  type CompressionAcceptance,
+  type PerMessageDeflateOptions,
+} from './compression.js';
 import {
   HANDLER_FAILED,
   WebSocketConnection,
@@ -112,7 +120,15 @@ export interface ServerOptions extends ConnectionSettings {
   readonly maxHeaderSize?: number;
   /** How long a handshake request may take to arrive (standalone only). Default 30 s. */
   readonly handshakeTimeout?: number;
+  /**
+   * Bytes all connections together may hold for permessage-deflate (each is charged the most
+   * its histories can reach under what it negotiated). Past it, new connections are accepted
+   * without compression. Default 256 MiB.
+   */
+  readonly maxCompressionMemory?: number;
 }
+
+const DEFAULT_MAX_COMPRESSION_MEMORY = 256 * 1024 * 1024;
 
 export interface WebSocketServerEvents {
   connection: [connection: WebSocketConnection, request: http.IncomingMessage];
@@ -139,6 +155,9 @@ export class WebSocketServer
   /** The open connections. */
   readonly clients = new Set<WebSocketConnection>();
   readonly #options: ServerOptions;
+  /** permessage-deflate settings, or null when this server declines it. */
+  readonly #deflate: PerMessageDeflateOptions | null;
+  readonly #compressionBudget: CompressionBudget;
   /** The HTTP server this server owns (standalone). */
   readonly #front: HttpFront | undefined;
   /** The HTTP server whose upgrades this server handles (standalone or attached). */
@@ -173,6 +192,11 @@ export class WebSocketServer
     if (options.maxConnections !== undefined && !(options.maxConnections >= 0))
       throw new InvalidArgumentError('INVALID_OPTION', 'maxConnections must be >= 0');
     checkSettings(options);
+    this.#deflate = resolveDeflateOption(options.perMessageDeflate, 'server');
+    const budget = options.maxCompressionMemory ?? DEFAULT_MAX_COMPRESSION_MEMORY;
+    if (!(Number.isSafeInteger(budget) && budget >= 0))
+      throw new InvalidArgumentError('INVALID_OPTION', 'maxCompressionMemory must be >= 0');
+    this.#compressionBudget = new CompressionBudget(budget);
     if (options.server !== undefined) {
       this.#http = options.server;
       this.#secure = options.server instanceof https.Server;
@@ -223,6 +247,11 @@ export class WebSocketServer
     server.#listenAwaited = true;
     await server.#listening;
     return server;
+  }
+
+  /** Bytes charged to the compression budget by the open connections (see `maxCompressionMemory`). */
+  get compressionMemory(): number {
+    return this.#compressionBudget.used;
   }
 
   /** The address a standalone or attached server listens on. */
@@ -351,20 +380,30 @@ export class WebSocketServer
       return refuse({ status: 500 }, error);
     }
 
-    // Extensions are not negotiated yet (permessage-deflate is a later step): none is accepted,
-    // so RSV bits stay reserved and the client must not use any it offered (RFC 6455 §9.1).
+    // permessage-deflate is the one extension wsnet speaks; offers of others are declined, so
+    // the client may not use them (RFC 6455 §9.1).
+    const compression = this.#negotiateCompression(check.extensions);
+    const extensions = compression?.header ?? '';
     writeSwitchingProtocols(
       socket,
-      acceptResponseHeaders(check.accept, protocol === undefined ? {} : { protocol }),
+      acceptResponseHeaders(check.accept, {
+        ...(protocol === undefined ? {} : { protocol }),
+        ...(compression === null ? {} : { extensions }),
+      }),
     );
     const connection = new WebSocketConnection(
       socket,
       'server',
-      { protocol: protocol ?? '', extensions: '', head },
+      {
+        protocol: protocol ?? '',
+        extensions,
+        head,
+        ...(compression === null ? {} : { deflate: compression.codec }),
+      },
       this.#options,
       this,
     );
-    this.#track(connection);
+    this.#track(connection, compression?.codec.maxMemory ?? 0);
     try {
       this.emit('connection', connection, request);
     } catch (error) {
@@ -379,9 +418,21 @@ export class WebSocketServer
    * context, and keep the request (its headers, the upgrade context) alive as long as the
    * connection (about 1 KiB per connection).
    */
-  #track(connection: WebSocketConnection): void {
+  #track(connection: WebSocketConnection, compressionMemory: number): void {
     this.clients.add(connection);
-    connection.once('close', () => this.clients.delete(connection));
+    connection.once('close', () => {
+      this.clients.delete(connection);
+      this.#compressionBudget.release(compressionMemory);
+    });
+  }
+
+  /** The first acceptable permessage-deflate offer, if the budget has room for it. */
+  #negotiateCompression(offers: readonly ExtensionOffer[]): CompressionAcceptance | null {
+    if (this.#deflate === null || offers.length === 0) return null;
+    const accepted = acceptCompression(offers, this.#deflate);
+    if (accepted === null || !this.#compressionBudget.reserve(accepted.codec.maxMemory))
+      return null;
+    return accepted;
   }
 
   #pathMatches(request: http.IncomingMessage): boolean {

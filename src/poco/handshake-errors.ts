@@ -51,6 +51,11 @@ const POCO_HANDSHAKE_ERRORS = {
     WS_ERR_NO_HANDSHAKE,
     'Server selected an extension the client did not offer',
   ],
+  // The POCO facade never offers an extension; listed for completeness of the reasons.
+  INVALID_EXTENSION_RESPONSE: [
+    WS_ERR_NO_HANDSHAKE,
+    'Server accepted permessage-deflate with invalid parameters',
+  ],
 } as const satisfies Record<HandshakeErrorReason, readonly [ErrorCode, string]>;
 
 /** POCO's code for a handshake check. */

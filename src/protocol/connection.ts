@@ -27,6 +27,7 @@ import { encodeClosePayload, parseClosePayload, type CloseInfo } from './close.j
 import {
   CloseCode,
   FRAME_FLAG_FIN,
+  FRAME_FLAG_RSV1,
   FRAME_OP_BINARY,
   FRAME_OP_BITMASK,
   FRAME_OP_CLOSE,
@@ -45,6 +46,7 @@ import {
   ProtocolError,
   type ProtocolErrorReason,
 } from './errors.js';
+import type { PerMessageDeflate } from './deflate/codec.js';
 import { encodeFrame, makeFrame, toBuffer, type BinaryData, type Frame } from './frame.js';
 import { FrameReader, type FrameHeader } from './frame-reader.js';
 import { randomMask, type MaskGenerator } from './mask.js';
@@ -129,6 +131,12 @@ export interface ConnectionOptions extends Partial<ConnectionPolicy> {
   readonly initialBytes?: Uint8Array;
   /** Where a client's masking keys come from (default: the CSPRNG pool). */
   readonly mask?: MaskGenerator;
+  /**
+   * permessage-deflate, when the handshake negotiated it (RFC 7692): RSV1 marks a compressed
+   * message, which is inflated (within `maxMessageSize`) before it is checked and reported.
+   * Only with `reassemble`: a frame-level user sees RSV1 and the raw payload.
+   */
+  readonly deflate?: PerMessageDeflate;
 }
 
 /** What happened, in the order it happened. */
@@ -147,6 +155,15 @@ export type ConnectionEvent =
 /** Largest size limit a Buffer can hold. */
 const MAX_SIZE_LIMIT = 2 ** 53 - 1;
 
+/**
+ * The compressed size a message within `limit` may have: DEFLATE can make data that does not
+ * compress slightly larger (5 bytes per stored block), so the limit on the wire is a little
+ * looser; the inflated message is held to `limit` exactly.
+ */
+function compressedLimit(limit: number): number {
+  return limit + Math.ceil(limit / 1024) + 64;
+}
+
 function checkLimit(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 0 || value > MAX_SIZE_LIMIT)
     throw new InvalidArgumentError(
@@ -162,6 +179,7 @@ export class Connection {
   private frameLimit: number;
   private messageLimit: number;
   private readonly mask: MaskGenerator | null;
+  private readonly deflate: PerMessageDeflate | null;
 
   private readyState: ReadyState = ReadyState.OPEN;
   private sentClose: CloseInfo | undefined;
@@ -182,6 +200,8 @@ export class Connection {
   // The message being received.
   private receivingMessage = false;
   private receivingText = false;
+  /** The message being received had RSV1 on its first frame: its payload is DEFLATE data. */
+  private receivingCompressed = false;
   // Created on first use: a POCO-policy connection never needs them (memory per connection).
   private assemblerInstance: MessageAssembler | undefined;
   private receiveValidatorInstance: Utf8Validator | undefined;
@@ -195,6 +215,7 @@ export class Connection {
   // The message being sent in fragments.
   private sendingMessage = false;
   private sendingText = false;
+  private sendingCompressed = false;
   private sendValidatorInstance: Utf8Validator | undefined;
 
   private events: ConnectionEvent[] = [];
@@ -207,8 +228,14 @@ export class Connection {
 
   constructor(role: Role, options: ConnectionOptions = {}) {
     this.role = role;
-    const { initialBytes, mask, ...overrides } = options;
+    const { initialBytes, mask, deflate, ...overrides } = options;
     this.policy = { ...RFC_POLICY, ...overrides };
+    if (deflate !== undefined && !this.policy.reassemble)
+      throw new InvalidArgumentError(
+        'INVALID_OPTION',
+        'permessage-deflate needs reassemble: frames are only inflated as whole messages',
+      );
+    this.deflate = deflate ?? null;
     this.messageLimit = checkLimit('maxMessageSize', this.policy.maxMessageSize);
     this.frameLimit = checkLimit(
       'maxFrameSize',
@@ -414,8 +441,14 @@ export class Connection {
   private isPartialTextInvalid(header: FrameHeader): boolean {
     if (!this.policy.validateUtf8 || !this.policy.reassemble) return false;
     const opcode = header.flags & FRAME_OP_BITMASK;
-    const continuesText = opcode === FRAME_OP_CONT && this.receivingMessage && this.receivingText;
-    if (opcode !== FRAME_OP_TEXT && !continuesText) return false;
+    const continuesText =
+      opcode === FRAME_OP_CONT &&
+      this.receivingMessage &&
+      this.receivingText &&
+      !this.receivingCompressed;
+    // Compressed text is checked once inflated: its bytes on the wire are not text.
+    const startsText = opcode === FRAME_OP_TEXT && (header.flags & FRAME_FLAG_RSV1) === 0;
+    if (!startsText && !continuesText) return false;
     const available = this.reader.bufferedBytes;
     if (available <= this.partialChecked) return false;
     const probe = (this.partialValidator ??= new Utf8Validator());
@@ -437,7 +470,14 @@ export class Connection {
     if (policy.requireMasking && header.masked !== (this.role === 'server'))
       return this.role === 'server' ? 'UNMASKED_FRAME' : 'MASKED_FRAME';
     if (policy.strictFraming) {
-      if ((flags & RSV_MASK & ~policy.allowedRsvBits) !== 0) return 'RESERVED_BITS';
+      let reserved = flags & RSV_MASK & ~policy.allowedRsvBits;
+      if ((reserved & FRAME_FLAG_RSV1) !== 0 && this.deflate !== null) {
+        // RFC 7692 §6: RSV1 marks a compressed message, on its first frame only.
+        if (control) return 'COMPRESSED_CONTROL_FRAME';
+        if (opcode === FRAME_OP_CONT) return 'COMPRESSED_CONTINUATION';
+        reserved &= ~FRAME_FLAG_RSV1;
+      }
+      if (reserved !== 0) return 'RESERVED_BITS';
       if (!isKnownOpcode(opcode)) return 'RESERVED_OPCODE';
       if (control) {
         if (header.length > MAX_CONTROL_PAYLOAD) return 'CONTROL_FRAME_TOO_LONG';
@@ -447,6 +487,20 @@ export class Connection {
       } else if (this.receivingMessage) {
         return 'EXPECTED_CONTINUATION';
       }
+    }
+    const compressed =
+      this.deflate !== null &&
+      !control &&
+      (opcode === FRAME_OP_CONT
+        ? this.receivingMessage && this.receivingCompressed
+        : (flags & FRAME_FLAG_RSV1) !== 0);
+    if (compressed) {
+      // The limit on the wire for a compressed message; the inflated size is held to the limit
+      // while inflating.
+      const limit = compressedLimit(this.messageLimit);
+      return (this.assemblerInstance?.size ?? 0) + header.length > limit
+        ? 'MESSAGE_TOO_BIG'
+        : undefined;
     }
     if (header.length > this.frameLimit) return 'FRAME_TOO_BIG';
     if (
@@ -480,7 +534,12 @@ export class Connection {
     const first = opcode !== FRAME_OP_CONT || !this.receivingMessage;
     if (first) {
       this.receivingText = opcode === FRAME_OP_TEXT;
+      this.receivingCompressed = (flags & FRAME_FLAG_RSV1) !== 0 && this.deflate !== null;
       this.receiveValidatorInstance?.reset();
+    }
+    if (this.receivingCompressed) {
+      this.handleCompressedData(payload, first, fin);
+      return;
     }
     if (this.receivingText && this.policy.validateUtf8) {
       const valid = first && fin ? isValidUtf8(payload) : this.receiveValidator.push(payload, fin);
@@ -505,6 +564,29 @@ export class Connection {
         binary: !this.receivingText,
         data: this.assembler.take(),
       });
+  }
+
+  /**
+   * A fragment of a compressed message: collected until the last one, then the message is
+   * inflated (stopping at the size limit) and, if it is text, validated as a whole.
+   */
+  private handleCompressedData(payload: Buffer, first: boolean, fin: boolean): void {
+    this.receivingMessage = !fin;
+    if (!fin) {
+      this.assembler.append(payload);
+      return;
+    }
+    let compressed = payload;
+    if (!first) {
+      this.assembler.append(payload);
+      compressed = this.assembler.take();
+    }
+    const data = this.deflate!.decompress([compressed], this.messageLimit); // throws ProtocolError
+    if (this.receivingText && this.policy.validateUtf8 && !isValidUtf8(data)) {
+      this.failConnection(new ProtocolError('INVALID_UTF8'));
+      return;
+    }
+    this.events.push({ type: 'message', binary: !this.receivingText, data });
   }
 
   private handlePing(flags: number, payload: Buffer): void {
@@ -620,18 +702,25 @@ export class Connection {
    * `validateUtf8`). With `fin = false` this starts a fragmented message that
    * `sendContinuation` carries on.
    */
-  sendText(data: string | BinaryData, fin = true): void {
-    this.sendDataFrame(FRAME_OP_TEXT, data, fin);
+  sendText(data: string | BinaryData, fin = true, compress?: boolean): void {
+    this.sendDataFrame(FRAME_OP_TEXT, data, fin, compress);
   }
 
-  /** Sends binary data; `fin = false` starts a fragmented message. */
-  sendBinary(data: BinaryData, fin = true): void {
-    this.sendDataFrame(FRAME_OP_BINARY, data, fin);
+  /**
+   * Sends binary data; `fin = false` starts a fragmented message.
+   *
+   * `compress` (with permessage-deflate negotiated): true compresses the message, false sends it
+   * as it is, undefined compresses it if it is at least the codec's threshold. A whole message
+   * that compression would not make smaller goes uncompressed; the fragments of a message
+   * follow its first one.
+   */
+  sendBinary(data: BinaryData, fin = true, compress?: boolean): void {
+    this.sendDataFrame(FRAME_OP_BINARY, data, fin, compress);
   }
 
   /** Sends the next fragment of the message started by `sendText`/`sendBinary` with `fin = false`. */
   sendContinuation(data: string | BinaryData, fin: boolean): void {
-    this.sendDataFrame(FRAME_OP_CONT, data, fin);
+    this.sendDataFrame(FRAME_OP_CONT, data, fin, undefined);
   }
 
   /** Sends a ping (at most 125 bytes). */
@@ -673,7 +762,12 @@ export class Connection {
     this.queueFrame(flags, payload);
   }
 
-  private sendDataFrame(opcode: number, data: string | BinaryData, fin: boolean): void {
+  private sendDataFrame(
+    opcode: number,
+    data: string | BinaryData,
+    fin: boolean,
+    compress: boolean | undefined,
+  ): void {
     this.assertCanSend();
     const continuation = opcode === FRAME_OP_CONT;
     if (continuation && !this.sendingMessage)
@@ -691,9 +785,29 @@ export class Connection {
       !this.isValidTextFragment(payload, typeof data === 'string', !continuation, fin)
     )
       throw new InvalidArgumentError('INVALID_UTF8', 'text is not valid UTF-8 (RFC 6455 §8.1)');
+    let flags = (fin ? FRAME_FLAG_FIN : 0) | opcode;
+    let wire = payload;
+    const deflate = this.deflate;
+    let compressed = continuation && this.sendingCompressed;
+    if (compressed) {
+      wire = deflate!.compressFragment(payload, fin);
+    } else if (
+      !continuation &&
+      deflate !== null &&
+      deflate.canCompress &&
+      (compress ?? deflate.wantsToCompress(payload.length))
+    ) {
+      const whole = fin ? deflate.compressMessage(payload) : deflate.compressFragment(payload, fin);
+      if (whole !== null) {
+        wire = whole;
+        flags |= FRAME_FLAG_RSV1;
+        compressed = true;
+      }
+    }
     this.sendingMessage = !fin;
     this.sendingText = text;
-    this.queueFrame((fin ? FRAME_FLAG_FIN : 0) | opcode, payload);
+    this.sendingCompressed = compressed && !fin;
+    this.queueFrame(flags, wire);
   }
 
   /**

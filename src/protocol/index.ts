@@ -78,3 +78,14 @@ export {
   type ResponseCheck,
   type UpgradeResponse,
 } from './handshake/client.js';
+export {
+  PERMESSAGE_DEFLATE,
+  acceptDeflateOffer,
+  checkDeflateNegotiation,
+  checkDeflateResponse,
+  deflateOffer,
+  type DeflateAgreement,
+  type DeflateNegotiation,
+  type WindowBits,
+} from './deflate/negotiation.js';
+export { PerMessageDeflate, type DeflateSettings } from './deflate/codec.js';

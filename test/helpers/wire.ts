@@ -200,3 +200,28 @@ export function utf8Text(n: number): Buffer {
   for (let at = 0; at + unit.length <= n; at += unit.length) unit.copy(out, at);
   return out;
 }
+
+/** Splits bytes into whole frames, unmasked (for reading what a `Connection` queued). */
+export function parseFrames(bytes: Buffer): OutFrame[] {
+  const frames: OutFrame[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const flags = bytes[at];
+    const masked = (bytes[at + 1] & 0x80) !== 0;
+    let length = bytes[at + 1] & 0x7f;
+    at += 2;
+    if (length === 126) {
+      length = bytes.readUInt16BE(at);
+      at += 2;
+    } else if (length === 127) {
+      length = Number(bytes.readBigUInt64BE(at));
+      at += 8;
+    }
+    const key = masked ? bytes.subarray(at, at + 4) : null;
+    if (key !== null) at += 4;
+    const payload = bytes.subarray(at, at + length);
+    frames.push({ flags, payload: key === null ? Buffer.from(payload) : applyMask(payload, key) });
+    at += length;
+  }
+  return frames;
+}
