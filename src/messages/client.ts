@@ -36,11 +36,7 @@ import { CloseCode } from '../protocol/constants.js';
 import type { PerMessageDeflate } from '../protocol/deflate/codec.js';
 import { PERMESSAGE_DEFLATE } from '../protocol/deflate/negotiation.js';
 import type { Socket } from 'node:net';
-import {
-  offerCompression,
-  resolveDeflateOption,
-  type CompressionOffer,
-} from './compression.js';
+import { offerCompression, resolveDeflateOption, type CompressionOffer } from './compression.js';
 import { WebSocketConnection, checkSettings, type ConnectionSettings } from './connection.js';
 import { NetworkError, TimeoutError } from './errors.js';
 
@@ -319,7 +315,7 @@ async function handshake(
       response.socket.destroy();
       throw withStatus(check.error, response.status);
     }
-    let deflate: PerMessageDeflate | null = null;
+    let deflate: PerMessageDeflate | null;
     try {
       deflate = compression?.accept(check.extensions) ?? null;
     } catch (error) {

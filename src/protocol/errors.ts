@@ -54,7 +54,10 @@ const PROTOCOL_RULES = {
   ],
   INVALID_CLOSE_PAYLOAD: [PROTOCOL_ERROR, 'close frame payload of 1 byte (RFC 6455 §5.5.1)'],
   INVALID_CLOSE_CODE: [PROTOCOL_ERROR, 'invalid close code (RFC 6455 §7.4)'],
-  COMPRESSED_CONTROL_FRAME: [PROTOCOL_ERROR, 'RSV1 (compressed) set on a control frame (RFC 7692 §6)'],
+  COMPRESSED_CONTROL_FRAME: [
+    PROTOCOL_ERROR,
+    'RSV1 (compressed) set on a control frame (RFC 7692 §6)',
+  ],
   COMPRESSED_CONTINUATION: [
     PROTOCOL_ERROR,
     'RSV1 (compressed) set on a continuation frame; only the first frame of a message carries it (RFC 7692 §6)',

@@ -154,7 +154,7 @@ describe('connect(): refusals and misbehaving servers', () => {
       ],
       [
         'an extension that was not offered (§4.1)',
-        (request) => switching(request, 'Sec-WebSocket-Extensions: permessage-deflate\r\n'),
+        (request) => switching(request, 'Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n'),
         handshakeError('UNEXPECTED_EXTENSION', 101),
       ],
       [

@@ -111,10 +111,10 @@ describe('Connection with permessage-deflate: receiving', () => {
   });
 
   it('RSV2 stays reserved with permessage-deflate; RSV1 without it is reserved too', () => {
-    assert.deepEqual(failure(events(server(), encodeFrame(FIN | RSV2 | TEXT, Buffer.from('x'), true))), [
-      'RESERVED_BITS',
-      1002,
-    ]);
+    assert.deepEqual(
+      failure(events(server(), encodeFrame(FIN | RSV2 | TEXT, Buffer.from('x'), true))),
+      ['RESERVED_BITS', 1002],
+    );
     const plain = new Connection('server');
     plain.receiveData(encodeFrame(FIN | RSV1 | TEXT, Buffer.from('x'), true));
     assert.deepEqual(failure(plain.takeEvents()), ['RESERVED_BITS', 1002]);
@@ -122,7 +122,10 @@ describe('Connection with permessage-deflate: receiving', () => {
 
   it('compressed text that is not UTF-8 once inflated fails with 1007', () => {
     const peer = new PerMessageDeflate(AGREED, 'client');
-    const list = events(server(), encodeFrame(FIN | RSV1 | TEXT, compressed(peer, hex('48 c3 28')), true));
+    const list = events(
+      server(),
+      encodeFrame(FIN | RSV1 | TEXT, compressed(peer, hex('48 c3 28')), true),
+    );
     assert.deepEqual(failure(list), ['INVALID_UTF8', 1007]);
   });
 
@@ -145,7 +148,9 @@ describe('Connection with permessage-deflate: receiving', () => {
     const frames = [encodeFrame(RSV1 | BINARY, zeros.subarray(0, 100), true)];
     for (let at = 100; at < zeros.length - 100; at += 100)
       frames.push(encodeFrame(CONT, zeros.subarray(at, at + 100), true));
-    frames.push(encodeFrame(FIN | CONT, zeros.subarray(zeros.length - 100, zeros.length - 4), true));
+    frames.push(
+      encodeFrame(FIN | CONT, zeros.subarray(zeros.length - 100, zeros.length - 4), true),
+    );
     const list = events(connection, ...frames);
     assert.deepEqual(failure(list), ['MESSAGE_TOO_BIG', 1009]);
   });

@@ -136,7 +136,11 @@ describe('PerMessageDeflate: limits and errors', () => {
   it('a reference before the history is invalid data, not a crash', () => {
     // The second "Hello" of §7.2.3.2 without the first in the history.
     const codec = new PerMessageDeflate(agreement(), 'server');
-    rejectsWith(() => codec.decompress([hex('f2 00 11 00 00')], 1000), 'INVALID_COMPRESSED_DATA', 1007);
+    rejectsWith(
+      () => codec.decompress([hex('f2 00 11 00 00')], 1000),
+      'INVALID_COMPRESSED_DATA',
+      1007,
+    );
   });
 
   it('a message that does not get smaller is left uncompressed, and out of the history', () => {

@@ -50,10 +50,11 @@ export interface DeflateSettings {
   readonly threshold?: number;
 }
 
-export const DEFAULT_DEFLATE_SETTINGS = Object.freeze({
+/** zlib's own defaults, and ws's threshold; the message API chooses smaller windows. */
+export const DEFAULT_DEFLATE_SETTINGS: Readonly<Required<DeflateSettings>> = Object.freeze({
   level: 6,
   memLevel: 8,
-  windowBits: 15 as WindowBits,
+  windowBits: 15,
   threshold: 1024,
 });
 
@@ -95,7 +96,9 @@ class History {
     let bytes = this.#bytes;
     if (bytes === null || bytes.length < length) {
       // Grows by doubling up to the capacity: a connection that sends little holds little.
-      const grown = Buffer.allocUnsafe(Math.min(capacity, Math.max(length, 2 * (bytes?.length ?? 0), 256)));
+      const grown = Buffer.allocUnsafe(
+        Math.min(capacity, Math.max(length, 2 * (bytes?.length ?? 0), 256)),
+      );
       if (bytes !== null) grown.set(bytes.subarray(this.#length - kept, this.#length));
       bytes = this.#bytes = grown;
     } else if (kept < this.#length) {
@@ -131,7 +134,11 @@ export class PerMessageDeflate {
   readonly #sent: History | null;
   readonly #received: History;
 
-  constructor(agreement: DeflateAgreement, role: 'client' | 'server', settings: DeflateSettings = {}) {
+  constructor(
+    agreement: DeflateAgreement,
+    role: 'client' | 'server',
+    settings: DeflateSettings = {},
+  ) {
     this.agreement = agreement;
     const server = role === 'server';
     const sendMax = server ? agreement.serverMaxWindowBits : agreement.clientMaxWindowBits;
