@@ -17,6 +17,8 @@ export interface Memory {
   rss: number;
   heapUsed: number;
   external: number;
+  /** The most RSS the process has had since it started. */
+  peakRss: number;
 }
 
 export const MiB = 1024 * 1024;
@@ -94,6 +96,7 @@ export class FixtureChild {
       rss: reply.rss as number,
       heapUsed: reply.heapUsed as number,
       external: reply.external as number,
+      peakRss: reply.peakRss as number,
     };
   }
 

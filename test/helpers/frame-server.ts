@@ -19,7 +19,10 @@ export interface FrameServer {
   stop(): Promise<void>;
 }
 
-export async function startFrameServer(): Promise<FrameServer> {
+/** `extensions`: a `Sec-WebSocket-Extensions` value the 101 carries (e.g. `permessage-deflate`). */
+export async function startFrameServer(
+  options: { extensions?: string } = {},
+): Promise<FrameServer> {
   const sockets = new Set<net.Socket>();
   const ready: RawClient[] = [];
   const waiting: Array<(peer: RawClient) => void> = [];
@@ -45,7 +48,11 @@ export async function startFrameServer(): Promise<FrameServer> {
         .digest('base64');
       socket.write(
         'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-          `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+          `Sec-WebSocket-Accept: ${accept}\r\n` +
+          (options.extensions === undefined
+            ? ''
+            : `Sec-WebSocket-Extensions: ${options.extensions}\r\n`) +
+          '\r\n',
       );
       // Synchronously, in the same turn: no 'data' event can fall between the two listeners.
       const peer = RawClient.wrap(socket);
