@@ -228,7 +228,13 @@ export class PerMessageDeflate {
         dictionary: history.view,
         finishFlush: Z_SYNC_FLUSH,
         maxOutputLength: Math.max(maxSize, 1),
-        chunkSize: Math.min(Math.max(input.length * 4, MIN_CHUNK), MAX_CHUNK),
+        // zlib stops after the output chunk that passes the limit: a chunk no larger than the
+        // limit keeps the most ever produced under twice the limit.
+        chunkSize: Math.min(
+          Math.max(input.length * 4, MIN_CHUNK),
+          Math.max(maxSize, MIN_CHUNK),
+          MAX_CHUNK,
+        ),
       });
     } catch (error) {
       if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE')
