@@ -312,7 +312,10 @@ async function handshake(
   if (response.kind === 'upgrade') {
     const check = checkUpgradeResponse(response, key, 'rfc', { protocols, extensions: offered });
     if (!check.ok) {
-      response.socket.destroy();
+      // An extension the client did not offer: the server thinks the connection is open, and
+      // is told why it is not (1010). Any other failure is not a WebSocket to close politely.
+      if (check.error.reason === 'UNEXPECTED_EXTENSION') failNegotiation(response.socket);
+      else response.socket.destroy();
       throw withStatus(check.error, response.status);
     }
     let deflate: PerMessageDeflate | null;
@@ -347,10 +350,11 @@ async function handshake(
 }
 
 /**
- * The server accepted permessage-deflate with parameters the offer does not allow: the client
- * fails the connection (RFC 7692 §7.1), which is open on the server's side, with a close frame
- * (1010: the extension the client needs was not negotiated as it must be, RFC 6455 §7.4.1),
- * and closes TCP a moment later if the server does not.
+ * The server accepted an extension the client did not offer (RFC 6455 §4.1), or
+ * permessage-deflate with parameters the offer does not allow (RFC 7692 §7.1): the client fails
+ * the connection, which is open on the server's side, with a close frame (1010: the extensions
+ * were not negotiated as they must be, RFC 6455 §7.4.1), and closes TCP a moment later if the
+ * server does not.
  */
 function failNegotiation(socket: Socket): void {
   guardSocket(socket); // a reset while the close goes out is expected, not an error to report

@@ -298,19 +298,37 @@ describe('permessage-deflate: memory', () => {
 });
 
 describe('permessage-deflate: a client checks the response strictly', () => {
-  const cases: Array<[string, string]> = [
-    ['an unknown parameter', 'permessage-deflate; foo=1'],
+  const cases: Array<[string, string, string]> = [
+    ['an unknown parameter', 'permessage-deflate; foo=1', 'INVALID_EXTENSION_RESPONSE'],
     [
       'a repeated parameter',
       'permessage-deflate; server_no_context_takeover; server_no_context_takeover',
+      'INVALID_EXTENSION_RESPONSE',
     ],
-    ['client_max_window_bits without a value', 'permessage-deflate; client_max_window_bits'],
-    ['a server window of 7', 'permessage-deflate; server_max_window_bits=7'],
-    ['a value with a leading zero', 'permessage-deflate; server_max_window_bits=09'],
-    ['a window of 16', 'permessage-deflate; client_max_window_bits=16'],
-    ['the extension twice', 'permessage-deflate, permessage-deflate'],
+    [
+      'client_max_window_bits without a value',
+      'permessage-deflate; client_max_window_bits',
+      'INVALID_EXTENSION_RESPONSE',
+    ],
+    [
+      'a server window of 7',
+      'permessage-deflate; server_max_window_bits=7',
+      'INVALID_EXTENSION_RESPONSE',
+    ],
+    [
+      'a value with a leading zero',
+      'permessage-deflate; server_max_window_bits=09',
+      'INVALID_EXTENSION_RESPONSE',
+    ],
+    [
+      'a window of 16',
+      'permessage-deflate; client_max_window_bits=16',
+      'INVALID_EXTENSION_RESPONSE',
+    ],
+    ['the extension twice', 'permessage-deflate, permessage-deflate', 'INVALID_EXTENSION_RESPONSE'],
+    ['an extension it did not offer', 'x-webkit-deflate-frame', 'UNEXPECTED_EXTENSION'],
   ];
-  for (const [what, extensions] of cases) {
+  for (const [what, extensions, reason] of cases) {
     it(`fails the connection with 1010 on ${what}`, async () => {
       // A server that answers 101 with `extensions` and records everything the client sends.
       let bytes = Buffer.alloc(0);
@@ -345,7 +363,7 @@ describe('permessage-deflate: a client checks the response strictly', () => {
         const { port } = fake.address() as net.AddressInfo;
         await assert.rejects(connect(`ws://127.0.0.1:${port}/`), (error: unknown) => {
           assert.ok(error instanceof HandshakeError);
-          assert.equal(error.reason, 'INVALID_EXTENSION_RESPONSE');
+          assert.equal(error.reason, reason);
           assert.equal(error.status, 101);
           return true;
         });
