@@ -7,13 +7,9 @@ import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import { HandshakeError } from '../../src/protocol/errors.js';
-import {
-  WebSocketServer,
-  connect,
-  type ServerOptions,
-  type WebSocketConnection,
-} from '../../src/messages/index.js';
+import { WebSocketServer, connect, type ServerOptions } from '../../src/messages/index.js';
 import { computeAccept } from '../../src/protocol/handshake/keys.js';
+import { EchoServers } from '../helpers/echo-servers.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { within } from '../helpers/wait.js';
 
@@ -23,26 +19,9 @@ const TEXT = 0x1;
 const BINARY = 0x2;
 const CLOSE = 0x8;
 
-const servers: WebSocketServer[] = [];
-after(async () => {
-  await Promise.all(servers.map((server) => server.close()));
-});
-
-/** An echo server (for await) with the given options. */
-async function echoServer(options: Partial<ServerOptions> = {}): Promise<WebSocketServer> {
-  const server = await WebSocketServer.listen({ port: 0, host: '127.0.0.1', ...options });
-  servers.push(server);
-  server.on('connection', (connection: WebSocketConnection) => {
-    void (async () => {
-      try {
-        for await (const message of connection) await connection.send(message);
-      } catch {
-        // the peer went away
-      }
-    })();
-  });
-  return server;
-}
+const echoServers = new EchoServers();
+after(() => echoServers.closeAll());
+const echoServer = (options: Partial<ServerOptions> = {}) => echoServers.start(options);
 
 const json = (n: number) =>
   JSON.stringify(
@@ -192,7 +171,7 @@ describe('permessage-deflate: on the wire', () => {
       host: '127.0.0.1',
       perMessageDeflate: { threshold: 100 },
     });
-    servers.push(server);
+    echoServers.track(server);
     server.on('connection', (connection) => {
       void connection.send('x'.repeat(1000));
       void connection.send('x'.repeat(1000), { compress: false });

@@ -21,31 +21,16 @@ import {
   FRAME_OP_TEXT,
 } from '../../src/protocol/constants.js';
 import { computeAccept } from '../../src/protocol/handshake/keys.js';
+import { EchoServers, echo } from '../helpers/echo-servers.js';
 import { RawClient, upgradeRequest, type HttpHead } from '../helpers/raw-client.js';
 import { selfSignedCertificate } from '../helpers/self-signed.js';
 
 /** A whole text message in one frame: FIN | TEXT. */
 const FRAME_TEXT = FRAME_FLAG_FIN | FRAME_OP_TEXT;
 
-const servers: WebSocketServer[] = [];
-after(async () => {
-  await Promise.all(servers.map((server) => server.close()));
-});
-
-async function echoServer(options: Partial<ServerOptions> = {}): Promise<WebSocketServer> {
-  const server = await WebSocketServer.listen({ port: 0, host: '127.0.0.1', ...options });
-  servers.push(server);
-  server.on('connection', (connection) => void echo(connection));
-  return server;
-}
-
-async function echo(connection: WebSocketConnection): Promise<void> {
-  try {
-    for await (const message of connection) await connection.send(message);
-  } catch {
-    // closed abnormally: nothing to echo
-  }
-}
+const echoServers = new EchoServers();
+after(() => echoServers.closeAll());
+const echoServer = (options: Partial<ServerOptions> = {}) => echoServers.start(options);
 
 /** Sends an upgrade request with `extra` headers (or a whole custom request) and reads the answer. */
 async function handshake(
@@ -445,7 +430,7 @@ describe('WebSocketServer: TLS', () => {
 describe('WebSocketServer: closing', () => {
   it('server-initiated close: the server sends its close, the client answers, the server ends TCP first', async () => {
     const server = await WebSocketServer.listen({ port: 0, host: '127.0.0.1' });
-    servers.push(server);
+    echoServers.track(server);
     const closed = new Promise<WebSocketConnection>((resolve) =>
       server.once('connection', (connection) => resolve(connection)),
     );
@@ -478,7 +463,7 @@ describe('WebSocketServer: closing', () => {
       host: '127.0.0.1',
       closeTimeout: 150,
     });
-    servers.push(server);
+    echoServers.track(server);
     const accepted = new Promise<WebSocketConnection>((resolve) =>
       server.once('connection', resolve),
     );
