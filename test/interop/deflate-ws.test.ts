@@ -480,9 +480,10 @@ describe('interop, permessage-deflate: npm ws client → wsnet message server', 
           formatDeflate([...nct(offerServer, offerClient), 'client_max_window_bits']),
         );
         // wsnet honours server_no_context_takeover when asked and adds what it wants; a
-        // client's client_no_context_takeover is a hint it does not echo (RFC 7692 §7.1.1.2).
+        // client's client_no_context_takeover (a hint, RFC 7692 §7.1.1.2) is echoed, which
+        // makes it binding: ws keeps it only then.
         const serverResets = offerServer || wantServer;
-        const clientResets = wantClient;
+        const clientResets = offerClient || wantClient;
         const expected = formatDeflate([
           ...nct(serverResets, clientResets),
           'client_max_window_bits=12',
@@ -495,8 +496,7 @@ describe('interop, permessage-deflate: npm ws client → wsnet message server', 
         (await client.take(4)).forEach((m, i) => assertSame(m, payload, `echo ${i}`));
         await within(echoed, 10_000, 'the echoes');
         // ws takes its context over unless the answer says it may not, its own offer
-        // notwithstanding; wsnet (which did not promise to reset the client's context) inflates
-        // either way.
+        // notwithstanding: with the hint echoed, the answer says so whenever ws offered it.
         assertTakeover(wire.toServer.messages(), !clientResets, 'ws');
         assertTakeover(wire.toClient.messages(), !serverResets, 'wsnet');
         assert.equal(connection.compressionMemory > 0, !(serverResets && clientResets));

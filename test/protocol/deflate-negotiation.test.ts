@@ -237,12 +237,12 @@ describe('RFC 7692 §5, §7: the server picks an offer (acceptDeflateOffer)', ()
     );
   });
 
-  it("client_no_context_takeover: only from the settings; the offer's is a hint, not echoed", () => {
+  it("client_no_context_takeover: from the settings, and the offer's hint echoed to make it binding", () => {
     const offered = 'permessage-deflate; client_no_context_takeover';
-    assert.equal(serverAnswer(offered), 'permessage-deflate');
+    assert.equal(serverAnswer(offered), offered);
     assert.deepEqual(
       values(acceptDeflateOffer(parseExtensionList(offered))),
-      agreed(false, false, 15, 15),
+      agreed(false, true, 15, 15),
     );
     assert.equal(serverAnswer(offered, { clientNoContextTakeover: true }), offered);
     assert.equal(serverAnswer(FIREFOX, { clientNoContextTakeover: true }), offered);
@@ -393,11 +393,11 @@ describe('RFC 7692 §5, §7: the server picks an offer (acceptDeflateOffer)', ()
       'permessage-deflate';
     assert.equal(
       serverAnswer(offers),
-      'permessage-deflate; server_no_context_takeover; server_max_window_bits=9',
+      'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9',
     );
     assert.deepEqual(
       values(acceptDeflateOffer(parseExtensionList(offers))),
-      agreed(true, false, 9, 15),
+      agreed(true, true, 9, 15),
     );
     assert.equal(
       serverAnswer(offers, { clientNoContextTakeover: true, clientMaxWindowBits: 10 }),

@@ -213,7 +213,9 @@ export function checkDeflateNegotiation(
  * - `server_no_context_takeover` if the offer asks for it (accepting means honouring it,
  *   §7.1.1.1) or the settings want it (a server may always add it, §7.1.1.1).
  * - `client_no_context_takeover` if the settings want it (a server may always add it,
- *   §7.1.1.2); the offer's own `client_no_context_takeover` is only a hint and is not echoed.
+ *   §7.1.1.2) or the offer has it: the offer's is only a hint, which §7.1.1.2 lets the server
+ *   make binding by echoing it, and then the server keeps no history of the client's messages
+ *   (ws's client, for one, keeps the promise only when the response repeats it).
  * - `server_max_window_bits=min(offer, settings)` if the offer has it: accepting means answering
  *   with the same or a smaller value (§7.1.2.1). If the offer does not have it the response
  *   leaves it out too. §7.1.2.1 would allow it, but some clients fail the handshake on a
@@ -251,7 +253,8 @@ export function acceptDeflateOffer(
     const response: DeflateParams = {
       serverNoContextTakeover:
         offered.serverNoContextTakeover || settings.serverNoContextTakeover === true,
-      clientNoContextTakeover: settings.clientNoContextTakeover === true,
+      clientNoContextTakeover:
+        offered.clientNoContextTakeover || settings.clientNoContextTakeover === true,
       serverMaxWindowBits,
       clientMaxWindowBits,
     };
