@@ -85,6 +85,15 @@ export function repeatAtDistance(bits: number, seed: number): string {
   return half + half;
 }
 
+/** The window sizes permessage-deflate allows (RFC 7692 §7.1.2). */
+export const WINDOW_BITS = [9, 10, 11, 12, 13, 14, 15] as const;
+export type WindowBits = (typeof WINDOW_BITS)[number];
+
+/** repeatAtDistance(k, seed + k) for every k in WINDOW_BITS: what shows a window's size. */
+export function windowPayloads(seed: number): string[] {
+  return WINDOW_BITS.map((k) => repeatAtDistance(k, seed + k));
+}
+
 /**
  * Whether the compressed size of `repeatAtDistance(bits)` shows that its compressor found the
  * repeat: R alone compressed by zlib takes c bytes; R + R takes about c when the repeat is found

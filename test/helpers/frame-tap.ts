@@ -14,11 +14,7 @@
 import { Buffer } from 'node:buffer';
 import net from 'node:net';
 import { within } from './wait.js';
-
-export const OP_CONTINUATION = 0x0;
-export const OP_TEXT = 0x1;
-export const OP_BINARY = 0x2;
-export const OP_CLOSE = 0x8;
+import { OP_CONT } from './wire.js';
 
 export interface TappedFrame {
   readonly fin: boolean;
@@ -33,7 +29,7 @@ export interface TappedFrame {
 
 /** A data message as it crossed the wire: its frames, from the first to the one with FIN. */
 export interface TappedMessage {
-  /** OP_TEXT or OP_BINARY: the first frame's opcode. */
+  /** wire.ts's OP_TEXT or OP_BINARY: the first frame's opcode. */
   readonly opcode: number;
   /** RSV1 of the first frame: the message is compressed (RFC 7692 §6). */
   readonly compressed: boolean;
@@ -75,7 +71,7 @@ export class TappedDirection {
     } | null = null;
     for (const frame of this.frames) {
       if (frame.opcode >= 0x8) continue;
-      if (frame.opcode !== OP_CONTINUATION || current === null) {
+      if (frame.opcode !== OP_CONT || current === null) {
         if (current !== null) messages.push({ ...current, complete: false });
         current = {
           opcode: frame.opcode,

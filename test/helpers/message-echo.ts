@@ -1,11 +1,12 @@
 /**
  * The wsnet side of the echo tests of the compression interop files: taking messages with
- * `for await` or from 'message' events, echoing them, and comparing large messages without
- * printing them.
+ * `for await` or from 'message' events, echoing them, sending them to be echoed, and comparing
+ * large messages without printing them.
  */
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import type { Message, WebSocketConnection } from '../../src/index.js';
+import type { Accepted, ConnectionQueue } from './interop.js';
 import { within } from './wait.js';
 
 /** The two ways an application takes messages. */
@@ -69,6 +70,54 @@ export async function echoMessages(
     await within(connection.send(message), 30_000, 'echo send');
   }
   return received;
+}
+
+/**
+ * The server side of an exchange whose client sends `payloads`, takes their echoes and closes:
+ * takes the next connection, echoes each message (taken in `form`), and checks what it received
+ * and that the close was clean (1000).
+ */
+export async function echoUntilClosed(
+  connections: ConnectionQueue,
+  payloads: ReadonlyArray<string | Buffer>,
+  form: Form,
+): Promise<Accepted & { memory: number }> {
+  const { connection, request } = await connections.next();
+  const received = await echoMessages(connection, payloads.length, form);
+  // Before the close, which may let the histories go.
+  const memory = connection.compressionMemory;
+  const status = await within(connection.closed, 10_000, 'close');
+  received.forEach((message, i) =>
+    assertMessage(message, payloads[i], `the server received message ${i}`),
+  );
+  assert.deepEqual(status, { code: 1000, reason: '', wasClean: true });
+  return { connection, request, memory };
+}
+
+/**
+ * How a test sends messages to be echoed: each after the echo of the one before, or all at once
+ * (the echoes taken afterwards).
+ */
+export type Pace = 'one at a time' | 'all at once';
+
+/** Sends `payloads` from a wsnet connection to an echoing peer and checks each echo. */
+export async function sendAndCheckEchoes(
+  connection: WebSocketConnection,
+  payloads: ReadonlyArray<string | Buffer>,
+  form: Form,
+  pace: Pace,
+): Promise<void> {
+  const next = receiver(connection, form);
+  if (pace === 'one at a time') {
+    for (const [i, payload] of payloads.entries()) {
+      await within(connection.send(payload), 30_000, 'send');
+      assertMessage(await next(), payload, `echo ${i}`);
+    }
+    return;
+  }
+  const sent = payloads.map((payload) => connection.send(payload));
+  for (const [i, payload] of payloads.entries()) assertMessage(await next(), payload, `echo ${i}`);
+  await within(Promise.all(sent), 10_000, 'the sends');
 }
 
 export const byteLength = (payload: string | Uint8Array) =>

@@ -3,166 +3,62 @@
 // serves the test page, so the browser connects from a real origin, as a web application would.
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
-import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { WebSocketServer, type Message, type UpgradeContext } from '../../src/index.js';
 import { pseudoRandomBytes } from '../helpers/bytes.js';
-import { closeEvent, ConnectionQueue, nextMessage, tearDown, within } from '../helpers/interop.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-/** Every wait in the page gives up after this long (the page's own timers bound evaluate()). */
-const PAGE_TIMEOUT_MS = 20_000;
-
-interface CloseSeen {
-  code: number;
-  reason: string;
-  wasClean: boolean;
-}
-
-interface EchoSeen {
-  /** 'text' or 'binary': the type of the message the browser got back. */
-  kind: string;
-  /** Bytes (binary) or UTF-16 code units (text) received. */
-  length: number;
-  sentSha256: string;
-  receivedSha256: string;
-  /** Text only: the message received is the string sent. */
-  sameText: boolean;
-  close: CloseSeen;
-}
+import {
+  assertPageEcho,
+  ChromiumPage,
+  fromPage,
+  testPage,
+  type CloseSeen,
+  type EchoSeen,
+} from '../helpers/chromium.js';
+import { closeEvent, ConnectionQueue, nextMessage, within } from '../helpers/interop.js';
 
 /** What the test page puts on `window.wsnetTest` (see PAGE_SCRIPT). */
 interface PageApi {
   origin: string;
-  echoBinary(size: number, seed: number): Promise<EchoSeen>;
-  echoText(unit: string, count: number): Promise<EchoSeen>;
+  echoBinary(size: number, seed: number): Promise<EchoSeen & { close: CloseSeen }>;
+  echoText(unit: string, count: number): Promise<EchoSeen & { close: CloseSeen }>;
   subprotocol(offered: string[]): Promise<{ protocol: string; close: CloseSeen }>;
   untilServerCloses(): Promise<CloseSeen>;
   closeWith(code: number, reason: string): Promise<CloseSeen>;
   refused(): Promise<{ opened: boolean; errored: boolean; close: CloseSeen }>;
 }
 
-// The page's side, plain JavaScript run by Chromium. Its generator is test/helpers/bytes.ts's
-// pseudoRandomBytes, so the server can check what arrived byte for byte without the payload
-// crossing the DevTools protocol; the browser reports SHA-256s of what it sent and received.
+// The page's side, after the helpers every test page has (test/helpers/chromium.ts): its payloads
+// come from pseudoRandomBytes, so the server can check what arrived byte for byte without the
+// payload crossing the DevTools protocol; the browser reports SHA-256s of what it sent and
+// received.
 const PAGE_SCRIPT = String.raw`
-'use strict';
-const TIMEOUT = ${PAGE_TIMEOUT_MS};
-
-function bounded(what, executor) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(what + ': timed out in the page')), TIMEOUT);
-    executor(
-      (value) => { clearTimeout(timer); resolve(value); },
-      (error) => { clearTimeout(timer); reject(error); },
-    );
-  });
-}
-
-function pseudoRandomBytes(length, seed) {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-async function sha256(bytes) {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** A WebSocket whose messages and close are recorded from the start, so none is missed. */
-class Session {
-  constructor(scenario, protocols) {
-    this.ws = new WebSocket('ws://' + location.host + '/ws?s=' + scenario, protocols);
-    this.ws.binaryType = 'arraybuffer';
-    this.messages = [];
-    this.onMessage = null;
-    this.closeEvent = null;
-    this.onClose = null;
-    this.errored = false;
-    this.opened = false;
-    this.ws.onmessage = (event) => {
-      this.messages.push(event.data);
-      this.onMessage?.();
-    };
-    this.ws.onerror = () => { this.errored = true; };
-    this.ws.onclose = (event) => {
-      this.closeEvent = { code: event.code, reason: event.reason, wasClean: event.wasClean };
-      this.onClose?.();
-      this.onMessage?.();
-    };
-  }
-  open() {
-    return bounded('open', (resolve, reject) => {
-      this.ws.onopen = () => { this.opened = true; resolve(); };
-      this.onClose = () => reject(new Error('closed before open: ' + JSON.stringify(this.closeEvent)));
-    });
-  }
-  nextMessage() {
-    return bounded('message', (resolve, reject) => {
-      const take = () => {
-        if (this.messages.length > 0) resolve(this.messages.shift());
-        else if (this.closeEvent !== null) reject(new Error('closed: ' + JSON.stringify(this.closeEvent)));
-        else return;
-        this.onMessage = null;
-      };
-      this.onMessage = take;
-      take();
-    });
-  }
-  closed() {
-    return bounded('close', (resolve) => {
-      if (this.closeEvent !== null) return resolve(this.closeEvent);
-      this.onClose = () => resolve(this.closeEvent);
-    });
-  }
+function url(scenario) {
+  return 'ws://' + location.host + '/ws?s=' + scenario;
 }
 
 async function connect(scenario, protocols = []) {
-  const session = new Session(scenario, protocols);
+  const session = new Session(url(scenario), protocols);
   await session.open();
   return session;
 }
 
-async function echo(sent, sentBytes) {
+async function echo(sent) {
   const session = await connect('echo');
   session.ws.send(sent);
   const received = await session.nextMessage();
   session.ws.close(1000);
   const close = await session.closed();
-  const isText = typeof received === 'string';
-  const receivedBytes = isText ? new TextEncoder().encode(received) : new Uint8Array(received);
-  return {
-    kind: isText ? 'text' : 'binary',
-    length: isText ? received.length : receivedBytes.byteLength,
-    sentSha256: await sha256(sentBytes),
-    receivedSha256: await sha256(receivedBytes),
-    sameText: isText && received === sent,
-    close,
-  };
+  return { ...(await echoSeen(sent, received)), close };
 }
 
 window.wsnetTest = {
   origin: location.origin,
   echoBinary(size, seed) {
-    const bytes = pseudoRandomBytes(size, seed);
-    return echo(bytes, bytes);
+    return echo(pseudoRandomBytes(size, seed));
   },
   echoText(unit, count) {
-    const text = unit.repeat(count);
-    return echo(text, new TextEncoder().encode(text));
+    return echo(unit.repeat(count));
   },
   async subprotocol(offered) {
     const session = await connect('hold', offered);
@@ -180,21 +76,12 @@ window.wsnetTest = {
     return session.closed();
   },
   async refused() {
-    const session = new Session('refuse', []);
+    const session = new Session(url('refuse'), []);
     const close = await session.closed();
     return { opened: session.opened, errored: session.errored, close };
   },
 };
 `;
-
-const PAGE = `<!doctype html>
-<html><head><meta charset="utf-8"><title>wsnet interop</title></head>
-<body><script>${PAGE_SCRIPT}</script></body></html>
-`;
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 /** How the page's `window` looks to the functions given to `page.evaluate`. */
 interface TestWindow {
@@ -202,20 +89,13 @@ interface TestWindow {
 }
 
 describe('interop: Chromium WebSocket → wsnet message server (attached to node:http)', () => {
-  let httpServer: http.Server | undefined;
+  const browser = new ChromiumPage(testPage('wsnet interop', PAGE_SCRIPT));
   let server: WebSocketServer | undefined;
   let connections: ConnectionQueue;
-  let context: BrowserContext | undefined;
   let page: Page;
-  let userDataDir: string | undefined;
   let pageOrigin: string;
   const handshakes: UpgradeContext[] = [];
   const rejections: number[] = [];
-
-  /** A `page.evaluate` result, bounded: the page's own timers should have ended it sooner. */
-  function fromPage<T>(evaluation: Promise<T>): Promise<T> {
-    return within(evaluation, PAGE_TIMEOUT_MS + 5_000, 'page.evaluate');
-  }
 
   /** The server side of an echo: takes the next connection, echoes one message, awaits close. */
   async function echoOnce(): Promise<Message> {
@@ -228,23 +108,10 @@ describe('interop: Chromium WebSocket → wsnet message server (attached to node
   }
 
   before(async () => {
-    const pageServer = http.createServer((request, response) => {
-      if (request.url === '/') {
-        response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-        response.end(PAGE);
-      } else {
-        response.writeHead(404).end();
-      }
-    });
-    httpServer = pageServer;
-    await new Promise<void>((resolve, reject) => {
-      pageServer.once('error', reject);
-      pageServer.listen(0, '127.0.0.1', resolve);
-    });
-    const { port } = pageServer.address() as AddressInfo;
-    pageOrigin = `http://127.0.0.1:${port}`;
+    await browser.listen();
+    pageOrigin = browser.origin;
     server = new WebSocketServer({
-      server: pageServer,
+      server: browser.httpServer,
       path: '/ws',
       protocols: ['chat.v1'],
       origins: [pageOrigin],
@@ -255,46 +122,10 @@ describe('interop: Chromium WebSocket → wsnet message server (attached to node
     });
     server.on('rejection', (status) => rejections.push(status));
     connections = new ConnectionQueue(server);
-
-    userDataDir = await mkdtemp(path.join(tmpdir(), 'wsnet-chromium-'));
-    // A persistent context because that is how Chromium takes a fresh --user-data-dir here.
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 30_000,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(`${pageOrigin}/`, { timeout: 10_000 });
+    page = await browser.open();
   });
 
-  after(() =>
-    tearDown([
-      ['closing Chromium', () => context?.close()],
-      ['closing the WebSocket server', () => server?.close()],
-      [
-        'closing the HTTP server',
-        () =>
-          new Promise<void>((resolve, reject) => {
-            if (httpServer === undefined) return resolve();
-            httpServer.closeAllConnections();
-            httpServer.close((error) => (error ? reject(error) : resolve()));
-          }),
-      ],
-      [
-        'removing the profile',
-        () => userDataDir !== undefined && rm(userDataDir, { recursive: true, force: true }),
-      ],
-    ]),
-  );
+  after(() => browser.close([['closing the WebSocket server', () => server?.close()]]));
 
   it('the page comes from the HTTP server the WebSocket server is attached to', async () => {
     const origin = await fromPage(
@@ -312,9 +143,7 @@ describe('interop: Chromium WebSocket → wsnet message server (attached to node
       echoOnce(),
     ]);
     assert.equal(received, text);
-    assert.equal(seen.kind, 'text');
-    assert.equal(seen.sameText, true);
-    assert.equal(seen.receivedSha256, sha256(Buffer.from(text, 'utf8')));
+    assertPageEcho(seen, text, "the page's echo");
     assert.deepEqual(seen.close, { code: 1000, reason: '', wasClean: true });
   });
 
@@ -334,10 +163,7 @@ describe('interop: Chromium WebSocket → wsnet message server (attached to node
     assert.equal(typeof received, 'string');
     // Not assert.equal: a failure would print two 4.8 MB strings.
     assert.ok(received === expected, 'the server received exactly the text the browser sent');
-    assert.equal(seen.kind, 'text');
-    assert.equal(seen.length, expected.length);
-    assert.equal(seen.sameText, true);
-    assert.equal(seen.receivedSha256, sha256(Buffer.from(expected, 'utf8')));
+    assertPageEcho(seen, expected, "the page's echo");
   });
 
   for (const size of [0, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20]) {
@@ -356,10 +182,8 @@ describe('interop: Chromium WebSocket → wsnet message server (attached to node
       assert.ok(Buffer.isBuffer(received), 'the server received a binary message');
       assert.equal(received.length, size);
       assert.ok(received.equals(expected), 'the server received the bytes the browser sent');
-      assert.equal(seen.sentSha256, sha256(expected), 'the page generated the same bytes');
-      assert.equal(seen.kind, 'binary');
-      assert.equal(seen.length, size);
-      assert.equal(seen.receivedSha256, sha256(expected));
+      // The page generated the same bytes, and got them back.
+      assertPageEcho(seen, expected, "the page's echo");
       assert.deepEqual(seen.close, { code: 1000, reason: '', wasClean: true });
     });
   }

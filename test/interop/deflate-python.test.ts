@@ -10,40 +10,26 @@
 // wire are checked there.
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
   connect,
-  WebSocketServer,
   type ConnectOptions,
   type PerMessageDeflateOptions,
   type WebSocketConnection,
 } from '../../src/index.js';
-import { foundRepeat, randomLetters, repeatAtDistance } from '../helpers/compressible.js';
-import {
-  OP_BINARY,
-  OP_TEXT,
-  startFrameTap,
-  type FrameTap,
-  type TappedConnection,
-  type TappedMessage,
-} from '../helpers/frame-tap.js';
-import { ConnectionQueue, tearDown, within } from '../helpers/interop.js';
-import {
-  assertMessage,
-  byteLength,
-  echoMessages,
-  FORMS,
-  receiver,
-  type Form,
-} from '../helpers/message-echo.js';
+import { randomLetters, windowPayloads } from '../helpers/compressible.js';
+import { assertShrunk, assertTakeover, assertWindow, assertWire } from '../helpers/deflate-wire.js';
+import { startFrameTap, type FrameTap, type TappedConnection } from '../helpers/frame-tap.js';
+import { tearDown, within } from '../helpers/interop.js';
+import { echoUntilClosed, FORMS, sendAndCheckEchoes, type Form } from '../helpers/message-echo.js';
+import { echoServerPort, PYTHON_ECHO_SERVER, spawnPython } from '../helpers/python-websockets.js';
+import { TappedServers, type TappedServer } from '../helpers/tapped-servers.js';
 
-const PYTHON = '/usr/bin/python3';
 const SIZES = [0, 1, 1024, 64 * 1024, 1 << 20];
-/** wsnet's default threshold: shorter messages go uncompressed. */
-const THRESHOLD = 1024;
-const WINDOW_BITS = [9, 10, 11, 12, 13, 14, 15];
+/** The rows repeat 1500 letters (and a suffix), about 790 bytes compressed alone. */
+const ROW = { firstOver: 700 };
 
 // The payloads, built the same way here and in python: blocks of SHA-256 of "seed:i", each byte
 // cut to 4 bits (binary) or mapped to one of 16 letters (text, with a non-ASCII suffix). Both
@@ -94,18 +80,6 @@ function clientPayloads(sizes: readonly number[], row: number): Array<string | B
   ];
 }
 
-const PYTHON_ECHO_SERVER = `
-import asyncio, websockets
-async def echo(ws, path=None):
-    async for message in ws:
-        await ws.send(message)
-async def main():
-    async with websockets.serve(echo, "127.0.0.1", 0, max_size=None) as server:
-        print(server.sockets[0].getsockname()[1], flush=True)
-        await asyncio.Future()
-asyncio.run(main())
-`;
-
 // argv[1]: {"url", "sizes", "row"}. Sends each message and waits for its echo, then sends
 // "row" copies of one message in a row and takes their echoes; closes (1000) and prints what
 // it saw as JSON. Every wait is bounded.
@@ -150,7 +124,7 @@ interface ClientSeen {
 const children = new Set<ChildProcess>();
 
 function python(script: string, args: string[] = []): ChildProcess {
-  const child = spawn(PYTHON, ['-c', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnPython(script, args);
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -188,77 +162,12 @@ async function runClient(config: object, ms = 60_000): Promise<ClientSeen> {
   return JSON.parse(stdout) as ClientSeen;
 }
 
-/** Each wire message's opcode, RSV1 and frame count. */
-function shape(messages: readonly TappedMessage[]) {
-  return messages.map((m) => ({
-    opcode: m.opcode,
-    compressed: m.compressed,
-    frames: m.frames,
-    complete: m.complete,
-  }));
-}
-
-function expectedShape(payloads: ReadonlyArray<string | Buffer>, compressed: boolean[]) {
-  return payloads.map((payload, i) => ({
-    opcode: typeof payload === 'string' ? OP_TEXT : OP_BINARY,
-    compressed: compressed[i],
-    frames: 1,
-    complete: true,
-  }));
-}
-
-/** Compressible payloads of 1 KiB and more cross in well under their size. */
-function assertShrunk(
-  messages: readonly TappedMessage[],
-  payloads: ReadonlyArray<string | Buffer>,
-) {
-  payloads.forEach((payload, i) => {
-    const size = byteLength(payload);
-    if (size >= THRESHOLD)
-      assert.ok(
-        messages[i].wireBytes < 0.7 * size,
-        `message ${i} (${size} bytes) took ${messages[i].wireBytes} bytes on the wire`,
-      );
-  });
-}
-
-/** Identical messages: alone, each compresses to the same size; with takeover, to a few bytes. */
-function assertTakeover(messages: readonly TappedMessage[], takeover: boolean, who: string) {
-  assert.ok(messages.length >= 3, `${who}: ${messages.length} messages`);
-  const [first, ...later] = messages.map((m) => m.wireBytes);
-  assert.ok(first > 700, `${who}: the first message took ${first} bytes`);
-  if (takeover)
-    assert.ok(
-      later.every((bytes) => bytes * 10 < first),
-      `${who} should take over its context: ${first}, then ${later.join(', ')} bytes`,
-    );
-  else
-    assert.deepEqual(
-      later,
-      later.map(() => first),
-      `${who} should reset its context: ${first}, then ${later.join(', ')} bytes`,
-    );
-}
-
 describe('interop, permessage-deflate: wsnet connect() → python-websockets server', () => {
   let tap: FrameTap | undefined;
   const connections: WebSocketConnection[] = [];
 
   before(async () => {
-    const child = python(PYTHON_ECHO_SERVER);
-    let errors = '';
-    child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-    const port = await within(
-      new Promise<number>((resolve, reject) => {
-        child.stdout!.once('data', (line: Buffer) => resolve(Number(line.toString().trim())));
-        child.once('exit', () =>
-          reject(new Error(`python3 -c <websockets echo server> exited: ${errors}`)),
-        );
-      }),
-      10_000,
-      'the python server to listen',
-    );
-    tap = await startFrameTap(port);
+    tap = await startFrameTap(await echoServerPort(python(PYTHON_ECHO_SERVER)));
   });
 
   after(() =>
@@ -272,8 +181,7 @@ describe('interop, permessage-deflate: wsnet connect() → python-websockets ser
     const index = tap!.connections.length;
     const connection = await connect(tap!.url, { handshakeTimeout: 10_000, ...options });
     connections.push(connection);
-    const wire: TappedConnection = tap!.connections[index];
-    return { connection, wire };
+    return { connection, wire: tap!.connections[index] };
   }
 
   async function closeCleanly(connection: WebSocketConnection) {
@@ -283,41 +191,34 @@ describe('interop, permessage-deflate: wsnet connect() → python-websockets ser
 
   const extensionsHeader = (head: string) => /^sec-websocket-extensions: (.*)$/im.exec(head)?.[1];
 
+  /** wsnet's offer and python's answer on the wire; wsnet took the answer as its extensions. */
+  function assertNegotiated(
+    connection: WebSocketConnection,
+    wire: TappedConnection,
+    offer: string,
+    answer: string,
+  ) {
+    assert.equal(extensionsHeader(wire.toServer.head), offer);
+    assert.equal(extensionsHeader(wire.toClient.head), answer);
+    assert.equal(connection.extensions, answer);
+  }
+
   for (const form of FORMS) {
     it(`text and binary of ${SIZES.join(', ')} bytes are echoed, compressed both ways (wsnet: ${form})`, async () => {
       const { connection, wire } = await open();
-      assert.equal(
-        extensionsHeader(wire.toServer.head),
+      assertNegotiated(
+        connection,
+        wire,
         'permessage-deflate; client_max_window_bits',
-      );
-      assert.equal(
-        connection.extensions,
         'permessage-deflate; server_max_window_bits=12; client_max_window_bits=12',
       );
-      assert.equal(extensionsHeader(wire.toClient.head), connection.extensions);
-      const next = receiver(connection, form);
       const payloads = SIZES.flatMap((size) => [text(size, size), binary(size, size + 1)]);
-      for (const [i, payload] of payloads.entries()) {
-        await within(connection.send(payload), 20_000, 'send');
-        assertMessage(await next(), payload, `echo ${i}`);
-      }
+      await sendAndCheckEchoes(connection, payloads, form, 'one at a time');
       const toServer = wire.toServer.messages();
       const toClient = wire.toClient.messages();
-      assert.deepEqual(
-        shape(toServer),
-        expectedShape(
-          payloads,
-          payloads.map((p) => byteLength(p) >= THRESHOLD),
-        ),
-      );
+      assertWire(toServer, payloads, 'from threshold');
       // python-websockets compresses every message, empty ones included.
-      assert.deepEqual(
-        shape(toClient),
-        expectedShape(
-          payloads,
-          payloads.map(() => true),
-        ),
-      );
+      assertWire(toClient, payloads, 'all');
       assertShrunk(toServer, payloads);
       assertShrunk(toClient, payloads);
       await closeCleanly(connection);
@@ -327,12 +228,10 @@ describe('interop, permessage-deflate: wsnet connect() → python-websockets ser
   it('50 messages in a row: with context takeover, after the first each takes a few bytes both ways', async () => {
     const { connection, wire } = await open();
     const payload = randomLetters(1500, 0x50) + SUFFIX;
-    const next = receiver(connection, 'for await');
-    const sent = Array.from({ length: 50 }, () => connection.send(payload));
-    for (let i = 0; i < 50; i++) assertMessage(await next(), payload, `echo ${i}`);
-    await within(Promise.all(sent), 10_000, 'the sends');
-    assertTakeover(wire.toServer.messages(), true, 'wsnet');
-    assertTakeover(wire.toClient.messages(), true, 'python');
+    const payloads = Array.from({ length: 50 }, () => payload);
+    await sendAndCheckEchoes(connection, payloads, 'for await', 'all at once');
+    assertTakeover(wire.toServer.messages(), true, 'wsnet', ROW);
+    assertTakeover(wire.toClient.messages(), true, 'python', ROW);
     await closeCleanly(connection);
   });
 
@@ -340,20 +239,17 @@ describe('interop, permessage-deflate: wsnet connect() → python-websockets ser
     const { connection, wire } = await open({
       perMessageDeflate: { serverNoContextTakeover: true, clientNoContextTakeover: true },
     });
-    assert.equal(
-      extensionsHeader(wire.toServer.head),
+    assertNegotiated(
+      connection,
+      wire,
       'permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits',
-    );
-    assert.equal(
-      connection.extensions,
       'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=12',
     );
     const payload = randomLetters(1500, 0x51) + SUFFIX;
-    const next = receiver(connection, 'events');
-    for (let i = 0; i < 5; i++) void connection.send(payload);
-    for (let i = 0; i < 5; i++) assertMessage(await next(), payload, `echo ${i}`);
-    assertTakeover(wire.toServer.messages(), false, 'wsnet');
-    assertTakeover(wire.toClient.messages(), false, 'python');
+    const payloads = Array.from({ length: 5 }, () => payload);
+    await sendAndCheckEchoes(connection, payloads, 'events', 'all at once');
+    assertTakeover(wire.toServer.messages(), false, 'wsnet', ROW);
+    assertTakeover(wire.toClient.messages(), false, 'python', ROW);
     assert.equal(connection.compressionMemory, 0);
     await closeCleanly(connection);
   });
@@ -373,106 +269,36 @@ describe('interop, permessage-deflate: wsnet connect() → python-websockets ser
         `permessage-deflate; server_max_window_bits=${windows.python}; client_max_window_bits=${windows.wsnet}`,
       );
       // R + R with R at a distance of 2^k - 300: found only by a window of k bits or more.
-      const payloads = WINDOW_BITS.map((k) => repeatAtDistance(k, 0xb00 + k));
-      const next = receiver(connection, 'for await');
-      for (const payload of payloads) void connection.send(payload);
-      for (const [i, payload] of payloads.entries())
-        assertMessage(await next(), payload, `echo ${i}`);
-      const toServer = wire.toServer.messages();
-      const toClient = wire.toClient.messages();
-      assert.deepEqual(
-        shape(toServer),
-        expectedShape(
-          payloads,
-          payloads.map(() => true),
-        ),
-      );
-      assert.deepEqual(
-        shape(toClient),
-        expectedShape(
-          payloads,
-          payloads.map(() => true),
-        ),
-      );
-      assert.deepEqual(
-        payloads.map((p, i) => foundRepeat(p, toServer[i].wireBytes)),
-        WINDOW_BITS.map((k) => k <= windows.wsnet),
-        `wsnet compresses with a window of ${windows.wsnet} bits`,
-      );
-      assert.deepEqual(
-        payloads.map((p, i) => foundRepeat(p, toClient[i].wireBytes)),
-        WINDOW_BITS.map((k) => k <= windows.python),
-        `python compresses with a window of ${windows.python} bits`,
-      );
+      const payloads = windowPayloads(0xb00);
+      await sendAndCheckEchoes(connection, payloads, 'for await', 'all at once');
+      assertWindow(wire.toServer.messages(), payloads, windows.wsnet, 'wsnet');
+      assertWindow(wire.toClient.messages(), payloads, windows.python, 'python');
       await closeCleanly(connection);
     });
   }
 });
 
 describe('interop, permessage-deflate: python-websockets client → wsnet message server', () => {
-  interface Served {
-    server: WebSocketServer;
-    tap: FrameTap;
-    connections: ConnectionQueue;
-  }
-  const served: Served[] = [];
-  let compressing: Served;
-
-  async function serve(deflate: true | PerMessageDeflateOptions): Promise<Served> {
-    const server = await WebSocketServer.listen({
-      port: 0,
-      host: '127.0.0.1',
-      perMessageDeflate: deflate,
-    });
-    const connections = new ConnectionQueue(server);
-    const tap = await startFrameTap(server.address().port);
-    const result = { server, tap, connections };
-    served.push(result);
-    return result;
-  }
+  const servers = new TappedServers();
+  let compressing: TappedServer;
 
   before(async () => {
-    compressing = await serve(true);
+    compressing = await servers.start(true);
   });
 
-  after(() =>
-    tearDown([
-      [
-        'closing the servers',
-        async () => {
-          for (const { server } of served) await server.close();
-        },
-      ],
-      [
-        'closing the taps',
-        async () => {
-          for (const { tap } of served) await tap.close();
-        },
-      ],
-    ]),
-  );
+  after(() => tearDown(servers.closing()));
 
   /**
    * Runs the python client against `target`, whose connection echoes every message (taking
    * them in `form`); checks what both ends saw and returns it with the wire's messages.
    */
-  async function exchange(target: Served, sizes: readonly number[], row: number, form: Form) {
+  async function exchange(target: TappedServer, sizes: readonly number[], row: number, form: Form) {
     const index = target.tap.connections.length;
     const payloads = clientPayloads(sizes, row);
     const [seen, onServer] = await Promise.all([
       runClient({ url: target.tap.url, sizes, row }),
-      (async () => {
-        const { connection, request } = await target.connections.next();
-        const received = await echoMessages(connection, payloads.length, form);
-        const memory = connection.compressionMemory;
-        const status = await within(connection.closed, 10_000, 'close');
-        return { connection, request, received, memory, status };
-      })(),
+      echoUntilClosed(target.connections, payloads, form),
     ]);
-    onServer.received.forEach((message, i) =>
-      assertMessage(message, payloads[i], `the server received message ${i}`),
-    );
-    assert.deepEqual(onServer.status, { code: 1000, reason: '', wasClean: true });
     assert.deepEqual(seen.close, [1000, '']);
     assert.deepEqual(
       seen.echoes,
@@ -483,9 +309,9 @@ describe('interop, permessage-deflate: python-websockets client → wsnet messag
       ]),
     );
     assert.equal(seen.row, row);
-    const wire: TappedConnection = target.tap.connections[index];
     assert.equal(onServer.request.headers['sec-websocket-extensions'], seen.offer);
     assert.equal(onServer.connection.extensions, seen.answer);
+    const wire = target.tap.connections[index];
     return {
       seen,
       payloads,
@@ -505,40 +331,31 @@ describe('interop, permessage-deflate: python-websockets client → wsnet messag
       );
       assert.equal(seen.offer, 'permessage-deflate; client_max_window_bits');
       assert.equal(seen.answer, 'permessage-deflate; client_max_window_bits=12');
-      assert.deepEqual(
-        shape(toServer),
-        expectedShape(
-          payloads,
-          payloads.map(() => true),
-        ),
-      );
-      assert.deepEqual(
-        shape(toClient),
-        expectedShape(
-          payloads,
-          payloads.map((p) => byteLength(p) >= THRESHOLD),
-        ),
-      );
+      assertWire(toServer, payloads, 'all');
+      assertWire(toClient, payloads, 'from threshold');
       assertShrunk(toServer, payloads);
       assertShrunk(toClient, payloads);
       const rowStart = SIZES.length * 2;
-      assertTakeover(toServer.slice(rowStart), true, 'python');
-      assertTakeover(toClient.slice(rowStart), true, 'wsnet');
+      assertTakeover(toServer.slice(rowStart), true, 'python', ROW);
+      assertTakeover(toClient.slice(rowStart), true, 'wsnet', ROW);
       // Both 4 KiB histories (wsnet's 12-bit window, client_max_window_bits=12) are full.
       assert.equal(memory, 2 * 4096);
     });
   }
 
   it('a wsnet server that wants no context takeover either way: python agrees, and both compress each message alone', async () => {
-    const target = await serve({ serverNoContextTakeover: true, clientNoContextTakeover: true });
+    const target = await servers.start({
+      serverNoContextTakeover: true,
+      clientNoContextTakeover: true,
+    });
     const { seen, toServer, toClient, memory } = await exchange(target, [1024], 5, 'for await');
     assert.equal(seen.offer, 'permessage-deflate; client_max_window_bits');
     assert.equal(
       seen.answer,
       'permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=12',
     );
-    assertTakeover(toServer.slice(2), false, 'python');
-    assertTakeover(toClient.slice(2), false, 'wsnet');
+    assertTakeover(toServer.slice(2), false, 'python', ROW);
+    assertTakeover(toClient.slice(2), false, 'wsnet', ROW);
     assert.equal(memory, 0);
   });
 });

@@ -7,6 +7,9 @@
 // the frame headers going by: the tests check on the wire which messages were compressed
 // (RSV1), in how many frames and bytes, and from the sizes, that each side compressed with the
 // context takeover and the window it negotiated.
+//
+// Most checks are the same whichever side is the server: they are written once, on a `Pair`
+// that names the ends and the wire's two directions by implementation, not by role.
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { once } from 'node:events';
@@ -17,9 +20,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import WsClient, { WebSocketServer as WsServer, type RawData } from 'ws';
 import {
   connect,
-  WebSocketServer,
   type ConnectOptions,
-  type Message,
   type PerMessageDeflateOptions,
   type WebSocketConnection,
 } from '../../src/index.js';
@@ -27,27 +28,32 @@ import { pseudoRandomBytes } from '../helpers/bytes.js';
 import {
   compressibleBytes,
   compressibleText,
-  foundRepeat,
   randomLetters,
-  repeatAtDistance,
+  WINDOW_BITS,
+  windowPayloads,
+  type WindowBits,
 } from '../helpers/compressible.js';
+import { assertShrunk, assertTakeover, assertWindow, assertWire } from '../helpers/deflate-wire.js';
 import {
-  OP_BINARY,
-  OP_TEXT,
   startFrameTap,
   type FrameTap,
   type TappedConnection,
+  type TappedDirection,
   type TappedFrame,
   type TappedMessage,
 } from '../helpers/frame-tap.js';
-import { ConnectionQueue, tearDown, within } from '../helpers/interop.js';
+import { tearDown, within } from '../helpers/interop.js';
 import {
   assertMessage,
-  byteLength,
   echoMessages,
   FORMS,
   receiver,
+  sendAndCheckEchoes,
+  type Form,
+  type Pace,
 } from '../helpers/message-echo.js';
+import { TappedServers } from '../helpers/tapped-servers.js';
+import { assertWsMessage, RecordedWs, toBuffer } from '../helpers/ws-recorded.js';
 
 const SIZES = [0, 1, 1024, 64 * 1024, 1 << 20, 16 << 20];
 /**
@@ -57,10 +63,6 @@ const SIZES = [0, 1, 1024, 64 * 1024, 1 << 20, 16 << 20];
 const EVENT_SIZES = SIZES.filter((size) => size <= 1 << 20);
 /** Below wsnet's threshold, and compressible: compress: true makes it smaller. */
 const SMALL = 'small ✓ '.repeat(20);
-/** wsnet's default threshold: shorter messages go uncompressed. */
-const THRESHOLD = 1024;
-const WINDOW_BITS = [9, 10, 11, 12, 13, 14, 15] as const;
-type Bits = (typeof WINDOW_BITS)[number];
 
 /** ws's perMessageDeflate options (its types call them `PerMessageDeflateOptions` too). */
 interface WsDeflate {
@@ -70,99 +72,35 @@ interface WsDeflate {
   clientMaxWindowBits?: number;
 }
 
-interface WsMessage {
-  data: Buffer;
-  isBinary: boolean;
-}
-
-/** A `ws` socket whose messages and close are recorded from its creation (ws-messages.test.ts). */
-class Recorded {
-  readonly messages: WsMessage[] = [];
-  close: { code: number; reason: string } | undefined;
-  readonly #changed = new Set<() => void>();
-
-  constructor(readonly ws: WsClient) {
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      this.messages.push({ data: toBuffer(data), isBinary });
-      this.#notify();
-    });
-    ws.on('close', (code: number, reason: Buffer) => {
-      this.close = { code, reason: reason.toString() };
-      this.#notify();
-    });
-    ws.on('error', () => undefined);
-  }
-
-  #notify(): void {
-    for (const check of [...this.#changed]) check();
-  }
-
+/**
+ * One connection between wsnet and ws, whichever is the server: both ends, the extension
+ * offered and answered, and what each end sent as it crossed the wire.
+ */
+interface Pair {
+  /** wsnet's end. */
+  readonly connection: WebSocketConnection;
+  /** ws's end. */
+  readonly peer: RecordedWs;
+  /** The client's Sec-WebSocket-Extensions and the server's answer. */
+  readonly offer: string | undefined;
+  readonly answer: string | undefined;
+  readonly wire: TappedConnection;
+  readonly fromWsnet: TappedDirection;
+  readonly fromWs: TappedDirection;
   /**
-   * Resolves once `test()` gives a value (checked now and after every event); rejects once the
-   * socket closed without it (unless waiting for the close itself), or after `ms`.
+   * The client sends `payloads`, the server echoes each; what both ends received is checked.
+   * wsnet takes its messages in `form`.
    */
-  until<T>(what: string, test: () => T | undefined, ms = 30_000): Promise<T> {
-    let check!: () => void;
-    const waiting = new Promise<T>((resolve, reject) => {
-      check = () => {
-        const value = test();
-        if (value === undefined) {
-          if (this.close !== undefined)
-            reject(new Error(`${what}: the ws socket closed (${JSON.stringify(this.close)})`));
-          return;
-        }
-        this.#changed.delete(check);
-        resolve(value);
-      };
-    });
-    this.#changed.add(check);
-    check();
-    return within(waiting, ms, what).finally(() => this.#changed.delete(check));
-  }
-
-  nextMessage(): Promise<WsMessage> {
-    return this.until('ws message', () => this.messages.shift());
-  }
-
-  /** The next `count` messages. */
-  take(count: number): Promise<WsMessage[]> {
-    return this.until('ws messages', () =>
-      this.messages.length >= count ? this.messages.splice(0, count) : undefined,
-    );
-  }
-
-  closed(): Promise<{ code: number; reason: string }> {
-    return this.until('ws close', () => this.close);
-  }
+  roundTrip(payloads: ReadonlyArray<string | Buffer>, form: Form, pace: Pace): Promise<void>;
+  /** The client closes with 1000; both ends must see the clean close. */
+  close(): Promise<void>;
 }
 
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
-}
-
-/** Asserts that a message is the payload, without printing megabytes when it is not. */
-function assertSame(actual: Message | WsMessage, payload: string | Buffer, what: string): void {
-  if (typeof actual === 'object' && !Buffer.isBuffer(actual)) {
-    assert.equal(actual.isBinary, typeof payload !== 'string', `${what}: type`);
-    const expected = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    assert.equal(actual.data.length, expected.length, `${what}: length`);
-    assert.ok(actual.data.equals(expected), `${what}: the bytes`);
-    return;
-  }
-  assertMessage(actual, payload, what);
-}
-
-/** Each wire message's opcode, RSV1 and frame count, to compare with what was sent. */
-function shape(messages: readonly TappedMessage[]) {
-  return messages.map((m) => ({
-    opcode: m.opcode,
-    compressed: m.compressed,
-    frames: m.frames,
-    rsvOnContinuation: m.rsvOnContinuation,
-    complete: m.complete,
-  }));
+/** The offer, the answer, and that wsnet's connection took the answer as its extensions. */
+function assertNegotiated(pair: Pair, offer: string, answer: string) {
+  assert.equal(pair.offer, offer);
+  assert.equal(pair.answer, answer);
+  assert.equal(pair.connection.extensions, answer);
 }
 
 const OPCODE_NAMES: Record<number, string> = {
@@ -186,50 +124,46 @@ const FRAGMENTS_OUT = ['text+rsv1', 'cont', 'cont+fin', 'binary+rsv1', 'cont', '
 /** The same with a ping after the first frame. */
 const FRAGMENTS_WITH_PING = ['text+rsv1', 'ping+fin', ...FRAGMENTS_OUT.slice(1)];
 
-function expectedShape(payloads: ReadonlyArray<string | Buffer>, compressed: boolean[]) {
-  return payloads.map((payload, i) => ({
-    opcode: typeof payload === 'string' ? OP_TEXT : OP_BINARY,
-    compressed: compressed[i],
-    frames: 1,
-    rsvOnContinuation: false,
-    complete: true,
-  }));
+/** A compressible text and bytes, each in three fragments. */
+function fragmented(seed: number) {
+  const utf8 = Buffer.from(compressibleText(6000, seed), 'utf8');
+  // Cuts inside multibyte characters: text fragments need not end on a character.
+  const multibyte = [...utf8.entries()].filter(([, b]) => b >= 0xc0).map(([i]) => i + 1);
+  const cuts = [multibyte.find((i) => i > 2000)!, multibyte.find((i) => i > 4000)!];
+  const bytes = compressibleBytes(9000, seed + 1);
+  return {
+    text: utf8.toString('utf8'),
+    textParts: [utf8.subarray(0, cuts[0]), utf8.subarray(cuts[0], cuts[1]), utf8.subarray(cuts[1])],
+    bytes,
+    binaryParts: [bytes.subarray(0, 3000), bytes.subarray(3000, 6000), bytes.subarray(6000)],
+  };
 }
 
-/** Compressible payloads of 1 KiB and more cross in well under their size. */
-function assertShrunk(
-  messages: readonly TappedMessage[],
-  payloads: ReadonlyArray<string | Buffer>,
-) {
-  payloads.forEach((payload, i) => {
-    const size = byteLength(payload);
-    if (size >= THRESHOLD)
-      assert.ok(
-        messages[i].wireBytes < 0.7 * size,
-        `message ${i} (${size} bytes) took ${messages[i].wireBytes} bytes on the wire`,
-      );
+/** ws sends the parts as two fragmented messages, with a ping after the first frame. */
+function wsSendsFragments(peer: RecordedWs, textParts: Buffer[], binaryParts: Buffer[]) {
+  textParts.forEach((part, i) => {
+    peer.ws.send(part, { binary: false, fin: i === textParts.length - 1 });
+    // A control frame may come between the frames of a message (RFC 6455 §5.4).
+    if (i === 0) peer.ws.ping('between');
   });
+  binaryParts.forEach((part, i) =>
+    peer.ws.send(part, { binary: true, fin: i === binaryParts.length - 1 }),
+  );
 }
 
-/**
- * Same message sent `n` times: without context takeover each is compressed alone, to the same
- * size; with it, the later ones refer back to the first and take a few bytes.
- */
-function assertTakeover(messages: readonly TappedMessage[], takeover: boolean, who: string) {
-  assert.ok(messages.length >= 3, `${who}: ${messages.length} messages`);
-  const [first, ...later] = messages.map((m) => m.wireBytes);
-  assert.ok(first > 500, `${who}: the first message took ${first} bytes`);
-  if (takeover)
-    assert.ok(
-      later.every((bytes) => bytes * 10 < first),
-      `${who} should take over its context: ${first}, then ${later.join(', ')} bytes`,
-    );
-  else
-    assert.deepEqual(
-      later,
-      later.map(() => first),
-      `${who} should reset its context: ${first}, then ${later.join(', ')} bytes`,
-    );
+async function wsnetSendsFragments(
+  connection: WebSocketConnection,
+  textParts: Buffer[],
+  binaryParts: Buffer[],
+) {
+  await within(connection.sendStream(textParts, { binary: false }), 10_000, 'sendStream');
+  await within(connection.sendStream(binaryParts), 10_000, 'sendStream');
+}
+
+/** Both fragmented messages crossed both ways in three frames, RSV1 on the first only. */
+function assertFragmentedBothWays(pair: Pair, text: string, bytes: Buffer) {
+  assertWire(pair.fromWsnet.messages(), [text, bytes], 'all', { frames: 3 });
+  assertWire(pair.fromWs.messages(), [text, bytes], 'all', { frames: 3 });
 }
 
 /**
@@ -287,66 +221,150 @@ const nct = (server: boolean, client: boolean) =>
   );
 const describeNct = (server: boolean, client: boolean) =>
   nct(server, client).join(' + ') || 'nothing';
+/** ws's options for these requests: only those it makes, none set to false. */
+const wsNoContextTakeover = (server: boolean, client: boolean): WsDeflate => ({
+  ...(server ? { serverNoContextTakeover: true } : {}),
+  ...(client ? { clientNoContextTakeover: true } : {}),
+});
+
+/** The seeds of the echo tests' payloads, apart for each direction. */
+interface EchoSeeds {
+  text: number;
+  bytes: number;
+  row: number;
+}
+
+/** The echo tests, the same whichever side is the server. */
+function echoTests(open: () => Promise<Pair>, seeds: EchoSeeds) {
+  for (const form of FORMS) {
+    const sizes = form === 'events' ? EVENT_SIZES : SIZES;
+    it(`text and binary of ${sizes.join(', ')} bytes are echoed, compressed both ways (wsnet: ${form})`, async () => {
+      const pair = await open();
+      const payloads = sizes.flatMap((size) => [
+        compressibleText(size, seeds.text + size),
+        compressibleBytes(size, seeds.bytes + size),
+      ]);
+      await pair.roundTrip(payloads, form, 'one at a time');
+      // ws (threshold 0) compressed every message, empty ones included; wsnet those of at
+      // least its threshold.
+      const fromWs = pair.fromWs.messages();
+      const fromWsnet = pair.fromWsnet.messages();
+      assertWire(fromWs, payloads, 'all');
+      assertWire(fromWsnet, payloads, 'from threshold');
+      assertShrunk(fromWs, payloads);
+      assertShrunk(fromWsnet, payloads);
+      assert.ok(pair.connection.compressionMemory > 0, 'wsnet keeps its LZ77 histories');
+      await pair.close();
+    });
+
+    it(`200 messages in a row, context taken over: after the first, each takes a few bytes (wsnet: ${form})`, async () => {
+      const pair = await open();
+      const base = randomLetters(1500, seeds.row) + ' ✓';
+      const payloads = Array.from({ length: 200 }, (_, i) => `${i} ${base}`);
+      await pair.roundTrip(payloads, form, 'all at once');
+      assertWire(pair.fromWs.messages(), payloads, 'all');
+      assertWire(pair.fromWsnet.messages(), payloads, 'all');
+      assertTakeover(pair.fromWs.messages(), true, 'ws');
+      assertTakeover(pair.fromWsnet.messages(), true, 'wsnet');
+      await pair.close();
+    });
+  }
+}
+
+/**
+ * The same message four times: a side that resets its context compresses each to the same
+ * size; one that takes it over, the later ones to a few bytes. wsnet keeps a history unless
+ * both sides reset.
+ */
+async function checkTakeover(pair: Pair, resets: { wsnet: boolean; ws: boolean }, seed: number) {
+  const payload = randomLetters(1500, seed) + ' ✓';
+  await pair.roundTrip([payload, payload, payload, payload], 'for await', 'all at once');
+  assertTakeover(pair.fromWsnet.messages(), !resets.wsnet, 'wsnet');
+  assertTakeover(pair.fromWs.messages(), !resets.ws, 'ws');
+  assert.equal(pair.connection.compressionMemory > 0, !(resets.wsnet && resets.ws));
+  await pair.close();
+}
+
+/**
+ * Sends repeatAtDistance(k) for every k both ways, and checks from the sizes on the wire which
+ * repeats each compressor found: exactly those within its window.
+ */
+async function checkWindows(
+  pair: Pair,
+  windows: { ws: WindowBits; wsnet: WindowBits },
+  seed: number,
+) {
+  const payloads = windowPayloads(seed);
+  await pair.roundTrip(payloads, 'for await', 'all at once');
+  assertWindow(pair.fromWs.messages(), payloads, windows.ws, 'ws');
+  assertWindow(pair.fromWsnet.messages(), payloads, windows.wsnet, 'wsnet');
+  await pair.close();
+}
+
+/** Max window bits 8 both ways: ws compresses (zlib with its 9-bit window), wsnet sends plain. */
+async function checkWindowBits8(pair: Pair, seed: number) {
+  const expected = 'permessage-deflate; server_max_window_bits=8; client_max_window_bits=8';
+  assertNegotiated(pair, expected, expected);
+  const payloads = [0, 1, 2].map((i) => randomLetters(3000, seed + i));
+  await pair.roundTrip(payloads, 'events', 'all at once');
+  const fromWs = pair.fromWs.messages();
+  const fromWsnet = pair.fromWsnet.messages();
+  assertWire(fromWs, payloads, 'all');
+  assertShrunk(fromWs, payloads);
+  assertWire(fromWsnet, payloads, 'none');
+  assert.deepEqual(
+    fromWsnet.map((m) => m.wireBytes),
+    payloads.map(() => 3000),
+  );
+  await pair.close();
+}
+
+/** wsnet sends: compress: false a large message plain, compress: true a small one compressed. */
+async function checkCompressOption(pair: Pair, seed: number) {
+  const large = compressibleText(5000, seed);
+  await within(pair.connection.send(large, { compress: false }), 10_000, 'send');
+  await within(pair.connection.send(SMALL, { compress: true }), 10_000, 'send');
+  await within(pair.connection.send(large), 10_000, 'send');
+  assertWsMessage(await pair.peer.nextMessage(), large, 'plain');
+  assertWsMessage(await pair.peer.nextMessage(), SMALL, 'compressed small');
+  assertWsMessage(await pair.peer.nextMessage(), large, 'compressed large');
+  const fromWsnet = pair.fromWsnet.messages();
+  assert.deepEqual(
+    fromWsnet.map((m) => [m.compressed, m.wireBytes < 5000]),
+    [
+      [false, false],
+      [true, true],
+      [true, true],
+    ],
+  );
+  assert.equal(fromWsnet[0].wireBytes, 5000);
+  await pair.close();
+}
 
 describe('interop, permessage-deflate: npm ws client → wsnet message server', () => {
-  interface Served {
-    server: WebSocketServer;
-    tap: FrameTap;
-    connections: ConnectionQueue;
-  }
-  const servers = new Map<string, Promise<Served>>();
-  const taps: FrameTap[] = [];
+  const servers = new TappedServers();
   const clients: WsClient[] = [];
-
-  /** A wsnet server with these perMessageDeflate options, behind a frame tap; one per set. */
-  function served(deflate: PerMessageDeflateOptions): Promise<Served> {
-    const key = JSON.stringify(deflate);
-    let found = servers.get(key);
-    if (found === undefined) {
-      found = (async () => {
-        const server = await WebSocketServer.listen({
-          port: 0,
-          host: '127.0.0.1',
-          perMessageDeflate: deflate,
-        });
-        const connections = new ConnectionQueue(server);
-        const tap = await startFrameTap(server.address().port);
-        taps.push(tap);
-        return { server, tap, connections };
-      })();
-      servers.set(key, found);
-    }
-    return found;
-  }
 
   after(() =>
     tearDown([
       ['terminating the ws clients', () => clients.forEach((ws) => ws.terminate())],
-      [
-        'closing the servers',
-        async () => {
-          for (const s of servers.values()) await (await s).server.close();
-        },
-      ],
-      [
-        'closing the taps',
-        async () => {
-          for (const tap of taps) await tap.close();
-        },
-      ],
+      ...servers.closing(),
     ]),
   );
 
-  /** A ws client (threshold 0, plus `wsDeflate`) connected to a server with `deflate`. */
-  async function open(deflate: PerMessageDeflateOptions, wsDeflate: WsDeflate = {}) {
-    const { tap, connections } = await served(deflate);
+  /**
+   * A ws client (threshold 0, plus `wsDeflate`) connected to a wsnet server with `deflate`
+   * (one server for each set of options).
+   */
+  async function open(deflate: PerMessageDeflateOptions, wsDeflate: WsDeflate = {}): Promise<Pair> {
+    const { tap, connections } = await servers.shared(deflate);
     const index = tap.connections.length;
     const ws = new WsClient(tap.url, {
       handshakeTimeout: 10_000,
       perMessageDeflate: { threshold: 0, ...wsDeflate },
     });
     clients.push(ws);
-    const client = new Recorded(ws);
+    const peer = new RecordedWs(ws);
     let answer: string | undefined;
     ws.once('upgrade', (response: IncomingMessage) => {
       answer = response.headers['sec-websocket-extensions'];
@@ -359,343 +377,158 @@ describe('interop, permessage-deflate: npm ws client → wsnet message server', 
       10_000,
       'ws open',
     );
-    const [, accepted] = await Promise.all([opened, connections.next()]);
-    const wire: TappedConnection = tap.connections[index];
+    const [, { connection, request }] = await Promise.all([opened, connections.next()]);
+    const wire = tap.connections[index];
     return {
-      client,
-      connection: accepted.connection,
-      offer: accepted.request.headers['sec-websocket-extensions'],
+      connection,
+      peer,
+      offer: request.headers['sec-websocket-extensions'],
       answer,
       wire,
+      fromWsnet: wire.toClient,
+      fromWs: wire.toServer,
+      async roundTrip(payloads, form, pace) {
+        const echoed = echoMessages(connection, payloads.length, form);
+        if (pace === 'one at a time') {
+          for (const [i, payload] of payloads.entries()) {
+            ws.send(payload);
+            assertWsMessage(await peer.nextMessage(), payload, `echo ${i}`);
+          }
+        } else {
+          for (const payload of payloads) ws.send(payload);
+          const back = await peer.take(payloads.length);
+          back.forEach((m, i) => assertWsMessage(m, payloads[i], `echo ${i}`));
+        }
+        const received = await within(echoed, 10_000, 'the echoes');
+        received.forEach((m, i) => assertMessage(m, payloads[i], `received ${i}`));
+      },
+      async close() {
+        ws.close(1000);
+        assert.deepEqual(await within(connection.closed, 10_000, 'server closed'), {
+          code: 1000,
+          reason: '',
+          wasClean: true,
+        });
+        assert.deepEqual(await peer.closed(), { code: 1000, reason: '' });
+      },
     };
   }
 
-  /** ws closes with 1000; both sides must see the clean close. */
-  async function closeCleanly(client: Recorded, connection: WebSocketConnection) {
-    client.ws.close(1000);
-    assert.deepEqual(await within(connection.closed, 10_000, 'server closed'), {
-      code: 1000,
-      reason: '',
-      wasClean: true,
-    });
-    assert.deepEqual(await client.closed(), { code: 1000, reason: '' });
-  }
-
   it("negotiation: ws's offer, wsnet's answer, the same extension on both sides", async () => {
-    const { client, connection, offer, answer, wire } = await open({});
-    assert.equal(offer, 'permessage-deflate; client_max_window_bits');
-    assert.equal(answer, 'permessage-deflate; client_max_window_bits=12');
-    assert.equal(connection.extensions, 'permessage-deflate; client_max_window_bits=12');
-    assert.equal(client.ws.extensions, 'permessage-deflate');
+    const pair = await open({});
+    assertNegotiated(
+      pair,
+      'permessage-deflate; client_max_window_bits',
+      'permessage-deflate; client_max_window_bits=12',
+    );
+    assert.equal(pair.peer.ws.extensions, 'permessage-deflate');
     assert.match(
-      wire.toClient.head,
+      pair.wire.toClient.head,
       /^sec-websocket-extensions: permessage-deflate; client_max_window_bits=12$/im,
     );
-    await closeCleanly(client, connection);
+    await pair.close();
   });
 
-  for (const form of FORMS) {
-    const sizes = form === 'events' ? EVENT_SIZES : SIZES;
-    it(`text and binary of ${sizes.join(', ')} bytes are echoed, compressed both ways (wsnet: ${form})`, async () => {
-      const { client, connection, wire } = await open({});
-      const payloads = sizes.flatMap((size) => [
-        compressibleText(size, 0x7e47 + size),
-        compressibleBytes(size, 0xb1a7 + size),
-      ]);
-      const echoed = echoMessages(connection, payloads.length, form);
-      for (const [i, payload] of payloads.entries()) {
-        client.ws.send(payload);
-        assertSame(await client.nextMessage(), payload, `echo ${i}`);
-      }
-      const received = await within(echoed, 10_000, 'the echoes');
-      payloads.forEach((payload, i) => assertSame(received[i], payload, `received ${i}`));
-      // ws (threshold 0) compressed every message, empty ones included; wsnet those of at
-      // least its threshold.
-      const toServer = wire.toServer.messages();
-      const toClient = wire.toClient.messages();
-      assert.deepEqual(
-        shape(toServer),
-        expectedShape(
-          payloads,
-          payloads.map(() => true),
-        ),
-      );
-      assert.deepEqual(
-        shape(toClient),
-        expectedShape(
-          payloads,
-          payloads.map((p) => byteLength(p) >= THRESHOLD),
-        ),
-      );
-      assertShrunk(toServer, payloads);
-      assertShrunk(toClient, payloads);
-      assert.ok(connection.compressionMemory > 0, 'wsnet keeps its LZ77 histories');
-      await closeCleanly(client, connection);
-    });
-
-    it(`200 messages in a row, context taken over: after the first, each takes a few bytes (wsnet: ${form})`, async () => {
-      const { client, connection, wire } = await open({});
-      const base = randomLetters(1500, 0x200) + ' ✓';
-      const payloads = Array.from({ length: 200 }, (_, i) => `${i} ${base}`);
-      const echoed = echoMessages(connection, payloads.length, form);
-      for (const payload of payloads) client.ws.send(payload);
-      const back = await client.take(payloads.length);
-      payloads.forEach((payload, i) => assertSame(back[i], payload, `echo ${i}`));
-      const received = await within(echoed, 10_000, 'the echoes');
-      payloads.forEach((payload, i) => assertSame(received[i], payload, `received ${i}`));
-      const toServer = wire.toServer.messages();
-      const toClient = wire.toClient.messages();
-      assert.deepEqual(
-        shape(toServer),
-        expectedShape(
-          payloads,
-          payloads.map(() => true),
-        ),
-      );
-      assert.deepEqual(
-        shape(toClient),
-        expectedShape(
-          payloads,
-          payloads.map(() => true),
-        ),
-      );
-      assertTakeover(toServer, true, 'ws');
-      assertTakeover(toClient, true, 'wsnet');
-      await closeCleanly(client, connection);
-    });
-  }
+  echoTests(() => open({}), { text: 0x7e47, bytes: 0xb1a7, row: 0x200 });
 
   for (const [offerServer, offerClient] of TAKEOVER_CASES) {
     for (const [wantServer, wantClient] of TAKEOVER_CASES) {
       it(`no context takeover: ws asks for ${describeNct(offerServer, offerClient)}, wsnet for ${describeNct(wantServer, wantClient)}`, async () => {
-        const { client, connection, offer, answer, wire } = await open(
+        const pair = await open(
           { serverNoContextTakeover: wantServer, clientNoContextTakeover: wantClient },
-          {
-            ...(offerServer ? { serverNoContextTakeover: true } : {}),
-            ...(offerClient ? { clientNoContextTakeover: true } : {}),
-          },
-        );
-        assert.equal(
-          offer,
-          formatDeflate([...nct(offerServer, offerClient), 'client_max_window_bits']),
+          wsNoContextTakeover(offerServer, offerClient),
         );
         // wsnet honours server_no_context_takeover when asked and adds what it wants; a
         // client's client_no_context_takeover (a hint, RFC 7692 §7.1.1.2) is echoed, which
         // makes it binding: ws keeps it only then.
         const serverResets = offerServer || wantServer;
         const clientResets = offerClient || wantClient;
-        const expected = formatDeflate([
-          ...nct(serverResets, clientResets),
-          'client_max_window_bits=12',
-        ]);
-        assert.equal(answer, expected);
-        assert.equal(connection.extensions, expected);
-        const payload = randomLetters(1500, 0x3c7) + ' ✓';
-        const echoed = echoMessages(connection, 4, 'for await');
-        for (let i = 0; i < 4; i++) client.ws.send(payload);
-        (await client.take(4)).forEach((m, i) => assertSame(m, payload, `echo ${i}`));
-        await within(echoed, 10_000, 'the echoes');
+        assertNegotiated(
+          pair,
+          formatDeflate([...nct(offerServer, offerClient), 'client_max_window_bits']),
+          formatDeflate([...nct(serverResets, clientResets), 'client_max_window_bits=12']),
+        );
         // ws takes its context over unless the answer says it may not, its own offer
         // notwithstanding: with the hint echoed, the answer says so whenever ws offered it.
-        assertTakeover(wire.toServer.messages(), !clientResets, 'ws');
-        assertTakeover(wire.toClient.messages(), !serverResets, 'wsnet');
-        assert.equal(connection.compressionMemory > 0, !(serverResets && clientResets));
-        await closeCleanly(client, connection);
+        await checkTakeover(pair, { wsnet: serverResets, ws: clientResets }, 0x3c7);
       });
     }
-  }
-
-  /**
-   * Sends repeatAtDistance(k) for every k from both sides, and checks from the sizes on the
-   * wire which repeats each compressor found: exactly those within its window.
-   */
-  async function checkWindows(
-    client: Recorded,
-    connection: WebSocketConnection,
-    wire: TappedConnection,
-    windows: { ws: Bits; wsnet: Bits },
-  ) {
-    const payloads = WINDOW_BITS.map((k) => repeatAtDistance(k, 0x900 + k));
-    const echoed = echoMessages(connection, payloads.length, 'for await');
-    for (const payload of payloads) client.ws.send(payload);
-    (await client.take(payloads.length)).forEach((m, i) => assertSame(m, payloads[i], `echo ${i}`));
-    await within(echoed, 10_000, 'the echoes');
-    const toServer = wire.toServer.messages();
-    const toClient = wire.toClient.messages();
-    assert.deepEqual(
-      shape(toServer),
-      expectedShape(
-        payloads,
-        payloads.map(() => true),
-      ),
-    );
-    assert.deepEqual(
-      shape(toClient),
-      expectedShape(
-        payloads,
-        payloads.map(() => true),
-      ),
-    );
-    assert.deepEqual(
-      payloads.map((p, i) => foundRepeat(p, toServer[i].wireBytes)),
-      WINDOW_BITS.map((k) => k <= windows.ws),
-      `ws compresses with a window of ${windows.ws} bits`,
-    );
-    assert.deepEqual(
-      payloads.map((p, i) => foundRepeat(p, toClient[i].wireBytes)),
-      WINDOW_BITS.map((k) => k <= windows.wsnet),
-      `wsnet compresses with a window of ${windows.wsnet} bits`,
-    );
   }
 
   for (const bits of WINDOW_BITS) {
     it(`max window bits: ws asks for server_max_window_bits=${bits} and client_max_window_bits=${bits}`, async () => {
-      const { client, connection, offer, answer, wire } = await open(
+      const pair = await open(
         { serverMaxWindowBits: 15, clientMaxWindowBits: 15, threshold: 0 },
         { serverMaxWindowBits: bits, clientMaxWindowBits: bits },
       );
       const expected = `permessage-deflate; server_max_window_bits=${bits}; client_max_window_bits=${bits}`;
-      assert.equal(offer, expected);
-      assert.equal(answer, expected);
-      assert.equal(connection.extensions, expected);
-      await checkWindows(client, connection, wire, { ws: bits, wsnet: bits });
-      await closeCleanly(client, connection);
+      assertNegotiated(pair, expected, expected);
+      await checkWindows(pair, { ws: bits, wsnet: bits }, 0x900);
     });
 
     it(`max window bits: wsnet asks ws for client_max_window_bits=${bits} and compresses with ${bits}`, async () => {
-      const { client, connection, offer, answer, wire } = await open({
+      const pair = await open({
         serverMaxWindowBits: bits,
         clientMaxWindowBits: bits,
         threshold: 0,
       });
-      assert.equal(offer, 'permessage-deflate; client_max_window_bits');
-      assert.equal(answer, `permessage-deflate; client_max_window_bits=${bits}`);
-      assert.equal(connection.extensions, answer);
-      await checkWindows(client, connection, wire, { ws: bits, wsnet: bits });
-      await closeCleanly(client, connection);
+      assertNegotiated(
+        pair,
+        'permessage-deflate; client_max_window_bits',
+        `permessage-deflate; client_max_window_bits=${bits}`,
+      );
+      await checkWindows(pair, { ws: bits, wsnet: bits }, 0x900);
     });
   }
 
   it('compressed and plain messages interleaved: a plain message is no part of the LZ77 history', async () => {
-    const { client, connection, wire } = await open({});
+    const pair = await open({});
     const { payloads, wsCompress, wsnetCompress, wsnetCompressed } = interleaved(0x1a);
-    const next = receiver(connection, 'for await');
-    payloads.forEach((payload, i) => client.ws.send(payload, { compress: wsCompress[i] }));
+    const next = receiver(pair.connection, 'for await');
+    payloads.forEach((payload, i) => pair.peer.ws.send(payload, { compress: wsCompress[i] }));
     for (const [i, payload] of payloads.entries()) {
       const message = await next();
-      assertSame(message, payload, `received ${i}`);
-      await within(connection.send(message, wsnetCompress[i]), 10_000, 'send');
+      assertMessage(message, payload, `received ${i}`);
+      await within(pair.connection.send(message, wsnetCompress[i]), 10_000, 'send');
     }
-    (await client.take(payloads.length)).forEach((m, i) => assertSame(m, payloads[i], `echo ${i}`));
-    assertInterleaved(wire.toServer.messages(), wsCompress, 'ws');
-    assertInterleaved(wire.toClient.messages(), wsnetCompressed, 'wsnet');
-    await closeCleanly(client, connection);
+    const back = await pair.peer.take(payloads.length);
+    back.forEach((m, i) => assertWsMessage(m, payloads[i], `echo ${i}`));
+    assertInterleaved(pair.fromWs.messages(), wsCompress, 'ws');
+    assertInterleaved(pair.fromWsnet.messages(), wsnetCompressed, 'wsnet');
+    await pair.close();
   });
 
   it('max window bits 8: ws compresses (zlib with its 9-bit window), wsnet cannot and sends plain', async () => {
-    const { client, connection, offer, answer, wire } = await open(
+    const pair = await open(
       { serverMaxWindowBits: 15, clientMaxWindowBits: 15, threshold: 0 },
       { serverMaxWindowBits: 8, clientMaxWindowBits: 8 },
     );
-    const expected = 'permessage-deflate; server_max_window_bits=8; client_max_window_bits=8';
-    assert.equal(offer, expected);
-    assert.equal(answer, expected);
-    assert.equal(connection.extensions, expected);
-    const payloads = [0, 1, 2].map((i) => randomLetters(3000, 0x800 + i));
-    const echoed = echoMessages(connection, payloads.length, 'events');
-    for (const payload of payloads) client.ws.send(payload);
-    (await client.take(payloads.length)).forEach((m, i) => assertSame(m, payloads[i], `echo ${i}`));
-    await within(echoed, 10_000, 'the echoes');
-    const toServer = wire.toServer.messages();
-    const toClient = wire.toClient.messages();
-    assert.deepEqual(
-      shape(toServer),
-      expectedShape(
-        payloads,
-        payloads.map(() => true),
-      ),
-    );
-    assertShrunk(toServer, payloads);
-    assert.deepEqual(
-      shape(toClient),
-      expectedShape(
-        payloads,
-        payloads.map(() => false),
-      ),
-    );
-    assert.deepEqual(
-      toClient.map((m) => m.wireBytes),
-      payloads.map(() => 3000),
-    );
-    await closeCleanly(client, connection);
+    await checkWindowBits8(pair, 0x800);
   });
 
   it('fragmented messages: ws sends fragments (a ping between them), wsnet sendStream sends them back, compressed, RSV1 on the first frame only', async () => {
-    const { client, connection, wire } = await open({});
-    const utf8 = Buffer.from(compressibleText(6000, 0xf7a), 'utf8');
-    // Cuts inside multibyte characters: text fragments need not end on a character.
-    const multibyte = [...utf8.entries()].filter(([, b]) => b >= 0xc0).map(([i]) => i + 1);
-    const cuts = [multibyte.find((i) => i > 2000)!, multibyte.find((i) => i > 4000)!];
-    const textParts = [
-      utf8.subarray(0, cuts[0]),
-      utf8.subarray(cuts[0], cuts[1]),
-      utf8.subarray(cuts[1]),
-    ];
-    const bytes = compressibleBytes(9000, 0xf7b);
-    const binaryParts = [bytes.subarray(0, 3000), bytes.subarray(3000, 6000), bytes.subarray(6000)];
-    const next = receiver(connection, 'for await');
-
+    const pair = await open({});
+    const { text, textParts, bytes, binaryParts } = fragmented(0xf7a);
+    const next = receiver(pair.connection, 'for await');
     const pings: string[] = [];
-    connection.on('ping', (data) => pings.push(data.toString()));
-    textParts.forEach((part, i) => {
-      client.ws.send(part, { binary: false, fin: i === textParts.length - 1 });
-      // A control frame may come between the frames of a message (RFC 6455 §5.4).
-      if (i === 0) client.ws.ping('between');
-    });
-    binaryParts.forEach((part, i) =>
-      client.ws.send(part, { binary: true, fin: i === binaryParts.length - 1 }),
-    );
-    const text = utf8.toString('utf8');
-    assertSame(await next(), text, 'the text');
-    assertSame(await next(), bytes, 'the bytes');
-    await within(connection.sendStream(textParts, { binary: false }), 10_000, 'sendStream');
-    await within(connection.sendStream(binaryParts), 10_000, 'sendStream');
-    assertSame(await client.nextMessage(), text, 'the text back');
-    assertSame(await client.nextMessage(), bytes, 'the bytes back');
+    pair.connection.on('ping', (data) => pings.push(data.toString()));
+    wsSendsFragments(pair.peer, textParts, binaryParts);
+    assertMessage(await next(), text, 'the text');
+    assertMessage(await next(), bytes, 'the bytes');
+    await wsnetSendsFragments(pair.connection, textParts, binaryParts);
+    assertWsMessage(await pair.peer.nextMessage(), text, 'the text back');
+    assertWsMessage(await pair.peer.nextMessage(), bytes, 'the bytes back');
 
-    const fragmented = [
-      { opcode: OP_TEXT, compressed: true, frames: 3, rsvOnContinuation: false, complete: true },
-      { opcode: OP_BINARY, compressed: true, frames: 3, rsvOnContinuation: false, complete: true },
-    ];
-    assert.deepEqual(shape(wire.toServer.messages()), fragmented);
-    assert.deepEqual(shape(wire.toClient.messages()), fragmented);
-    assert.deepEqual(frameList(wire.toServer.frames), FRAGMENTS_WITH_PING);
+    assertFragmentedBothWays(pair, text, bytes);
+    assert.deepEqual(frameList(pair.fromWs.frames), FRAGMENTS_WITH_PING);
     // wsnet answered the ping as it came, before the end of the message.
-    assert.deepEqual(frameList(wire.toClient.frames), ['pong+fin', ...FRAGMENTS_OUT]);
+    assert.deepEqual(frameList(pair.fromWsnet.frames), ['pong+fin', ...FRAGMENTS_OUT]);
     assert.deepEqual(pings, ['between']);
-    await closeCleanly(client, connection);
+    await pair.close();
   });
 
   it('send(…, { compress }): false sends a large message plain, true compresses a small one', async () => {
-    const { client, connection, wire } = await open({});
-    const large = compressibleText(5000, 0xc1);
-    await within(connection.send(large, { compress: false }), 10_000, 'send');
-    await within(connection.send(SMALL, { compress: true }), 10_000, 'send');
-    await within(connection.send(large), 10_000, 'send');
-    assertSame(await client.nextMessage(), large, 'plain');
-    assertSame(await client.nextMessage(), SMALL, 'compressed small');
-    assertSame(await client.nextMessage(), large, 'compressed large');
-    const toClient = wire.toClient.messages();
-    assert.deepEqual(
-      toClient.map((m) => [m.compressed, m.wireBytes < 5000]),
-      [
-        [false, false],
-        [true, true],
-        [true, true],
-      ],
-    );
-    assert.equal(toClient[0].wireBytes, 5000);
-    await closeCleanly(client, connection);
+    await checkCompressOption(await open({}), 0xc1);
   });
 });
 
@@ -703,7 +536,7 @@ describe('interop, permessage-deflate: wsnet connect() → npm ws server', () =>
   interface WsServed {
     server: WsServer;
     tap: FrameTap;
-    accepted: Recorded[];
+    accepted: RecordedWs[];
     offers: Array<string | undefined>;
     answers: Array<string | undefined>;
   }
@@ -725,7 +558,7 @@ describe('interop, permessage-deflate: wsnet connect() → npm ws server', () =>
           port: 0,
           perMessageDeflate: { threshold: 0, ...deflate },
         });
-        const accepted: Recorded[] = [];
+        const accepted: RecordedWs[] = [];
         const offers: Array<string | undefined> = [];
         const answers: Array<string | undefined> = [];
         server.on('headers', (headers: string[]) => {
@@ -734,7 +567,7 @@ describe('interop, permessage-deflate: wsnet connect() → npm ws server', () =>
         });
         server.on('connection', (ws, request) => {
           offers.push(request.headers['sec-websocket-extensions']);
-          accepted.push(new Recorded(ws));
+          accepted.push(new RecordedWs(ws));
           if (request.url !== '/manual')
             ws.on('message', (data: RawData, isBinary: boolean) =>
               ws.send(toBuffer(data), { binary: isBinary }),
@@ -774,7 +607,7 @@ describe('interop, permessage-deflate: wsnet connect() → npm ws server', () =>
     ]),
   );
 
-  async function open(deflate: WsDeflate, options: ConnectOptions = {}, path = '/') {
+  async function open(deflate: WsDeflate, options: ConnectOptions = {}, path = '/'): Promise<Pair> {
     const { tap, accepted, offers, answers } = await served(deflate);
     const index = tap.connections.length;
     const before = accepted.length;
@@ -788,325 +621,147 @@ describe('interop, permessage-deflate: wsnet connect() → npm ws server', () =>
       10_000,
       'server-side ws socket',
     );
+    const peer = accepted[before];
+    const wire = tap.connections[index];
     return {
       connection,
-      peer: accepted[before],
+      peer,
       offer: offers[before],
       answer: answers[before],
-      wire: tap.connections[index],
+      wire,
+      fromWsnet: wire.toServer,
+      fromWs: wire.toClient,
+      async roundTrip(payloads, form, pace) {
+        await sendAndCheckEchoes(connection, payloads, form, pace);
+        // What ws received, it sent back: the echo is the check of both directions.
+        const received = await peer.take(payloads.length);
+        received.forEach((m, i) => assertWsMessage(m, payloads[i], `received ${i}`));
+        assert.equal(peer.messages.length, 0, 'ws received no more than that');
+      },
+      async close() {
+        const status = await within(connection.close(), 10_000, 'close');
+        assert.deepEqual(status, { code: 1000, reason: '', wasClean: true });
+        assert.deepEqual(await peer.closed(), { code: 1000, reason: '' });
+      },
     };
   }
 
-  async function closeCleanly(connection: WebSocketConnection, peer: Recorded) {
-    const status = await within(connection.close(), 10_000, 'close');
-    assert.deepEqual(status, { code: 1000, reason: '', wasClean: true });
-    assert.deepEqual(await peer.closed(), { code: 1000, reason: '' });
-  }
-
   it("negotiation: wsnet's offer, ws's answer, the same extension on both sides", async () => {
-    const { connection, peer, offer, answer, wire } = await open({});
-    assert.equal(offer, 'permessage-deflate; client_max_window_bits');
+    const pair = await open({});
     // ws leaves client_max_window_bits out when it sets no limit.
-    assert.equal(answer, 'permessage-deflate');
-    assert.equal(connection.extensions, 'permessage-deflate');
-    assert.equal(peer.ws.extensions, 'permessage-deflate');
+    assertNegotiated(pair, 'permessage-deflate; client_max_window_bits', 'permessage-deflate');
+    assert.equal(pair.peer.ws.extensions, 'permessage-deflate');
     assert.match(
-      wire.toServer.head,
+      pair.wire.toServer.head,
       /^sec-websocket-extensions: permessage-deflate; client_max_window_bits$/im,
     );
-    await closeCleanly(connection, peer);
+    await pair.close();
   });
 
-  for (const form of FORMS) {
-    const sizes = form === 'events' ? EVENT_SIZES : SIZES;
-    it(`text and binary of ${sizes.join(', ')} bytes are echoed, compressed both ways (wsnet: ${form})`, async () => {
-      const { connection, peer, wire } = await open({});
-      const next = receiver(connection, form);
-      const payloads = sizes.flatMap((size) => [
-        compressibleText(size, 0x5e47 + size),
-        compressibleBytes(size, 0xc0de + size),
-      ]);
-      for (const [i, payload] of payloads.entries()) {
-        await within(connection.send(payload), 30_000, 'send');
-        assertSame(await next(), payload, `echo ${i}`);
-      }
-      // What ws received, it sent back: the echo is the check of both directions.
-      assert.equal(peer.messages.length, payloads.length);
-      const toServer = wire.toServer.messages();
-      const toClient = wire.toClient.messages();
-      assert.deepEqual(
-        shape(toServer),
-        expectedShape(
-          payloads,
-          payloads.map((p) => byteLength(p) >= THRESHOLD),
-        ),
-      );
-      assert.deepEqual(
-        shape(toClient),
-        expectedShape(
-          payloads,
-          payloads.map(() => true),
-        ),
-      );
-      assertShrunk(toServer, payloads);
-      assertShrunk(toClient, payloads);
-      assert.ok(connection.compressionMemory > 0, 'wsnet keeps its LZ77 histories');
-      await closeCleanly(connection, peer);
-    });
-
-    it(`200 messages in a row, context taken over: after the first, each takes a few bytes (wsnet: ${form})`, async () => {
-      const { connection, peer, wire } = await open({});
-      const next = receiver(connection, form);
-      const base = randomLetters(1500, 0x201) + ' ✓';
-      const payloads = Array.from({ length: 200 }, (_, i) => `${i} ${base}`);
-      const sent = payloads.map((payload) => connection.send(payload));
-      for (const [i, payload] of payloads.entries()) assertSame(await next(), payload, `echo ${i}`);
-      await within(Promise.all(sent), 10_000, 'the sends');
-      const toServer = wire.toServer.messages();
-      const toClient = wire.toClient.messages();
-      assert.deepEqual(
-        shape(toServer),
-        expectedShape(
-          payloads,
-          payloads.map(() => true),
-        ),
-      );
-      assert.deepEqual(
-        shape(toClient),
-        expectedShape(
-          payloads,
-          payloads.map(() => true),
-        ),
-      );
-      assertTakeover(toServer, true, 'wsnet');
-      assertTakeover(toClient, true, 'ws');
-      await closeCleanly(connection, peer);
-    });
-  }
+  echoTests(() => open({}), { text: 0x5e47, bytes: 0xc0de, row: 0x201 });
 
   for (const [offerServer, offerClient] of TAKEOVER_CASES) {
     for (const [wantServer, wantClient] of TAKEOVER_CASES) {
       it(`no context takeover: wsnet asks for ${describeNct(offerServer, offerClient)}, ws for ${describeNct(wantServer, wantClient)}`, async () => {
-        const { connection, peer, offer, answer, wire } = await open(
-          {
-            ...(wantServer ? { serverNoContextTakeover: true } : {}),
-            ...(wantClient ? { clientNoContextTakeover: true } : {}),
+        const pair = await open(wsNoContextTakeover(wantServer, wantClient), {
+          perMessageDeflate: {
+            serverNoContextTakeover: offerServer,
+            clientNoContextTakeover: offerClient,
           },
-          {
-            perMessageDeflate: {
-              serverNoContextTakeover: offerServer,
-              clientNoContextTakeover: offerClient,
-            },
-          },
-        );
-        assert.equal(
-          offer,
-          formatDeflate([...nct(offerServer, offerClient), 'client_max_window_bits']),
-        );
+        });
         // ws answers with the offer's parameters, then those it adds, and drops the offer's
         // client_max_window_bits when it sets no limit.
-        const expected = formatDeflate([
-          ...nct(offerServer, offerClient),
-          ...nct(wantServer && !offerServer, wantClient && !offerClient),
-        ]);
-        assert.equal(answer, expected);
-        assert.equal(connection.extensions, expected);
-        const serverResets = offerServer || wantServer;
-        const clientResets = offerClient || wantClient;
-        const next = receiver(connection, 'for await');
-        const payload = randomLetters(1500, 0x3c8) + ' ✓';
-        for (let i = 0; i < 4; i++) void connection.send(payload);
-        for (let i = 0; i < 4; i++) assertSame(await next(), payload, `echo ${i}`);
-        assertTakeover(wire.toServer.messages(), !clientResets, 'wsnet');
-        assertTakeover(wire.toClient.messages(), !serverResets, 'ws');
-        assert.equal(connection.compressionMemory > 0, !(serverResets && clientResets));
-        await closeCleanly(connection, peer);
+        assertNegotiated(
+          pair,
+          formatDeflate([...nct(offerServer, offerClient), 'client_max_window_bits']),
+          formatDeflate([
+            ...nct(offerServer, offerClient),
+            ...nct(wantServer && !offerServer, wantClient && !offerClient),
+          ]),
+        );
+        await checkTakeover(
+          pair,
+          { wsnet: offerClient || wantClient, ws: offerServer || wantServer },
+          0x3c8,
+        );
       });
     }
   }
 
-  /** As in the other direction: which repeats each side's compressor found. */
-  async function checkWindows(
-    connection: WebSocketConnection,
-    wire: TappedConnection,
-    windows: { ws: Bits; wsnet: Bits },
-  ) {
-    const payloads = WINDOW_BITS.map((k) => repeatAtDistance(k, 0xa00 + k));
-    const next = receiver(connection, 'for await');
-    for (const payload of payloads) void connection.send(payload);
-    for (const [i, payload] of payloads.entries()) assertSame(await next(), payload, `echo ${i}`);
-    const toServer = wire.toServer.messages();
-    const toClient = wire.toClient.messages();
-    assert.deepEqual(
-      shape(toServer),
-      expectedShape(
-        payloads,
-        payloads.map(() => true),
-      ),
-    );
-    assert.deepEqual(
-      shape(toClient),
-      expectedShape(
-        payloads,
-        payloads.map(() => true),
-      ),
-    );
-    assert.deepEqual(
-      payloads.map((p, i) => foundRepeat(p, toServer[i].wireBytes)),
-      WINDOW_BITS.map((k) => k <= windows.wsnet),
-      `wsnet compresses with a window of ${windows.wsnet} bits`,
-    );
-    assert.deepEqual(
-      payloads.map((p, i) => foundRepeat(p, toClient[i].wireBytes)),
-      WINDOW_BITS.map((k) => k <= windows.ws),
-      `ws compresses with a window of ${windows.ws} bits`,
-    );
-  }
-
   for (const bits of WINDOW_BITS) {
     it(`max window bits: wsnet asks for server_max_window_bits=${bits} and client_max_window_bits=${bits}`, async () => {
-      const { connection, peer, offer, answer, wire } = await open(
+      const pair = await open(
         {},
         {
           perMessageDeflate: { serverMaxWindowBits: bits, clientMaxWindowBits: bits, threshold: 0 },
         },
       );
       const expected = `permessage-deflate; server_max_window_bits=${bits}; client_max_window_bits=${bits}`;
-      assert.equal(offer, expected);
-      assert.equal(answer, expected);
-      assert.equal(connection.extensions, expected);
-      await checkWindows(connection, wire, { ws: bits, wsnet: bits });
-      await closeCleanly(connection, peer);
+      assertNegotiated(pair, expected, expected);
+      await checkWindows(pair, { ws: bits, wsnet: bits }, 0xa00);
     });
 
     it(`max window bits: ws sets server_max_window_bits=${bits} and client_max_window_bits=${bits} unasked`, async () => {
-      const { connection, peer, offer, answer, wire } = await open(
+      const pair = await open(
         { serverMaxWindowBits: bits, clientMaxWindowBits: bits },
         { perMessageDeflate: { threshold: 0 } },
       );
-      assert.equal(offer, 'permessage-deflate; client_max_window_bits');
-      const expected = `permessage-deflate; client_max_window_bits=${bits}; server_max_window_bits=${bits}`;
-      assert.equal(answer, expected);
-      assert.equal(connection.extensions, expected);
+      assertNegotiated(
+        pair,
+        'permessage-deflate; client_max_window_bits',
+        `permessage-deflate; client_max_window_bits=${bits}; server_max_window_bits=${bits}`,
+      );
       // wsnet's client compresses with at most 12 bits unless told a number of its own.
-      await checkWindows(connection, wire, { ws: bits, wsnet: Math.min(bits, 12) as Bits });
-      await closeCleanly(connection, peer);
+      await checkWindows(pair, { ws: bits, wsnet: Math.min(bits, 12) as WindowBits }, 0xa00);
     });
   }
 
   it('compressed and plain messages interleaved: a plain message is no part of the LZ77 history', async () => {
-    const { connection, peer, wire } = await open({}, {}, '/manual');
+    const pair = await open({}, {}, '/manual');
     const { payloads, wsCompress, wsnetCompress, wsnetCompressed } = interleaved(0x1b);
-    const next = receiver(connection, 'events');
+    const next = receiver(pair.connection, 'events');
     for (const [i, payload] of payloads.entries())
-      await within(connection.send(payload, wsnetCompress[i]), 10_000, 'send');
-    (await peer.take(payloads.length)).forEach((m, i) => {
-      assertSame(m, payloads[i], `received ${i}`);
-      peer.ws.send(m.data, { binary: m.isBinary, compress: wsCompress[i] });
+      await within(pair.connection.send(payload, wsnetCompress[i]), 10_000, 'send');
+    (await pair.peer.take(payloads.length)).forEach((m, i) => {
+      assertWsMessage(m, payloads[i], `received ${i}`);
+      pair.peer.ws.send(m.data, { binary: m.isBinary, compress: wsCompress[i] });
     });
-    for (const [i, payload] of payloads.entries()) assertSame(await next(), payload, `echo ${i}`);
-    assertInterleaved(wire.toServer.messages(), wsnetCompressed, 'wsnet');
-    assertInterleaved(wire.toClient.messages(), wsCompress, 'ws');
-    await closeCleanly(connection, peer);
+    for (const [i, payload] of payloads.entries())
+      assertMessage(await next(), payload, `echo ${i}`);
+    assertInterleaved(pair.fromWsnet.messages(), wsnetCompressed, 'wsnet');
+    assertInterleaved(pair.fromWs.messages(), wsCompress, 'ws');
+    await pair.close();
   });
 
   it('max window bits 8: ws compresses (zlib with its 9-bit window), wsnet cannot and sends plain', async () => {
-    const { connection, peer, offer, answer, wire } = await open(
+    const pair = await open(
       {},
       { perMessageDeflate: { serverMaxWindowBits: 8, clientMaxWindowBits: 8, threshold: 0 } },
     );
-    const expected = 'permessage-deflate; server_max_window_bits=8; client_max_window_bits=8';
-    assert.equal(offer, expected);
-    assert.equal(answer, expected);
-    assert.equal(connection.extensions, expected);
-    const payloads = [0, 1, 2].map((i) => randomLetters(3000, 0x810 + i));
-    const next = receiver(connection, 'events');
-    for (const payload of payloads) void connection.send(payload);
-    for (const [i, payload] of payloads.entries()) assertSame(await next(), payload, `echo ${i}`);
-    const toServer = wire.toServer.messages();
-    const toClient = wire.toClient.messages();
-    assert.deepEqual(
-      shape(toServer),
-      expectedShape(
-        payloads,
-        payloads.map(() => false),
-      ),
-    );
-    assert.deepEqual(
-      toServer.map((m) => m.wireBytes),
-      payloads.map(() => 3000),
-    );
-    assert.deepEqual(
-      shape(toClient),
-      expectedShape(
-        payloads,
-        payloads.map(() => true),
-      ),
-    );
-    assertShrunk(toClient, payloads);
-    await closeCleanly(connection, peer);
+    await checkWindowBits8(pair, 0x810);
   });
 
   it('fragmented messages: wsnet sendStream sends fragments and ws fragments (a ping between them) reach wsnet whole, compressed, RSV1 on the first frame only', async () => {
-    const { connection, peer, wire } = await open({}, {}, '/manual');
-    const utf8 = Buffer.from(compressibleText(6000, 0xf8a), 'utf8');
-    const multibyte = [...utf8.entries()].filter(([, b]) => b >= 0xc0).map(([i]) => i + 1);
-    const cuts = [multibyte.find((i) => i > 2000)!, multibyte.find((i) => i > 4000)!];
-    const textParts = [
-      utf8.subarray(0, cuts[0]),
-      utf8.subarray(cuts[0], cuts[1]),
-      utf8.subarray(cuts[1]),
-    ];
-    const bytes = compressibleBytes(9000, 0xf8b);
-    const binaryParts = [bytes.subarray(0, 3000), bytes.subarray(3000, 6000), bytes.subarray(6000)];
-    const text = utf8.toString('utf8');
-    const next = receiver(connection, 'events');
-
-    await within(connection.sendStream(textParts, { binary: false }), 10_000, 'sendStream');
-    await within(connection.sendStream(binaryParts), 10_000, 'sendStream');
-    assertSame(await peer.nextMessage(), text, 'the text');
-    assertSame(await peer.nextMessage(), bytes, 'the bytes');
+    const pair = await open({}, {}, '/manual');
+    const { text, textParts, bytes, binaryParts } = fragmented(0xf8a);
+    const next = receiver(pair.connection, 'events');
+    await wsnetSendsFragments(pair.connection, textParts, binaryParts);
+    assertWsMessage(await pair.peer.nextMessage(), text, 'the text');
+    assertWsMessage(await pair.peer.nextMessage(), bytes, 'the bytes');
     const pings: string[] = [];
-    connection.on('ping', (data) => pings.push(data.toString()));
-    textParts.forEach((part, i) => {
-      peer.ws.send(part, { binary: false, fin: i === 2 });
-      if (i === 0) peer.ws.ping('between');
-    });
-    binaryParts.forEach((part, i) => peer.ws.send(part, { binary: true, fin: i === 2 }));
-    assertSame(await next(), text, 'the text back');
-    assertSame(await next(), bytes, 'the bytes back');
+    pair.connection.on('ping', (data) => pings.push(data.toString()));
+    wsSendsFragments(pair.peer, textParts, binaryParts);
+    assertMessage(await next(), text, 'the text back');
+    assertMessage(await next(), bytes, 'the bytes back');
 
-    const fragmented = [
-      { opcode: OP_TEXT, compressed: true, frames: 3, rsvOnContinuation: false, complete: true },
-      { opcode: OP_BINARY, compressed: true, frames: 3, rsvOnContinuation: false, complete: true },
-    ];
-    assert.deepEqual(shape(wire.toServer.messages()), fragmented);
-    assert.deepEqual(shape(wire.toClient.messages()), fragmented);
-    assert.deepEqual(frameList(wire.toServer.frames), [...FRAGMENTS_OUT, 'pong+fin']);
-    assert.deepEqual(frameList(wire.toClient.frames), FRAGMENTS_WITH_PING);
+    assertFragmentedBothWays(pair, text, bytes);
+    assert.deepEqual(frameList(pair.fromWsnet.frames), [...FRAGMENTS_OUT, 'pong+fin']);
+    assert.deepEqual(frameList(pair.fromWs.frames), FRAGMENTS_WITH_PING);
     assert.deepEqual(pings, ['between']);
-    await closeCleanly(connection, peer);
+    await pair.close();
   });
 
   it('send(…, { compress }): false sends a large message plain, true compresses a small one', async () => {
-    const { connection, peer, wire } = await open({}, {}, '/manual');
-    const large = compressibleText(5000, 0xc2);
-    await within(connection.send(large, { compress: false }), 10_000, 'send');
-    await within(connection.send(SMALL, { compress: true }), 10_000, 'send');
-    await within(connection.send(large), 10_000, 'send');
-    assertSame(await peer.nextMessage(), large, 'plain');
-    assertSame(await peer.nextMessage(), SMALL, 'compressed small');
-    assertSame(await peer.nextMessage(), large, 'compressed large');
-    const toServer = wire.toServer.messages();
-    assert.deepEqual(
-      toServer.map((m) => [m.compressed, m.wireBytes < 5000]),
-      [
-        [false, false],
-        [true, true],
-        [true, true],
-      ],
-    );
-    assert.equal(toServer[0].wireBytes, 5000);
-    await closeCleanly(connection, peer);
+    await checkCompressOption(await open({}, {}, '/manual'), 0xc2);
   });
 });

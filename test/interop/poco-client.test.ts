@@ -3,7 +3,7 @@
 // started here as a child process on a free port).
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -16,18 +16,7 @@ import {
   PocoBuffer,
   WebSocket,
 } from '../../src/poco/index.js';
-
-const PYTHON_ECHO = `
-import asyncio, websockets
-async def echo(ws, path=None):
-    async for message in ws:
-        await ws.send(message)
-async def main():
-    async with websockets.serve(echo, "127.0.0.1", 0, max_size=None) as server:
-        print(server.sockets[0].getsockname()[1], flush=True)
-        await asyncio.Future()
-asyncio.run(main())
-`;
+import { echoServerPort, PYTHON_ECHO_SERVER, spawnPython } from '../helpers/python-websockets.js';
 
 interface Peer {
   name: string;
@@ -55,21 +44,9 @@ const peers: Peer[] = [
     let child: ChildProcess | undefined;
     return {
       name: 'python-websockets (Debian python3-websockets)',
-      async start() {
-        child = spawn('/usr/bin/python3', ['-c', PYTHON_ECHO], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let errors = '';
-        child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-        const [line] = (await Promise.race([
-          once(child.stdout!, 'data'),
-          once(child, 'exit').then(() => {
-            throw new Error(
-              `python3 -c <websockets echo server> exited: ${errors || 'is python3-websockets installed? (.ci/run installs it)'}`,
-            );
-          }),
-        ])) as [Buffer];
-        return Number(line.toString().trim());
+      start() {
+        child = spawnPython(PYTHON_ECHO_SERVER);
+        return echoServerPort(child);
       },
       stop: () => child?.kill(),
     };

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import WsClient, { WebSocketServer as WsServer, type RawData } from 'ws';
+import WsClient, { WebSocketServer as WsServer } from 'ws';
 import {
   connect,
   ProtocolError,
@@ -16,87 +16,17 @@ import {
 } from '../../src/index.js';
 import { pseudoRandomBytes } from '../helpers/bytes.js';
 import { closeEvent, ConnectionQueue, nextMessage, tearDown, within } from '../helpers/interop.js';
+import { RecordedWs } from '../helpers/ws-recorded.js';
 
 const SIZES = [0, 125, 126, 65535, 65536, 16 << 20];
 const TEXT = 'héllo wörld 😀 ✓';
-
-interface WsMessage {
-  data: Buffer;
-  isBinary: boolean;
-}
-
-/**
- * A `ws` socket whose messages, pings, pongs and close are recorded from its creation, so that
- * none is missed between an action and the wait for its effect.
- */
-class Recorded {
-  readonly messages: WsMessage[] = [];
-  readonly pings: string[] = [];
-  readonly pongs: string[] = [];
-  close: { code: number; reason: string } | undefined;
-  readonly #changed = new Set<() => void>();
-
-  constructor(readonly ws: WsClient) {
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      this.messages.push({ data: toBuffer(data), isBinary });
-      this.#notify();
-    });
-    ws.on('ping', (data: Buffer) => {
-      this.pings.push(data.toString());
-      this.#notify();
-    });
-    ws.on('pong', (data: Buffer) => {
-      this.pongs.push(data.toString());
-      this.#notify();
-    });
-    ws.on('close', (code: number, reason: Buffer) => {
-      this.close = { code, reason: reason.toString() };
-      this.#notify();
-    });
-    // An error is followed by 'close', which the tests wait for; without a listener it would
-    // be thrown.
-    ws.on('error', () => undefined);
-  }
-
-  #notify(): void {
-    for (const check of [...this.#changed]) check();
-  }
-
-  /** Resolves once `test()` gives a value (checked now and after every event). */
-  until<T>(what: string, test: () => T | undefined, ms = 20_000): Promise<T> {
-    let check!: () => void;
-    const waiting = new Promise<T>((resolve) => {
-      check = () => {
-        const value = test();
-        if (value === undefined) return;
-        this.#changed.delete(check);
-        resolve(value);
-      };
-    });
-    this.#changed.add(check);
-    check();
-    return within(waiting, ms, what).finally(() => this.#changed.delete(check));
-  }
-
-  nextMessage(ms?: number): Promise<WsMessage> {
-    return this.until('ws message', () => this.messages.shift(), ms);
-  }
-
-  closed(ms?: number): Promise<{ code: number; reason: string }> {
-    return this.until('ws close', () => this.close, ms);
-  }
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
-}
+/** How long a wait on a ws socket's events may take. */
+const WS_WAIT_MS = 20_000;
 
 /** Opens a `ws` client connection, bounded. */
-async function openWs(url: string, protocols: string[] = []): Promise<Recorded> {
+async function openWs(url: string, protocols: string[] = []): Promise<RecordedWs> {
   const ws = new WsClient(url, protocols, { handshakeTimeout: 10_000 });
-  const recorded = new Recorded(ws);
+  const recorded = new RecordedWs(ws, WS_WAIT_MS);
   const opened = new Promise<void>((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
@@ -286,7 +216,7 @@ describe('interop: wsnet connect() → npm ws server', () => {
   let server: WsServer | undefined;
   let url: string;
   /** The server's sockets, in the order they connected. */
-  const accepted: Recorded[] = [];
+  const accepted: RecordedWs[] = [];
   const connections: WebSocketConnection[] = [];
 
   async function open(path = '/', options: Parameters<typeof connect>[1] = {}) {
@@ -315,7 +245,7 @@ describe('interop: wsnet connect() → npm ws server', () => {
       handleProtocols: (offered) => (offered.has('chat.v1') ? 'chat.v1' : false),
     });
     server.on('connection', (ws, request) => {
-      const recorded = new Recorded(ws);
+      const recorded = new RecordedWs(ws, WS_WAIT_MS);
       // The backpressure test's peer reads nothing until told to.
       if (request.url === '/paused') ws.pause();
       accepted.push(recorded);
