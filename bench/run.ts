@@ -1,10 +1,11 @@
 /**
  * `npm run bench [suite...]`: wsnet side by side with ws, in one process, ratios printed.
- * Suites: mask, parse, utf8, echo, client, messages, messages-client (all by default).
+ * Suites: mask, parse, utf8, echo, client, messages, messages-client, deflate (all by default).
  * BENCH_ROUNDS and BENCH_ROUND_MS tune the effort.
  */
 import os from 'node:os';
 import { clientSuite, messagesClientSuite } from './client.bench.js';
+import { deflateSuite } from './deflate.bench.js';
 import { echoSuite, messagesSuite } from './echo.bench.js';
 import { maskSuite } from './mask.bench.js';
 import { parseSuite } from './parse.bench.js';
@@ -18,6 +19,7 @@ const suites: Record<string, () => void | Promise<void>> = {
   client: clientSuite,
   messages: messagesSuite,
   'messages-client': messagesClientSuite,
+  deflate: deflateSuite,
 };
 const selected = process.argv.slice(2);
 const unknown = selected.filter((name) => !(name in suites));
