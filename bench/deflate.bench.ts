@@ -550,11 +550,13 @@ export async function deflateSuite(): Promise<void> {
   console.log(
     `Load: raw clients offering "${OFFER}", sending each message compressed on its own (no context), masked in advance; echoes counted, not inflated.`,
   );
+  // BENCH_DEFLATE_ROWS=echo,idle,bomb,burst (all by default) runs some of the row sets.
+  const rows = new Set((process.env['BENCH_DEFLATE_ROWS'] ?? 'echo,idle,bomb,burst').split(','));
   for (const profile of SELECTED_PROFILES) {
     console.log(`\n--- ${profile.description}`);
-    await echoRows(profile);
-    await idleMemory(profile);
-    await bombRows(profile, bomb);
-    await burstRows(profile);
+    if (rows.has('echo')) await echoRows(profile);
+    if (rows.has('idle')) await idleMemory(profile);
+    if (rows.has('bomb')) await bombRows(profile, bomb);
+    if (rows.has('burst')) await burstRows(profile);
   }
 }

@@ -25,6 +25,7 @@ import type { Duplex } from 'node:stream';
 import type { Connection, ConnectionEvent } from '../protocol/connection.js';
 import type { BinaryData } from '../protocol/frame.js';
 import { unguardSocket } from './guard.js';
+import { overBudget } from './turn-budget.js';
 
 /** Why reading is stopped; reading goes on only when none holds. */
 export const ReadPause = {
@@ -34,6 +35,8 @@ export const ReadPause = {
   LARGE_FRAME: 2,
   /** The application shut the receive side down. */
   SHUT_DOWN: 4,
+  /** A read waits for a later turn of the event loop (see `turn-budget.ts`). */
+  BACKLOG: 8,
 } as const;
 
 /** Stopping and resuming reads, for one reason at a time. */
@@ -79,6 +82,11 @@ export interface ChannelOptions {
    * violation still go out first (the core must run with `closeOnError: false`).
    */
   readonly deferFailureClose?: boolean;
+  /**
+   * Reads are costly to process (permessage-deflate): once a turn of the event loop has spent
+   * its budget, a read waits for a later turn, with the socket paused (see `turn-budget.ts`).
+   */
+  readonly budgeted?: boolean;
 }
 
 /** Where a socket keeps its channel, so that one set of listener functions serves all. */
@@ -99,6 +107,11 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
   readonly #closeTimeout: number;
   readonly #idleTimeout: number;
   readonly #deferFailureClose: boolean;
+  readonly #budgeted: boolean;
+  /** Reads kept for a later turn, oldest first (budgeted channels only). */
+  #backlog: Uint8Array[] | null = null;
+  /** The peer's end of stream came while reads were kept: it follows them. */
+  #endAfterBacklog = false;
   #started = false;
   #closed = false;
   /** The peer's end of stream was read. */
@@ -119,10 +132,14 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
   // closure each per connection would be a few hundred bytes on every one of thousands of idle
   // connections.
   static #onData(this: ChannelSocket, chunk: Buffer): void {
-    this[CHANNEL]!.#receive(chunk);
+    const channel = this[CHANNEL]!;
+    if (channel.#budgeted && (channel.#backlog !== null || overBudget())) channel.#keep(chunk);
+    else channel.#receive(chunk);
   }
   static #onEnd(this: ChannelSocket): void {
-    this[CHANNEL]!.#end();
+    const channel = this[CHANNEL]!;
+    if (channel.#backlog !== null) channel.#endAfterBacklog = true;
+    else channel.#end();
   }
   static #onError(this: ChannelSocket, error: Error): void {
     const channel = this[CHANNEL]!;
@@ -148,6 +165,26 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
     channel.#closeTimer = undefined;
     channel.destroy();
   }
+  /** Processes one kept read, if this turn has budget left; else waits for the next turn. */
+  static #runBacklog(channel: Channel<Duplex>): void {
+    const backlog = channel.#backlog;
+    if (backlog === null || channel.#closed) return;
+    if (overBudget()) {
+      setImmediate(Channel.#runBacklog, channel);
+      return;
+    }
+    channel.#receive(backlog.shift()!);
+    if (backlog.length > 0) {
+      setImmediate(Channel.#runBacklog, channel);
+      return;
+    }
+    channel.#backlog = null;
+    channel.resumeReading(ReadPause.BACKLOG);
+    if (channel.#endAfterBacklog) {
+      channel.#endAfterBacklog = false;
+      channel.#end();
+    }
+  }
   static #idle(channel: Channel<Duplex>): void {
     channel.#idleTimer = undefined;
     if (!channel.#closed) channel.#handler.onChannelIdle?.();
@@ -167,6 +204,7 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
     this.#closeTimeout = options.closeTimeout ?? 0;
     this.#idleTimeout = options.idleTimeout ?? 0;
     this.#deferFailureClose = options.deferFailureClose ?? false;
+    this.#budgeted = options.budgeted ?? false;
   }
 
   /**
@@ -374,6 +412,17 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
 
   // --- Internals ---
 
+  /** Keeps a read for a later turn of the event loop; the socket stops reading meanwhile. */
+  #keep(chunk: Uint8Array): void {
+    if (this.#backlog !== null) {
+      this.#backlog.push(chunk); // a read already on its way when the socket was paused
+      return;
+    }
+    this.#backlog = [chunk];
+    this.pauseReading(ReadPause.BACKLOG);
+    setImmediate(Channel.#runBacklog, this);
+  }
+
   /** The one path of every received byte. */
   #receive(chunk: Uint8Array): void {
     this.#touchIdle();
@@ -432,6 +481,14 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
 
   #close(): void {
     if (this.#closed) return;
+    // Reads kept for a later turn came before the close: they are processed first.
+    const backlog = this.#backlog;
+    this.#backlog = null;
+    for (const chunk of backlog ?? []) this.#receive(chunk);
+    if (this.#endAfterBacklog) {
+      this.#endAfterBacklog = false;
+      this.#end();
+    }
     this.#closed = true;
     clearTimeout(this.#closeTimer);
     clearTimeout(this.#idleTimer);

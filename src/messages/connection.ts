@@ -290,6 +290,9 @@ export class WebSocketConnection
       closeTimeout: settings.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
       idleTimeout: settings.idleTimeout ?? 0,
       deferFailureClose: true,
+      // Inflating and compressing on the main thread: a turn of the event loop may not spend
+      // more than its budget on the reads of compressed connections.
+      budgeted: outcome.deflate !== undefined,
     });
     this.#maxInboxBytes = settings.maxInboxBytes ?? DEFAULT_MAX_INBOX_BYTES;
     (this as EventEmitter).on('newListener', WebSocketConnection.#onNewListener);
