@@ -246,8 +246,10 @@ export class PerMessageDeflate {
     if (output.length > maxSize)
       throw new ProtocolError('MESSAGE_TOO_BIG', `it inflates past ${maxSize} bytes`);
     // A small message alone in a large output chunk: copy it, so that the message does not hold
-    // the whole chunk for as long as the application keeps it.
-    if (output.buffer.byteLength > 2 * output.length + 4096) output = Buffer.from(output);
+    // the whole chunk for as long as the application keeps it. (Node's 8 KiB pool slabs, which
+    // small Buffers share everywhere, are left as they are.)
+    if (output.buffer.byteLength > Math.max(Buffer.poolSize, 2 * output.length + 4096))
+      output = Buffer.from(output);
     if (this.#receiveTakeover) history.append(output);
     return output;
   }
