@@ -10,6 +10,7 @@ import net from 'node:net';
 import zlib from 'node:zlib';
 import { FrameReader } from '../../src/protocol/frame-reader.js';
 import { createKey } from '../../src/protocol/handshake/keys.js';
+import { countWindow, type WindowProbe } from '../echo/load.js';
 
 const RSV1 = 0x40;
 const FIN = 0x80;
@@ -249,12 +250,6 @@ export async function verifyEchoes(
   return compressedEchoes;
 }
 
-/** Told when the counted window starts and when it ends (with the messages counted in it). */
-export interface WindowProbe {
-  start(): void;
-  end(messages: number): void;
-}
-
 export interface LoadResult {
   /** Echoes per second in the counted window. */
   perSecond: number;
@@ -282,7 +277,7 @@ export async function runDeflateLoad(
   const { probe, warmupMs = Math.min(300, ms / 4) } = options;
   const readStart = connections.map((c) => c.bytesRead);
   const writtenStart = connections.map((c) => c.bytesWritten);
-  let count = 0;
+  const counter = { count: 0 };
   let sent = 0;
   let received = 0;
   let running = true;
@@ -294,21 +289,14 @@ export async function runDeflateLoad(
       sent++;
     };
     connection.onMessage(() => {
-      count++;
+      counter.count++;
       received++;
       if (running) sendNext();
     });
     return sendNext;
   });
   for (const sendNext of senders) for (let i = 0; i < inFlight; i++) sendNext();
-  await new Promise((resolve) => setTimeout(resolve, warmupMs));
-  count = 0;
-  probe?.start();
-  const start = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  const elapsed = performance.now() - start;
-  const measured = count;
-  probe?.end(measured);
+  const { perSecond } = await countWindow(counter, ms, warmupMs, probe);
   running = false;
   const deadline = performance.now() + 2000;
   while (received < sent && performance.now() < deadline)
@@ -317,7 +305,7 @@ export async function runDeflateLoad(
   const bytesIn = connections.reduce((sum, c, i) => sum + c.bytesRead - readStart[i], 0);
   const bytesOut = connections.reduce((sum, c, i) => sum + c.bytesWritten - writtenStart[i], 0);
   return {
-    perSecond: (measured * 1000) / elapsed,
+    perSecond,
     bytesInPerMessage: received > 0 ? bytesIn / received : 0,
     bytesOutPerMessage: sent > 0 ? bytesOut / sent : 0,
     complete: received === sent,

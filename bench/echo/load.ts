@@ -92,6 +92,29 @@ export interface WindowProbe {
   end(messages: number): void;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The counted window of a load that counts echoes into `counter.count`: `warmupMs` of warm-up
+ * (not counted), then `ms` counted, with the probe around the counted part.
+ */
+export async function countWindow(
+  counter: { count: number },
+  ms: number,
+  warmupMs: number,
+  probe?: WindowProbe,
+): Promise<{ measured: number; perSecond: number }> {
+  await sleep(warmupMs);
+  counter.count = 0;
+  probe?.start();
+  const start = performance.now();
+  await sleep(ms);
+  const elapsed = performance.now() - start;
+  const measured = counter.count;
+  probe?.end(measured);
+  return { measured, perSecond: (measured * 1000) / elapsed };
+}
+
 /**
  * Runs `connections` echo loops for `ms` milliseconds, each keeping `inFlight` messages
  * outstanding (1 = lock-step: send, wait for the echo, send again). Returns messages per second.
@@ -108,27 +131,19 @@ export async function runEchoLoad(
   } = {},
 ): Promise<number> {
   const { probe, warmupMs = Math.min(300, ms / 4) } = options;
-  let count = 0;
+  const counter = { count: 0 };
   let running = true;
   for (const connection of connections) {
     connection.onMessage(() => {
-      count++;
+      counter.count++;
       if (running) connection.send(frame);
     });
   }
-  // Warm up briefly, then count.
   for (const connection of connections) for (let i = 0; i < inFlight; i++) connection.send(frame);
-  await new Promise((resolve) => setTimeout(resolve, warmupMs));
-  count = 0;
-  probe?.start();
-  const start = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  const elapsed = performance.now() - start;
-  const measured = count;
-  probe?.end(measured);
+  const { perSecond } = await countWindow(counter, ms, warmupMs, probe);
   running = false;
   // Let the messages still in flight come back, so the next run starts from a quiet server.
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await sleep(100);
   for (const connection of connections) connection.onMessage(() => undefined);
-  return (measured * 1000) / elapsed;
+  return perSecond;
 }
