@@ -149,7 +149,7 @@ describe('interop: Chromium WebSocket → wsnet message server (attached to node
 
   it('a text of several MiB of multibyte characters is echoed exactly', async () => {
     const unit = 'héllo wörld 😀 ✓ ';
-    const count = 200_000; // 24 bytes a unit: 4.8 MB, with a 4-byte character every 24 bytes
+    const count = 200_000; // 23 bytes a unit: 4.6 MB, with a 4-byte character every 23 bytes
     const expected = unit.repeat(count);
     const [seen, received] = await Promise.all([
       fromPage(
@@ -161,7 +161,7 @@ describe('interop: Chromium WebSocket → wsnet message server (attached to node
       echoOnce(),
     ]);
     assert.equal(typeof received, 'string');
-    // Not assert.equal: a failure would print two 4.8 MB strings.
+    // Not assert.equal: a failure would print two 4.6 MB strings.
     assert.ok(received === expected, 'the server received exactly the text the browser sent');
     assertPageEcho(seen, expected, "the page's echo");
   });
