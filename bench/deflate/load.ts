@@ -6,11 +6,10 @@
  * `verifyEchoes` inflates a sample to check that a server echoes what it was sent.
  */
 import { Buffer } from 'node:buffer';
-import net from 'node:net';
+import type net from 'node:net';
 import zlib from 'node:zlib';
 import { FrameReader } from '../../src/protocol/frame-reader.js';
-import { createKey } from '../../src/protocol/handshake/keys.js';
-import { countWindow, type WindowProbe } from '../echo/load.js';
+import { countWindow, rawUpgrade, type WindowProbe } from '../echo/load.js';
 
 const RSV1 = 0x40;
 const FIN = 0x80;
@@ -38,34 +37,7 @@ export class DeflateLoadConnection {
 
   /** Opens a connection; `offer` is the Sec-WebSocket-Extensions to send, null for none. */
   static async open(port: number, offer: string | null): Promise<DeflateLoadConnection> {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.setNoDelay(true);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    socket.write(
-      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-        `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${createKey()}\r\n` +
-        (offer === null ? '' : `Sec-WebSocket-Extensions: ${offer}\r\n`) +
-        '\r\n',
-    );
-    const { head, rest } = await new Promise<{ head: string; rest: Buffer }>((resolve, reject) => {
-      let buffered = Buffer.alloc(0);
-      const onData = (chunk: Buffer) => {
-        buffered = Buffer.concat([buffered, chunk]);
-        const end = buffered.indexOf('\r\n\r\n');
-        if (end === -1) return;
-        socket.off('data', onData);
-        const text = buffered.subarray(0, end).toString('latin1');
-        if (!text.slice(0, 12).includes(' 101'))
-          reject(new Error(`handshake refused: ${text.split('\r\n')[0]}`));
-        else resolve({ head: text, rest: buffered.subarray(end + 4) });
-      };
-      socket.on('data', onData);
-      socket.once('error', reject);
-      socket.once('close', () => reject(new Error('closed during the handshake')));
-    });
+    const { socket, head, rest } = await rawUpgrade(port, offer);
     const line = head
       .split('\r\n')
       .find((l) => l.toLowerCase().startsWith('sec-websocket-extensions:'));

@@ -10,6 +10,45 @@ import { FrameReader } from '../../src/protocol/frame-reader.js';
 import { createKey } from '../../src/protocol/handshake/keys.js';
 import { fixedMask } from '../../src/protocol/mask.js';
 
+/**
+ * Connects and sends an upgrade request by hand (with `Sec-WebSocket-Extensions: extensions`
+ * if given); resolves with the socket, the 101's head and the bytes that came after it.
+ */
+export async function rawUpgrade(
+  port: number,
+  extensions: string | null = null,
+): Promise<{ socket: net.Socket; head: string; rest: Buffer }> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  socket.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.write(
+    `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${createKey()}\r\n` +
+      (extensions === null ? '' : `Sec-WebSocket-Extensions: ${extensions}\r\n`) +
+      '\r\n',
+  );
+  const { head, rest } = await new Promise<{ head: string; rest: Buffer }>((resolve, reject) => {
+    let buffered = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const end = buffered.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      socket.off('data', onData);
+      const text = buffered.subarray(0, end).toString('latin1');
+      if (!text.slice(0, 12).includes(' 101'))
+        reject(new Error(`handshake refused: ${text.split('\r\n')[0]}`));
+      else resolve({ head: text, rest: buffered.subarray(end + 4) });
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error('closed during the handshake')));
+  });
+  return { socket, head, rest };
+}
+
 export class LoadConnection {
   readonly #socket: net.Socket;
   readonly #reader = new FrameReader();
@@ -21,29 +60,7 @@ export class LoadConnection {
   }
 
   static async open(port: number): Promise<LoadConnection> {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.setNoDelay(true);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    socket.write(
-      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${createKey()}\r\n\r\n`,
-    );
-    const rest = await new Promise<Buffer>((resolve, reject) => {
-      let head = Buffer.alloc(0);
-      const onData = (chunk: Buffer) => {
-        head = Buffer.concat([head, chunk]);
-        const end = head.indexOf('\r\n\r\n');
-        if (end === -1) return;
-        socket.off('data', onData);
-        if (!head.subarray(0, 12).toString().includes(' 101'))
-          reject(new Error(`handshake refused: ${head.toString().split('\r\n')[0]}`));
-        else resolve(head.subarray(end + 4));
-      };
-      socket.on('data', onData);
-      socket.once('error', reject);
-    });
+    const { socket, rest } = await rawUpgrade(port);
     const connection = new LoadConnection(socket);
     socket.on('data', (chunk: Buffer) => connection.#receive(chunk));
     socket.on('error', () => undefined);
