@@ -29,14 +29,18 @@ import { digestAuthorization } from '../protocol/auth/digest.js';
 import { selectChallenge } from '../protocol/auth/select.js';
 import { HandshakeError, InvalidArgumentError } from '../protocol/errors.js';
 import { checkUpgradeResponse, upgradeRequestHeaders } from '../protocol/handshake/client.js';
-import { formatExtensionList, isToken } from '../protocol/handshake/headers.js';
+import { isToken } from '../protocol/handshake/headers.js';
 import { createKey } from '../protocol/handshake/keys.js';
 import { Connection } from '../protocol/connection.js';
 import { CloseCode } from '../protocol/constants.js';
-import type { PerMessageDeflate } from '../protocol/deflate/codec.js';
 import { PERMESSAGE_DEFLATE } from '../protocol/deflate/negotiation.js';
 import type { Socket } from 'node:net';
-import { offerCompression, resolveDeflateOption, type CompressionOffer } from './compression.js';
+import {
+  offerCompression,
+  resolveDeflateOption,
+  type CompressionAcceptance,
+  type CompressionOffer,
+} from './compression.js';
 import { WebSocketConnection, checkSettings, type ConnectionSettings } from './connection.js';
 import { NetworkError, TimeoutError } from './errors.js';
 
@@ -318,7 +322,7 @@ async function handshake(
       else response.socket.destroy();
       throw withStatus(check.error, response.status);
     }
-    let deflate: PerMessageDeflate | null;
+    let deflate: CompressionAcceptance | null;
     try {
       deflate = compression?.accept(check.extensions) ?? null;
     } catch (error) {
@@ -331,9 +335,9 @@ async function handshake(
       'client',
       {
         protocol: check.protocol ?? '',
-        extensions: deflate === null ? '' : formatExtensionList([deflate.agreement.response]),
+        extensions: deflate?.header ?? '',
         head: response.head,
-        ...(deflate === null ? {} : { deflate }),
+        ...(deflate === null ? {} : { deflate: deflate.codec }),
       },
       options,
     );
@@ -359,7 +363,7 @@ async function handshake(
 function failNegotiation(socket: Socket): void {
   guardSocket(socket); // a reset while the close goes out is expected, not an error to report
   const core = new Connection('client');
-  core.sendClose(CloseCode.MANDATORY_EXTENSION, 'invalid permessage-deflate response');
+  core.sendClose(CloseCode.MANDATORY_EXTENSION, 'extensions not negotiated as offered');
   for (const bytes of core.takeOutgoing()) socket.write(bytes);
   socket.end();
   socket.resume(); // read (and drop) whatever the server still sends, until it closes

@@ -7,18 +7,17 @@
  * (`perMessageDeflate: true`), as ws's does: compressing costs CPU on every message (tens of
  * microseconds per KiB), which a server should choose to spend. Either side compresses with a
  * 4 KiB window (12 bits) and memLevel 5, and a server asks clients that allow it to compress
- * with a 4 KiB window too. With the core's codec a connection holds
- * nothing but its LZ77 histories between messages, so an idle compressed connection costs
- * 2^bits bytes per direction (none without context takeover), and a server can cap the total
- * with `maxCompressionMemory`.
+ * with a 4 KiB window too. With the core's codec a connection holds nothing but its LZ77
+ * histories between messages, so an idle compressed connection costs 2^bits bytes per direction
+ * (none without context takeover), and a server can cap the total with `maxCompressionMemory`.
  */
 import { DEFAULT_DEFLATE_SETTINGS, PerMessageDeflate } from '../protocol/deflate/codec.js';
 import {
-  PERMESSAGE_DEFLATE,
   acceptDeflateOffer,
   checkDeflateNegotiation,
   checkDeflateResponse,
   deflateOffer,
+  type DeflateAgreement,
   type WindowBits,
 } from '../protocol/deflate/negotiation.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
@@ -60,17 +59,23 @@ export type PerMessageDeflateOption = boolean | PerMessageDeflateOptions;
 const DEFAULT_WINDOW_BITS: WindowBits = 12;
 const DEFAULT_MEM_LEVEL = 5;
 
-export interface CompressionOffer {
-  /** The `Sec-WebSocket-Extensions` value of the request. */
-  readonly header: string;
-  /** Checks the response's extensions; returns the codec, or null if the server declined. */
-  accept(extensions: readonly ExtensionOffer[]): PerMessageDeflate | null;
-}
-
+/** permessage-deflate as negotiated: the codec, and the extension as the 101 response states it. */
 export interface CompressionAcceptance {
   /** The `Sec-WebSocket-Extensions` value of the 101 response. */
   readonly header: string;
   readonly codec: PerMessageDeflate;
+}
+
+export interface CompressionOffer {
+  /** The `Sec-WebSocket-Extensions` value of the request. */
+  readonly header: string;
+  /** Checks the response's extensions; null if the server declined. Throws `HandshakeError`. */
+  accept(extensions: readonly ExtensionOffer[]): CompressionAcceptance | null;
+}
+
+/** The extension as it was agreed, and its codec. */
+function accepted(agreement: DeflateAgreement, codec: PerMessageDeflate): CompressionAcceptance {
+  return { header: formatExtensionList([agreement.response]), codec };
 }
 
 function checkInteger(name: string, value: number | undefined, min: number, max: number): void {
@@ -122,13 +127,12 @@ export function acceptCompression(
   offers: readonly ExtensionOffer[],
   options: PerMessageDeflateOptions,
 ): CompressionAcceptance | null {
-  if (!offers.some((offer) => offer.name === PERMESSAGE_DEFLATE)) return null;
   const agreement = acceptDeflateOffer(offers, options);
   if (agreement === null) return null;
-  return {
-    header: formatExtensionList([agreement.response]),
-    codec: new PerMessageDeflate(agreement, 'server', codecSettings(options, 'server')),
-  };
+  return accepted(
+    agreement,
+    new PerMessageDeflate(agreement, 'server', codecSettings(options, 'server')),
+  );
 }
 
 /** Client: the offer to send, and the check of the server's answer. */
@@ -138,7 +142,10 @@ export function offerCompression(options: PerMessageDeflateOptions): Compression
     accept(extensions) {
       const agreement = checkDeflateResponse(extensions, options); // throws HandshakeError
       if (agreement === null) return null;
-      return new PerMessageDeflate(agreement, 'client', codecSettings(options, 'client'));
+      return accepted(
+        agreement,
+        new PerMessageDeflate(agreement, 'client', codecSettings(options, 'client')),
+      );
     },
   };
 }

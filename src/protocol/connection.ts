@@ -581,7 +581,7 @@ export class Connection {
       this.assembler.append(payload);
       compressed = this.assembler.take();
     }
-    const data = this.deflate!.decompress([compressed], this.messageLimit); // throws ProtocolError
+    const data = this.deflate!.decompress(compressed, this.messageLimit); // throws ProtocolError
     if (this.receivingText && this.policy.validateUtf8 && !isValidUtf8(data)) {
       this.failConnection(new ProtocolError('INVALID_UTF8'));
       return;

@@ -189,7 +189,7 @@ describe('Connection with permessage-deflate: sending', () => {
     const [frame] = sentFrames(connection);
     assert.equal(frame.flags, FIN | RSV1 | TEXT);
     const peer = new PerMessageDeflate(AGREED, 'client');
-    assert.equal(peer.decompress([frame.payload], 100).toString(), 'Hello Hello Hello Hello');
+    assert.equal(peer.decompress(frame.payload, 100).toString(), 'Hello Hello Hello Hello');
   });
 
   it('leaves a message under the threshold, or with compress: false, uncompressed', () => {
@@ -224,7 +224,7 @@ describe('Connection with permessage-deflate: sending', () => {
     );
     const peer = new PerMessageDeflate(AGREED, 'client');
     const body = Buffer.concat([frames[0].payload, frames[2].payload, frames[3].payload]);
-    assert.equal(peer.decompress([body], 1000).toString(), 'Hello, Hello, Hello, world');
+    assert.equal(peer.decompress(body, 1000).toString(), 'Hello, Hello, Hello, world');
   });
 
   it('control frames are never compressed', () => {

@@ -65,32 +65,32 @@ describe('PerMessageDeflate: RFC 7692 §7.2.3 examples', () => {
 
   it('inflates "Hello" in one frame and in two fragments (§7.2.3.1)', () => {
     const codec = new PerMessageDeflate(agreement(), 'client');
-    assert.equal(codec.decompress([hex('f2 48 cd c9 c9 07 00')], 1000).toString(), 'Hello');
+    assert.equal(codec.decompress(hex('f2 48 cd c9 c9 07 00'), 1000).toString(), 'Hello');
     const other = new PerMessageDeflate(agreement(), 'client');
     const fragments = [hex('f2 48 cd'), hex('c9 c9 07 00')];
-    assert.equal(other.decompress([Buffer.concat(fragments)], 1000).toString(), 'Hello');
+    assert.equal(other.decompress(Buffer.concat(fragments), 1000).toString(), 'Hello');
   });
 
   it('inflates the second "Hello" against the history (§7.2.3.2)', () => {
     const codec = new PerMessageDeflate(agreement(), 'client');
-    codec.decompress([hex('f2 48 cd c9 c9 07 00')], 1000);
-    assert.equal(codec.decompress([hex('f2 00 11 00 00')], 1000).toString(), 'Hello');
+    codec.decompress(hex('f2 48 cd c9 c9 07 00'), 1000);
+    assert.equal(codec.decompress(hex('f2 00 11 00 00'), 1000).toString(), 'Hello');
   });
 
   it('inflates a stored block (§7.2.3.3), a BFINAL block (§7.2.3.4), two blocks (§7.2.3.5)', () => {
     const codec = new PerMessageDeflate(agreement(), 'client');
-    assert.equal(codec.decompress([hex('00 05 00 fa ff 48 65 6c 6c 6f')], 100).toString(), 'Hello');
-    assert.equal(codec.decompress([hex('f3 48 cd c9 c9 07 00')], 100).toString(), 'Hello');
+    assert.equal(codec.decompress(hex('00 05 00 fa ff 48 65 6c 6c 6f'), 100).toString(), 'Hello');
+    assert.equal(codec.decompress(hex('f3 48 cd c9 c9 07 00'), 100).toString(), 'Hello');
     assert.equal(
-      codec.decompress([hex('f2 48 05 00 00 00 ff ff ca c9 c9 07 00')], 100).toString(),
+      codec.decompress(hex('f2 48 05 00 00 00 ff ff ca c9 c9 07 00'), 100).toString(),
       'Hello',
     );
   });
 
   it('the empty message: 0x00 (§7.2.3.6), and an empty payload, inflate to nothing', () => {
     const codec = new PerMessageDeflate(agreement(), 'client');
-    assert.equal(codec.decompress([hex('00')], 100).length, 0);
-    assert.equal(codec.decompress([Buffer.alloc(0)], 100).length, 0);
+    assert.equal(codec.decompress(hex('00'), 100).length, 0);
+    assert.equal(codec.decompress(Buffer.alloc(0), 100).length, 0);
   });
 
   it('a fragmented message compresses fragment by fragment into one valid stream', () => {
@@ -104,10 +104,7 @@ describe('PerMessageDeflate: RFC 7692 §7.2.3 examples', () => {
     ];
     // Every fragment but the last ends on a sync flush; the last has it removed.
     for (const part of parts.slice(0, -1)) assert.deepEqual(part.subarray(-4), hex('00 00 ff ff'));
-    assert.equal(
-      receiver.decompress([Buffer.concat(parts)], 1000).toString(),
-      'Hello, Hello, world',
-    );
+    assert.equal(receiver.decompress(Buffer.concat(parts), 1000).toString(), 'Hello, Hello, world');
   });
 });
 
@@ -116,28 +113,28 @@ describe('PerMessageDeflate: limits and errors', () => {
     const bomb = zlib.deflateRawSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
     assert.ok(bomb.length < 100 * 1024);
     const codec = new PerMessageDeflate(agreement(), 'server');
-    rejectsWith(() => codec.decompress([bomb], 1024 * 1024), 'MESSAGE_TOO_BIG', 1009);
+    rejectsWith(() => codec.decompress(bomb, 1024 * 1024), 'MESSAGE_TOO_BIG', 1009);
   });
 
   it('a message of exactly maxSize bytes passes; one byte more does not', () => {
     const data = Buffer.alloc(5000, 7);
     const compressed = new PerMessageDeflate(agreement(), 'client').compressMessage(data)!;
     const exact = new PerMessageDeflate(agreement(), 'server');
-    assert.equal(exact.decompress([compressed], 5000).length, 5000);
+    assert.equal(exact.decompress(compressed, 5000).length, 5000);
     const under = new PerMessageDeflate(agreement(), 'server');
-    rejectsWith(() => under.decompress([compressed], 4999), 'MESSAGE_TOO_BIG', 1009);
+    rejectsWith(() => under.decompress(compressed, 4999), 'MESSAGE_TOO_BIG', 1009);
   });
 
   it('data that is not DEFLATE gets INVALID_COMPRESSED_DATA (1007)', () => {
     const codec = new PerMessageDeflate(agreement(), 'server');
-    rejectsWith(() => codec.decompress([hex('ff ff ff')], 1000), 'INVALID_COMPRESSED_DATA', 1007);
+    rejectsWith(() => codec.decompress(hex('ff ff ff'), 1000), 'INVALID_COMPRESSED_DATA', 1007);
   });
 
   it('a reference before the history is invalid data, not a crash', () => {
     // The second "Hello" of §7.2.3.2 without the first in the history.
     const codec = new PerMessageDeflate(agreement(), 'server');
     rejectsWith(
-      () => codec.decompress([hex('f2 00 11 00 00')], 1000),
+      () => codec.decompress(hex('f2 00 11 00 00'), 1000),
       'INVALID_COMPRESSED_DATA',
       1007,
     );
@@ -161,7 +158,7 @@ describe('PerMessageDeflate: limits and errors', () => {
     const codec = new PerMessageDeflate(agreement({ serverMaxWindowBits: 8 }), 'server');
     assert.equal(codec.canCompress, false);
     assert.equal(codec.wantsToCompress(1 << 20), false);
-    assert.equal(codec.decompress([hex('f2 48 cd c9 c9 07 00')], 100).toString(), 'Hello');
+    assert.equal(codec.decompress(hex('f2 48 cd c9 c9 07 00'), 100).toString(), 'Hello');
     const client = new PerMessageDeflate(agreement({ serverMaxWindowBits: 8 }), 'client');
     assert.equal(client.canCompress, true);
     assert.equal(client.receiveWindowBits, 9); // zlib-based peers that agreed on 8 use 9
@@ -176,7 +173,7 @@ describe('PerMessageDeflate: limits and errors', () => {
     const compressed = new PerMessageDeflate(agreement(), 'client', {
       windowBits: 12,
     }).compressMessage(big)!;
-    codec.decompress([compressed], big.length);
+    codec.decompress(compressed, big.length);
     codec.compressMessage(big);
     assert.equal(codec.memory, 8192);
     const none = new PerMessageDeflate(
@@ -185,7 +182,7 @@ describe('PerMessageDeflate: limits and errors', () => {
     );
     assert.equal(none.maxMemory, 0);
     none.compressMessage(big);
-    none.decompress([none.compressMessage(big)!], big.length);
+    none.decompress(none.compressMessage(big)!, big.length);
     assert.equal(none.memory, 0);
   });
 });
@@ -241,7 +238,7 @@ describe('PerMessageDeflate: equivalent to one streaming DEFLATE context (fast-c
               pieces.push(server.compressFragment(data.subarray(start), true));
               wire = Buffer.concat(pieces);
             }
-            assert.deepEqual(client.decompress([wire], data.length), data);
+            assert.deepEqual(client.decompress(wire, data.length), data);
             stream.push(wire, hex('00 00 ff ff'));
             if (serverReset) {
               const alone = zlib.inflateRawSync(Buffer.concat(stream.splice(0)), {

@@ -214,12 +214,12 @@ export class PerMessageDeflate {
   }
 
   /**
-   * Inflates one whole message (the payloads of its frames, in order). Throws a ProtocolError:
+   * Inflates one whole message (its frames' payloads, joined). Throws a ProtocolError:
    * MESSAGE_TOO_BIG (1009) as soon as the output passes `maxSize` bytes, without producing the
    * rest; INVALID_COMPRESSED_DATA (1007) for data that is not DEFLATE.
    */
-  decompress(parts: readonly Buffer[], maxSize: number): Buffer {
-    const input = Buffer.concat(parts.length === 1 ? [parts[0], TRAILER] : [...parts, TRAILER]);
+  decompress(payload: Buffer, maxSize: number): Buffer {
+    const input = Buffer.concat([payload, TRAILER]);
     const history = this.#received;
     let output: Buffer;
     try {
