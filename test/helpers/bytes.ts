@@ -24,15 +24,22 @@ export function copy(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes);
 }
 
-/** Deterministic pseudo-random bytes (xorshift32), so that failures reproduce. */
-export function pseudoRandomBytes(length: number, seed = 0x9e3779b9): Buffer {
-  const out = Buffer.allocUnsafe(length);
+/**
+ * Fills `out` with xorshift32 bytes from `seed`. Self-contained on purpose: the browser tests
+ * run its source in the page (test/helpers/chromium.ts), so both ends make the same bytes.
+ */
+export function fillPseudoRandom<T extends Uint8Array>(out: T, seed: number): T {
   let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
+  for (let i = 0; i < out.length; i++) {
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
     out[i] = x & 0xff;
   }
   return out;
+}
+
+/** Deterministic pseudo-random bytes (xorshift32), so that failures reproduce. */
+export function pseudoRandomBytes(length: number, seed = 0x9e3779b9): Buffer {
+  return fillPseudoRandom(Buffer.allocUnsafe(length), seed);
 }

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { tearDown, within } from './interop.js';
+import { fillPseudoRandom } from './bytes.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** Every wait in the page gives up after this long (the page's own timers bound evaluate()). */
@@ -55,16 +56,10 @@ function bounded(what, executor) {
   });
 }
 
+${fillPseudoRandom.toString()}
+
 function pseudoRandomBytes(length, seed) {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
+  return fillPseudoRandom(new Uint8Array(length), seed);
 }
 
 async function sha256(bytes) {
