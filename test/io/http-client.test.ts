@@ -214,6 +214,19 @@ describe('untilAborted', () => {
 });
 
 /** A TCP server that reads what it is sent and never writes a byte; it records its sockets. */
+/** Starts `server` on a free loopback port; resolves with the port. */
+async function listenOnLoopback(server: net.Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** An HTTP connection to a loopback port over plain TCP. */
+function connectionTo(port: number): HttpConnection {
+  return new HttpConnection(() =>
+    openConnection({ target: { host: '127.0.0.1', port }, timeoutMs: 3000 }),
+  );
+}
+
 async function silentServer() {
   const sockets: net.Socket[] = [];
   const server = net.createServer((socket) => {
@@ -221,9 +234,8 @@ async function silentServer() {
     socket.resume(); // reads (and so sees the client's end of stream), never answers
     sockets.push(socket);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port: await listenOnLoopback(server),
     sockets,
     allClosed: () => sockets.length > 0 && sockets.every((socket) => socket.closed),
     stop: () => {
@@ -243,9 +255,8 @@ async function echoServer() {
     socket.on('error', () => undefined);
     socket.pipe(socket);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port: await listenOnLoopback(server),
     connections: () => connections,
     stop: () => {
       for (const socket of sockets) socket.destroy();
@@ -388,8 +399,7 @@ describe('openConnection', () => {
       socket.on('error', () => undefined);
       socket.pipe(socket);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as net.AddressInfo).port;
+    const port = await listenOnLoopback(server);
     try {
       const socket = await within(
         openConnection({ target: { host: '127.0.0.1', port }, tls: { ca: cert }, timeoutMs: 3000 }),
@@ -422,8 +432,7 @@ describe('HttpConnection', () => {
           .end('go away');
       else response.writeHead(200, { 'Content-Length': '7' }).end('welcome');
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as net.AddressInfo).port;
+    const port = await listenOnLoopback(server);
     let connects = 0;
     const connection = new HttpConnection(() => {
       connects++;
@@ -480,11 +489,7 @@ describe('HttpConnection', () => {
           socket.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as net.AddressInfo).port;
-    const connection = new HttpConnection(() =>
-      openConnection({ target: { host: '127.0.0.1', port }, timeoutMs: 3000 }),
-    );
+    const connection = connectionTo(await listenOnLoopback(server));
     try {
       const pending = connection.request({
         method: 'GET',
@@ -519,11 +524,8 @@ describe('HttpConnection', () => {
       );
       socket.on('data', (chunk: Buffer) => socket.write(chunk));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as net.AddressInfo).port;
-    const connection = new HttpConnection(() =>
-      openConnection({ target: { host: '127.0.0.1', port }, timeoutMs: 3000 }),
-    );
+    const port = await listenOnLoopback(server);
+    const connection = connectionTo(port);
     try {
       const pending = connection.request({
         method: 'GET',
@@ -589,11 +591,7 @@ describe('HttpConnection', () => {
         socket.on('error', () => undefined);
         socket.once('data', () => (reply === null ? socket.destroy() : socket.end(reply)));
       });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const port = (server.address() as net.AddressInfo).port;
-      const connection = new HttpConnection(() =>
-        openConnection({ target: { host: '127.0.0.1', port }, timeoutMs: 3000 }),
-      );
+      const connection = connectionTo(await listenOnLoopback(server));
       try {
         const pending = connection.request({
           method: 'GET',
