@@ -560,9 +560,7 @@ describe('HttpConnection', () => {
 
   it('no response head within responseTimeoutMs: a timeout ResponseError', async () => {
     const silent = await silentServer();
-    const connection = new HttpConnection(() =>
-      openConnection({ target: { host: '127.0.0.1', port: silent.port }, timeoutMs: 3000 }),
-    );
+    const connection = connectionTo(silent.port);
     try {
       const pending = connection.request({
         method: 'GET',
