@@ -228,7 +228,6 @@ export class WebSocketConnection
 
   readonly #core: Connection;
   readonly #channel: Channel<Duplex>;
-  readonly #deflate: PerMessageDeflate | undefined;
   /** Messages waiting for a consumer; made when the first one has to wait. */
   #inbox: Inbox<Message> | null = null;
   readonly #maxInboxBytes: number;
@@ -278,7 +277,6 @@ export class WebSocketConnection
     // No frame can be larger than the largest message: the limit is checked on each header.
     // closeOnError off: on a violation the core stops reading, and the channel sends the close
     // frame a turn of the event loop later (deferFailureClose).
-    this.#deflate = outcome.deflate;
     this.#core = new Connection(role, {
       maxMessageSize,
       maxFrameSize: maxMessageSize,
@@ -318,7 +316,7 @@ export class WebSocketConnection
    * 0 without compression). No zlib state outlives a message.
    */
   get compressionMemory(): number {
-    return this.#deflate?.memory ?? 0;
+    return this.#core.deflate?.memory ?? 0;
   }
 
   /** Resolves when the connection is CLOSED, with how it closed. Never rejects. */

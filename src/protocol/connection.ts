@@ -179,7 +179,8 @@ export class Connection {
   private frameLimit: number;
   private messageLimit: number;
   private readonly mask: MaskGenerator | null;
-  private readonly deflate: PerMessageDeflate | null;
+  /** The permessage-deflate codec, if the handshake negotiated the extension. */
+  readonly deflate: PerMessageDeflate | null;
 
   private readyState: ReadyState = ReadyState.OPEN;
   private sentClose: CloseInfo | undefined;
