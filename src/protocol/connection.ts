@@ -448,7 +448,7 @@ export class Connection {
       this.receivingText &&
       !this.receivingCompressed;
     // Compressed text is checked once inflated: its bytes on the wire are not text.
-    const startsText = opcode === FRAME_OP_TEXT && (header.flags & FRAME_FLAG_RSV1) === 0;
+    const startsText = opcode === FRAME_OP_TEXT && !this.startsCompressed(header.flags);
     if (!startsText && !continuesText) return false;
     const available = this.reader.bufferedBytes;
     if (available <= this.partialChecked) return false;
@@ -490,11 +490,10 @@ export class Connection {
       }
     }
     const compressed =
-      this.deflate !== null &&
       !control &&
       (opcode === FRAME_OP_CONT
         ? this.receivingMessage && this.receivingCompressed
-        : (flags & FRAME_FLAG_RSV1) !== 0);
+        : this.startsCompressed(flags));
     if (compressed) {
       // The limit on the wire for a compressed message; the inflated size is held to the limit
       // while inflating.
@@ -535,7 +534,7 @@ export class Connection {
     const first = opcode !== FRAME_OP_CONT || !this.receivingMessage;
     if (first) {
       this.receivingText = opcode === FRAME_OP_TEXT;
-      this.receivingCompressed = (flags & FRAME_FLAG_RSV1) !== 0 && this.deflate !== null;
+      this.receivingCompressed = this.startsCompressed(flags);
       this.receiveValidatorInstance?.reset();
     }
     if (this.receivingCompressed) {
@@ -565,6 +564,11 @@ export class Connection {
         binary: !this.receivingText,
         data: this.assembler.take(),
       });
+  }
+
+  /** RSV1 on the first frame of a message, with permessage-deflate negotiated (RFC 7692 §6). */
+  private startsCompressed(flags: number): boolean {
+    return this.deflate !== null && (flags & FRAME_FLAG_RSV1) !== 0;
   }
 
   /**
