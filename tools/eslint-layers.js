@@ -6,7 +6,8 @@
  *   io/        may import protocol/ and Node's built-ins.
  *   poco/      may import protocol/ and io/.
  *   messages/  may import protocol/ and io/ (a sibling of poco/, not built on it).
- *   cli/       may import anything below it.
+ *   cli/       may import only the message API's public entry (src/messages/index.ts): the
+ *              command line is written as a user of the package would write it.
  * Nothing in src/ imports a third-party package: wsnet has no runtime dependencies, and Node
  * built-ins are named with the `node:` prefix.
  *
@@ -23,7 +24,7 @@ const ALLOWED = {
   io: ['protocol', 'io'],
   poco: ['protocol', 'io', 'poco'],
   messages: ['protocol', 'io', 'messages'],
-  cli: ['protocol', 'io', 'poco', 'messages', 'cli'],
+  cli: ['messages', 'cli'],
   '(root)': ['protocol', 'io', 'poco', 'messages', 'cli', '(root)'],
 };
 
@@ -42,6 +43,8 @@ const rule = {
     schema: [],
     messages: {
       upward: "src/{{from}}/ may not import from src/{{to}}/ ('{{source}}')",
+      cliEntry:
+        "src/cli/ is built on the message API's public entry only: import from '../messages/index.js', not '{{source}}'",
       protocolIo:
         "src/protocol/ is pure: it may import only node:buffer, node:crypto and node:zlib, not '{{source}}'",
       thirdParty: "src/ has no runtime dependencies: '{{source}}' is not a Node built-in",
@@ -55,9 +58,16 @@ const rule = {
     function check(node, source) {
       if (typeof source !== 'string') return;
       if (source.startsWith('.')) {
-        const to = layerOf(path.resolve(path.dirname(file), source));
+        const target = path.resolve(path.dirname(file), source);
+        const to = layerOf(target);
         if (to !== null && !ALLOWED[from].includes(to))
           context.report({ node, messageId: 'upward', data: { from, to, source } });
+        else if (
+          from === 'cli' &&
+          to === 'messages' &&
+          !/index\.[jt]s$/.test(path.basename(target))
+        )
+          context.report({ node, messageId: 'cliEntry', data: { source } });
         return;
       }
       if (!source.startsWith('node:')) {

@@ -69,6 +69,16 @@ describe('layering lint rule', () => {
       "import { serve } from '../messages/server.js';",
       'src/poco/ may not import from src/messages/',
     ],
+    [
+      'src/cli/x.ts',
+      "import { WebSocketServer } from '../messages/server.js';",
+      "src/cli/ is built on the message API's public entry only",
+    ],
+    [
+      'src/cli/x.ts',
+      "import { Connection } from '../protocol/connection.js';",
+      'src/cli/ may not import from src/protocol/',
+    ],
     ['src/io/x.ts', "import WebSocket from 'ws';", 'no runtime dependencies'],
     ['src/io/x.ts', "import net from 'net';", 'with the node: prefix'],
   ];
@@ -93,7 +103,7 @@ describe('layering lint rule', () => {
       "import net from 'node:net';\nimport { Connection } from '../protocol/connection.js';\nsetTimeout(() => {}, 1);",
     ],
     ['src/poco/x.ts', "import { Transport } from '../io/transport.js';"],
-    ['src/cli/x.ts', "import { serve } from '../messages/server.js';"],
+    ['src/cli/x.ts', "import { connect } from '../messages/index.js';"],
     ['src/index.ts', "export * from './poco/index.js';"],
   ];
   for (const [file, code] of allowed) {
