@@ -45,10 +45,11 @@ export function classifyConnectFailure(error: unknown): ConnectFailure {
   }
   if (error instanceof Error && error.name === 'HandshakeError') {
     const status = (error as Error & { status?: number }).status;
+    const refused = status !== undefined && status !== 101;
     return {
-      reason: status === undefined || status === 101 ? 'handshake refused' : `HTTP ${status}`,
+      reason: refused ? `HTTP ${status}` : 'handshake refused',
       code: ExitCode.HANDSHAKE_REFUSED,
-      message,
+      message: refused ? `HTTP ${status}: ${message}` : message,
     };
   }
   if (error instanceof Error && error.name === 'InvalidArgumentError')

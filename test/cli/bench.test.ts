@@ -1,0 +1,500 @@
+// `wsnet bench` as a child process against real servers on loopback: runs by count and by
+// duration (text, binary, pipelined), the report's consistency and its JSON shape, and every
+// way a run can go wrong (a corrupted echo, a refused or absent server, a server that hangs or
+// drops connections, Ctrl-C, bad options), each with its exit status.
+import assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import {
+  WebSocketServer,
+  type ServerOptions,
+  type WebSocketConnection,
+} from '../../src/messages/index.js';
+import { CliProcess, runCli } from '../helpers/cli.js';
+import { EchoServers } from '../helpers/echo-servers.js';
+import { waitFor, within } from '../helpers/wait.js';
+
+interface Report {
+  url: string;
+  settings: Record<string, unknown>;
+  interrupted: boolean;
+  elapsedMs: number;
+  connections: {
+    opened: number;
+    failed: number;
+    dropped: number;
+    failures: Record<string, number>;
+    handshakeMs: { p50: number; p99: number; max: number };
+  };
+  messages: {
+    sent: number;
+    received: number;
+    mismatched: number;
+    lost: number;
+    averageInFlight: number;
+  };
+  throughput: { messagesPerSecond: number; sentMBps: number; receivedMBps: number };
+  latencyMs: Record<'min' | 'mean' | 'p50' | 'p90' | 'p99' | 'p999' | 'max', number>;
+  errors: { total: number; byKind: Record<string, number> };
+  generator: {
+    cpuUserMs: number;
+    cpuSystemMs: number;
+    cpuPercent: number;
+    eventLoopUtilization: number | null;
+  };
+}
+
+/** The JSON report's shape, field by field: the names are a published interface. */
+const SHAPE = {
+  url: 'string',
+  settings: {
+    connections: 'number',
+    size: 'number',
+    binary: 'boolean',
+    pipeline: 'number',
+    durationMs: 'number|null',
+    count: 'number|null',
+    warmupMs: 'number',
+    deflate: 'boolean',
+  },
+  interrupted: 'boolean',
+  elapsedMs: 'number',
+  connections: {
+    opened: 'number',
+    failed: 'number',
+    dropped: 'number',
+    failures: 'record',
+    handshakeMs: { p50: 'number', p99: 'number', max: 'number' },
+  },
+  messages: {
+    sent: 'number',
+    received: 'number',
+    mismatched: 'number',
+    lost: 'number',
+    averageInFlight: 'number',
+  },
+  throughput: { messagesPerSecond: 'number', sentMBps: 'number', receivedMBps: 'number' },
+  latencyMs: {
+    min: 'number',
+    mean: 'number',
+    p50: 'number',
+    p90: 'number',
+    p99: 'number',
+    p999: 'number',
+    max: 'number',
+  },
+  errors: { total: 'number', byKind: 'record' },
+  generator: {
+    cpuUserMs: 'number',
+    cpuSystemMs: 'number',
+    cpuPercent: 'number',
+    eventLoopUtilization: 'number|null',
+  },
+} as const;
+
+type Shape = string | { readonly [key: string]: Shape };
+
+function assertShape(value: unknown, shape: Shape, path = 'report'): void {
+  if (typeof shape === 'string') {
+    if (shape === 'record') {
+      assert.ok(typeof value === 'object' && value !== null, `${path} is an object`);
+      for (const [key, count] of Object.entries(value))
+        assert.equal(typeof count, 'number', `${path}.${key} is a count`);
+      return;
+    }
+    const allowed = shape.split('|');
+    const actual = value === null ? 'null' : typeof value;
+    assert.ok(allowed.includes(actual), `${path} is ${shape}, not ${actual}`);
+    if (actual === 'number') assert.ok(Number.isFinite(value), `${path} is finite`);
+    return;
+  }
+  assert.ok(typeof value === 'object' && value !== null, `${path} is an object`);
+  assert.deepEqual(Object.keys(value).sort(), Object.keys(shape).sort(), `${path}: its fields`);
+  for (const [key, inner] of Object.entries(shape))
+    assertShape((value as Record<string, unknown>)[key], inner, `${path}.${key}`);
+}
+
+/**
+ * What must hold in any run's report, whatever the machine's speed: the figures agree with one
+ * another (no timing is asserted).
+ */
+function assertConsistent(report: Report): void {
+  const { messages, throughput, latencyMs: l, settings } = report;
+  assert.ok(messages.received <= messages.sent, 'no more echoes than messages');
+  // msg/s is echoes / elapsed: multiplying back gives the count (to the rounding of the JSON).
+  const recomputed = (throughput.messagesPerSecond * report.elapsedMs) / 1000;
+  assert.ok(
+    Math.abs(recomputed - messages.received) <= Math.max(1, messages.received * 0.001),
+    `msg/s × elapsed = ${recomputed}, echoes ${messages.received}`,
+  );
+  const size = settings.size as number;
+  assert.ok(
+    Math.abs(throughput.receivedMBps * 1e6 - throughput.messagesPerSecond * size) <=
+      Math.max(1000, throughput.messagesPerSecond * size * 0.001),
+    'MB/s received = msg/s × size',
+  );
+  const order = [l.min, l.p50, l.p90, l.p99, l.p999, l.max];
+  for (let i = 1; i < order.length; i++)
+    assert.ok(order[i - 1] <= order[i], `percentiles in order: ${order.join(' <= ')}`);
+  assert.ok(l.min <= l.mean && l.mean <= l.max, 'the mean is between min and max');
+  // Little's law, exactly: at most connections × pipeline messages are ever in flight, and each
+  // measured message's round trip lies inside the elapsed time.
+  const limit = (settings.connections as number) * (settings.pipeline as number);
+  assert.ok(
+    messages.averageInFlight <= limit * 1.001 + 0.001,
+    `average in flight ${messages.averageInFlight} <= ${limit}`,
+  );
+  assert.ok(report.generator.cpuPercent >= 0);
+}
+
+function parseReport(stdout: string): Report {
+  const report = JSON.parse(stdout) as Report;
+  assertShape(report, SHAPE);
+  return report;
+}
+
+/** A port that nothing listens on: one the kernel gave a listener that is closed again. */
+async function closedPort(): Promise<number> {
+  const listener = net.createServer();
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const { port } = listener.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => listener.close(() => resolve()));
+  return port;
+}
+
+const servers = new EchoServers();
+after(() => servers.closeAll());
+
+/** A message-API server whose connections do `handle`, closed after the file. */
+async function serverWith(
+  handle: (connection: WebSocketConnection) => void,
+  options: Partial<ServerOptions> = {},
+): Promise<string> {
+  const server = servers.track(
+    await WebSocketServer.listen({ port: 0, host: '127.0.0.1', ...options }),
+  );
+  server.on('connection', handle);
+  return `ws://127.0.0.1:${server.address().port}/`;
+}
+
+describe('wsnet bench against the bench suite’s echo server (in a child process)', () => {
+  let child: ChildProcess | undefined;
+  let url = '';
+  before(async () => {
+    // The very server `npm run bench -- messages` measures (bench/echo/server-process.ts).
+    const script = fileURLToPath(new URL('../../bench/echo/server-process.js', import.meta.url));
+    const started = fork(script, ['messages'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child = started;
+    const port = await within(
+      new Promise<number>((resolve, reject) => {
+        started.once('message', (message: { ready?: number }) =>
+          message.ready === undefined ? reject(new Error('no port')) : resolve(message.ready),
+        );
+        started.once('exit', (code) => reject(new Error(`the server exited with ${code}`)));
+      }),
+      10_000,
+      'the echo server',
+    );
+    url = `ws://127.0.0.1:${port}/`;
+  });
+  after(() => {
+    if (child !== undefined && child.exitCode === null) child.kill();
+  });
+
+  for (const [label, flags] of [
+    ['text, lock-step', ['-c', '4', '-s', '32']],
+    ['binary, 1 KiB, 8 in flight', ['-c', '2', '-s', '1k', '--binary', '-p', '8']],
+  ] as const) {
+    it(`measures exactly --count messages and a consistent report (${label})`, async () => {
+      const result = await runCli(
+        ['bench', url, '-n', '2000', '--warmup', '200ms', '--json', ...flags],
+        { timeoutMs: 60_000 },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      const report = parseReport(result.stdout);
+      assert.equal(report.messages.sent, 2000);
+      assert.equal(report.messages.received, 2000);
+      assert.equal(report.messages.mismatched, 0);
+      assert.equal(report.messages.lost, 0);
+      assert.deepEqual(report.errors, { total: 0, byKind: {} });
+      assert.equal(report.connections.opened, report.settings.connections);
+      assert.equal(report.connections.failed, 0);
+      assert.equal(report.interrupted, false);
+      assert.equal(report.settings.binary, (flags as readonly string[]).includes('--binary'));
+      assertConsistent(report);
+      assert.equal(result.stderr, '', 'no progress line when stderr is not a TTY');
+    });
+  }
+});
+
+describe('wsnet bench', () => {
+  it('prints a text report by default, and --help documents the figures and JSON fields', async () => {
+    const server = await servers.start();
+    const result = await runCli(
+      ['bench', `ws://127.0.0.1:${server.address().port}/`, '-n', '300', '--warmup', '0'],
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^messages {4}300 sent, 300 echoed, 0 mismatched, 0 lost/m);
+    assert.match(result.stdout, /^latency {5}p50 .* p90 .* p99 .* p99\.9 .* max /m);
+    assert.match(result.stdout, /^throughput .* msg\/s; payload .* MB\/s sent, .* MB\/s received/m);
+    assert.match(result.stdout, /^generator {3}CPU \d+ % of one core/m);
+    assert.match(result.stdout, /^errors {6}none$/m);
+
+    const help = await runCli(['bench', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage: wsnet bench URL/);
+    assert.match(help.stdout, /coordinated omission/);
+    for (const field of ['messagesPerSecond', 'p999', 'averageInFlight', 'cpuPercent'])
+      assert.ok(help.stdout.includes(field), `--help names ${field}`);
+  });
+
+  it('ends by itself in duration mode, warm-up excluded', async () => {
+    let echoed = 0;
+    const url = await serverWith((connection) => {
+      connection.on('message', (data) => {
+        echoed++;
+        void connection.send(data);
+      });
+    });
+    const result = await runCli(
+      ['bench', url, '-d', '500ms', '--warmup', '300ms', '-c', '2', '--binary', '--json'],
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const report = parseReport(result.stdout);
+    assert.equal(report.settings.durationMs, 500);
+    assert.equal(report.settings.count, null);
+    assert.ok(report.messages.received > 0);
+    assert.equal(
+      report.messages.received,
+      report.messages.sent,
+      'every measured message came back',
+    );
+    assert.ok(
+      echoed > report.messages.received,
+      `the server echoed ${echoed}, more than the ${report.messages.received} measured: the warm-up's are left out`,
+    );
+    assertConsistent(report);
+  });
+
+  it('counts an echo that differs from the message as a mismatch, and exits 1', async () => {
+    let count = 0;
+    const url = await serverWith((connection) => {
+      connection.on('message', (data) => {
+        count++;
+        if (count === 50 && typeof data === 'string')
+          void connection.send(`${data.slice(0, -1)}${data.endsWith('x') ? 'y' : 'x'}`);
+        else void connection.send(data);
+      });
+    });
+    const result = await runCli(['bench', url, '-n', '200', '--warmup', '0', '-c', '1', '--json'], {
+      timeoutMs: 30_000,
+    });
+    assert.equal(result.code, 1, result.stderr);
+    const report = parseReport(result.stdout);
+    assert.equal(report.messages.received, 200, 'the run went on');
+    assert.equal(report.messages.mismatched, 1);
+    assert.deepEqual(report.errors, { total: 1, byKind: { 'mismatched echo': 1 } });
+  });
+
+  it('counts a message nobody asked for as an error', async () => {
+    const url = await serverWith((connection) => {
+      let first = true;
+      connection.on('message', (data) => {
+        void connection.send(data);
+        if (first) void connection.send('unsolicited');
+        first = false;
+      });
+    });
+    const result = await runCli(['bench', url, '-n', '20', '--warmup', '0', '-c', '1', '--json'], {
+      timeoutMs: 30_000,
+    });
+    assert.equal(result.code, 1, result.stderr);
+    const report = parseReport(result.stdout);
+    // The extra message takes the place of the next echo: it mismatches, and the last echo is
+    // then one nobody waits for.
+    assert.ok(report.errors.total >= 1);
+    assert.ok(
+      (report.errors.byKind['unexpected message (none was owed)'] ?? 0) +
+        (report.errors.byKind['mismatched echo'] ?? 0) >=
+        1,
+      JSON.stringify(report.errors),
+    );
+  });
+
+  it('reports connections the server drops mid-run, their lost messages, and exits 1 without hanging', async () => {
+    let index = 0;
+    const url = await serverWith((connection) => {
+      const mine = index++;
+      let count = 0;
+      connection.on('message', (data) => {
+        // Every other connection is dropped without a close frame after 20 messages.
+        if (mine % 2 === 1 && ++count === 20) connection.terminate();
+        else void connection.send(data);
+      });
+    });
+    const result = await runCli(
+      ['bench', url, '-n', '1000', '--warmup', '0', '-c', '4', '-p', '2', '--json'],
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(result.code, 1, result.stderr);
+    const report = parseReport(result.stdout);
+    assert.equal(report.connections.opened, 4);
+    assert.equal(report.connections.dropped, 2);
+    assert.equal(report.errors.byKind['connection closed: 1006'], 2);
+    assert.ok(report.messages.lost >= 2, `lost ${report.messages.lost}`);
+    assert.equal(report.errors.byKind['messages lost in flight'], report.messages.lost);
+    assert.equal(
+      report.messages.received + report.messages.lost,
+      report.messages.sent,
+      'every measured message is either echoed or lost',
+    );
+    assertConsistent(report);
+  });
+
+  it('ends a run whose server stops echoing after --timeout, and exits 1', async () => {
+    let count = 0;
+    const url = await serverWith((connection) => {
+      connection.on('message', (data) => {
+        if (++count <= 10) void connection.send(data); // then silence, connection left open
+      });
+    });
+    const result = await runCli(
+      ['bench', url, '-n', '100', '--warmup', '0', '-c', '1', '--timeout', '300ms', '--json'],
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(result.code, 1, result.stderr);
+    const report = parseReport(result.stdout);
+    assert.equal(report.messages.received, 10);
+    assert.equal(report.messages.lost, 1);
+    assert.equal(report.errors.byKind['no echo within 300 ms (connection closed)'], 1);
+  });
+
+  it('exits 3 with a hint when the server refuses the handshake (403)', async () => {
+    const url = await serverWith(() => undefined, { accept: () => false });
+    const result = await runCli(['bench', url, '-n', '10']);
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, /^wsnet: cannot connect to ws:\/\/127\.0\.0\.1:\d+\/: .*403/m);
+    assert.match(result.stderr, /refused the WebSocket upgrade/);
+    assert.equal(result.stdout, '');
+  });
+
+  it('exits 4 with a hint when nothing listens', async () => {
+    const port = await closedPort();
+    const result = await runCli(['bench', `ws://127.0.0.1:${port}/`, '-n', '10']);
+    assert.equal(result.code, 4, result.stderr);
+    assert.match(result.stderr, /ECONNREFUSED/);
+    assert.match(result.stderr, new RegExp(`is a server listening at 127\\.0\\.0\\.1:${port}\\?`));
+  });
+
+  it('exits 5 when the first handshake times out', async () => {
+    // Accepts TCP and never answers the HTTP request.
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as net.AddressInfo;
+      const result = await runCli([
+        'bench',
+        `ws://127.0.0.1:${port}/`,
+        '-n',
+        '10',
+        '--handshake-timeout',
+        '300ms',
+      ]);
+      assert.equal(result.code, 5, result.stderr);
+      assert.match(result.stderr, /timed out/);
+      assert.match(result.stderr, /--handshake-timeout/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+
+  it('counts later connections the server refuses, runs with the others, and exits 1', async () => {
+    const url = await serverWith(
+      (connection) => connection.on('message', (data) => void connection.send(data)),
+      { maxConnections: 2 },
+    );
+    const result = await runCli(['bench', url, '-n', '100', '--warmup', '0', '-c', '4', '--json'], {
+      timeoutMs: 30_000,
+    });
+    assert.equal(result.code, 1, result.stderr);
+    const report = parseReport(result.stdout);
+    assert.equal(report.connections.opened, 2);
+    assert.equal(report.connections.failed, 2);
+    assert.deepEqual(report.connections.failures, { 'HTTP 503': 2 });
+    assert.equal(report.errors.byKind['connect failed: HTTP 503'], 2);
+    assert.equal(report.messages.received, 100);
+  });
+
+  it('stops on Ctrl-C (SIGINT) and reports what ran', async () => {
+    let echoed = 0;
+    const url = await serverWith((connection) => {
+      connection.on('message', (data) => {
+        echoed++;
+        void connection.send(data);
+      });
+    });
+    const cli = new CliProcess(['bench', url, '-d', '60s', '--warmup', '0', '-c', '2', '--json']);
+    try {
+      await waitFor(() => echoed >= 100, 20_000, 'the load to start');
+      cli.kill('SIGINT');
+      const result = await cli.exit(15_000);
+      assert.equal(result.code, 0, result.stderr);
+      const report = parseReport(result.stdout);
+      assert.equal(report.interrupted, true);
+      assert.ok(report.messages.received > 0);
+      assert.equal(report.messages.received, report.messages.sent);
+      assert.ok(report.elapsedMs < 60_000);
+      assertConsistent(report);
+    } finally {
+      cli.kill();
+    }
+  });
+
+  it('offers permessage-deflate only with --deflate', async () => {
+    const extensions: string[] = [];
+    const url = await serverWith(
+      (connection) => {
+        extensions.push(connection.extensions);
+        connection.on('message', (data) => void connection.send(data));
+      },
+      { perMessageDeflate: true },
+    );
+    for (const flags of [[], ['--deflate']]) {
+      const result = await runCli(
+        ['bench', url, '-n', '50', '--warmup', '0', '-c', '1', '-s', '2k', ...flags, '--json'],
+        { timeoutMs: 30_000 },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(parseReport(result.stdout).messages.received, 50);
+    }
+    assert.equal(extensions[0], '');
+    assert.match(extensions[1], /^permessage-deflate/);
+  });
+
+  for (const [label, args, pattern] of [
+    ['no URL', [], /the server URL is missing/],
+    ['an http URL', ['http://127.0.0.1:1/'], /must start with ws:\/\/ or wss:\/\//],
+    ['two URLs', ['ws://a/', 'ws://b/'], /one URL only/],
+    ['an unknown option', ['ws://127.0.0.1:1/', '--conections', '3'], /--conections/],
+    ['0 connections', ['ws://127.0.0.1:1/', '-c', '0'], /--connections must be an integer/],
+    ['a size of 0', ['ws://127.0.0.1:1/', '-s', '0'], /--size must be at least 1/],
+    ['a bad size', ['ws://127.0.0.1:1/', '-s', 'big'], /--size must be a size/],
+    ['a bad duration', ['ws://127.0.0.1:1/', '-d', 'soon'], /--duration must be a duration/],
+    ['duration and count', ['ws://127.0.0.1:1/', '-d', '1s', '-n', '5'], /exclude each other/],
+    ['too much memory', ['ws://127.0.0.1:1/', '-c', '1000', '-p', '100', '-s', '1M'], /1 GiB/],
+    ['a bad header', ['ws://127.0.0.1:1/', '-H', 'nocolon'], /--header must look like/],
+  ] as const) {
+    it(`exits 2 for ${label}`, async () => {
+      const result = await runCli(['bench', ...args]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, pattern);
+      assert.equal(result.stdout, '');
+    });
+  }
+});
