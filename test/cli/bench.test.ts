@@ -3,7 +3,7 @@
 // way a run can go wrong (a corrupted echo, a refused or absent server, a server that hangs or
 // drops connections, Ctrl-C, bad options), each with its exit status.
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFile, fork, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -12,7 +12,7 @@ import {
   type ServerOptions,
   type WebSocketConnection,
 } from '../../src/messages/index.js';
-import { CliProcess, runCli } from '../helpers/cli.js';
+import { CliProcess, cliBin, runCli } from '../helpers/cli.js';
 import { EchoServers } from '../helpers/echo-servers.js';
 import { waitFor, within } from '../helpers/wait.js';
 
@@ -249,6 +249,44 @@ describe('wsnet bench', () => {
     assert.match(help.stdout, /coordinated omission/);
     for (const field of ['messagesPerSecond', 'p999', 'averageInFlight', 'cpuPercent'])
       assert.ok(help.stdout.includes(field), `--help names ${field}`);
+  });
+
+  it('shows a progress line on a terminal (a pseudo-terminal from script(1)), erased before the report', async () => {
+    const server = await servers.start();
+    const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+    const command = [
+      process.execPath,
+      cliBin,
+      'bench',
+      `ws://127.0.0.1:${server.address().port}/`,
+      '-d',
+      '1200ms',
+      '--warmup',
+      '300ms',
+      '-c',
+      '2',
+    ]
+      .map(quote)
+      .join(' ');
+    // util-linux's script runs the command on a new pseudo-terminal: stdout and stderr are TTYs.
+    const output = await within(
+      new Promise<string>((resolve, reject) => {
+        execFile('script', ['-qec', command, '/dev/null'], (error, stdout) =>
+          error === null ? resolve(stdout) : reject(new Error(`script(1): ${error.message}`)),
+        );
+      }),
+      30_000,
+      'wsnet bench on a pseudo-terminal',
+    );
+    // ESC [ K, "erase to end of line", replaced by a marker (a regex may not hold ESC itself).
+    const eraseLine = '\u001b[K';
+    const text = output.split(eraseLine).join('<EL>');
+    assert.match(text, /\rwarming up: 2 connections open<EL>/);
+    const updates = text.match(/\r\d+\.\d s {2}\S+ (k )?msg\/s {2}\d+ echoed {2}p99 [^\r\n]*<EL>/g);
+    assert.ok(updates !== null && updates.length >= 2, JSON.stringify(output));
+    // The line is erased, then the report starts on a clean line.
+    assert.match(text, /\r<EL>wsnet bench ws:/);
+    assert.match(text, /errors {6}none/);
   });
 
   it('ends by itself in duration mode, warm-up excluded', async () => {
