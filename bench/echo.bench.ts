@@ -30,7 +30,7 @@ interface Server {
   port: number;
 }
 
-async function startServer(name: ServerKind): Promise<Server> {
+export async function startServer(name: ServerKind): Promise<Server> {
   const script = fileURLToPath(new URL('./echo/server-process.js', import.meta.url));
   const child = fork(script, [name], {
     execArgv: ['--expose-gc'],

@@ -1,9 +1,11 @@
 /**
  * `npm run bench [suite...]`: wsnet side by side with ws, in one process, ratios printed.
- * Suites: mask, parse, utf8, echo, client, messages, messages-client, deflate (all by default).
+ * Suites: mask, parse, utf8, echo, client, messages, messages-client, deflate, cli (all by
+ * default).
  * BENCH_ROUNDS and BENCH_ROUND_MS tune the effort.
  */
 import os from 'node:os';
+import { cliSuite } from './cli.bench.js';
 import { clientSuite, messagesClientSuite } from './client.bench.js';
 import { deflateSuite } from './deflate.bench.js';
 import { echoSuite, messagesSuite } from './echo.bench.js';
@@ -20,6 +22,7 @@ const suites: Record<string, () => void | Promise<void>> = {
   messages: messagesSuite,
   'messages-client': messagesClientSuite,
   deflate: deflateSuite,
+  cli: cliSuite,
 };
 const selected = process.argv.slice(2);
 const unknown = selected.filter((name) => !(name in suites));
