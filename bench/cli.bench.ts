@@ -6,7 +6,8 @@
  * compiled bin, a process of its own, `--json`), with the same warm-up and measured time.
  *
  * Printed per workload: both rates, their ratio, and what `wsnet bench` says about itself: its
- * CPU use (one core = 100 %) and the average messages in flight against the most possible
+ * CPU use (one core = 100 %) and per message (compare with the `messages-client` suite's client
+ * CPU per round trip), and the average messages in flight against the most possible
  * (connections × pipeline). A ratio near 1 with spare CPU means both measure the server; a lower
  * ratio with the generator's CPU near 100 % means `wsnet bench` (which masks, verifies and times
  * every message through the message API) is the limit, and says so in its report.
@@ -39,7 +40,7 @@ interface BenchJson {
   throughput: { messagesPerSecond: number };
   latencyMs: { p50: number; p99: number };
   errors: { total: number };
-  generator: { cpuPercent: number };
+  generator: { cpuPercent: number; cpuUserMs: number; cpuSystemMs: number };
 }
 
 /** Runs `wsnet bench` (the compiled bin) with `args`; its JSON report. Killed if it overruns. */
@@ -80,6 +81,7 @@ export async function cliSuite(): Promise<void> {
     'wsnet bench',
     'wsnet bench/load',
     'wsnet bench CPU',
+    'its CPU per msg',
     'in flight (of max)',
     'wsnet bench p50 / p99',
   ];
@@ -143,6 +145,11 @@ export async function cliSuite(): Promise<void> {
         show(cli),
         `${(cli / load).toFixed(2)}x`,
         `${median(cliRuns.map((r) => r.generator.cpuPercent)).toFixed(0)} %`,
+        `${median(
+          cliRuns.map(
+            (r) => ((r.generator.cpuUserMs + r.generator.cpuSystemMs) * 1000) / r.messages.received,
+          ),
+        ).toFixed(1)} µs`,
         `${median(cliRuns.map((r) => r.messages.averageInFlight)).toFixed(2)} (${workload.connections * workload.pipeline})`,
         `${median(cliRuns.map((r) => r.latencyMs.p50 * 1000)).toFixed(0)} / ${median(cliRuns.map((r) => r.latencyMs.p99 * 1000)).toFixed(0)} µs`,
       ]);
