@@ -4,7 +4,10 @@
 // drops connections, Ctrl-C, bad options), each with its exit status.
 import assert from 'node:assert/strict';
 import { execFile, fork, type ChildProcess } from 'node:child_process';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -14,6 +17,7 @@ import {
 } from '../../src/messages/index.js';
 import { CliProcess, cliBin, runCli } from '../helpers/cli.js';
 import { EchoServers } from '../helpers/echo-servers.js';
+import { selfSignedCertificate } from '../helpers/self-signed.js';
 import { waitFor, within } from '../helpers/wait.js';
 
 interface Report {
@@ -491,6 +495,35 @@ describe('wsnet bench', () => {
       assertConsistent(report);
     } finally {
       cli.kill();
+    }
+  });
+
+  it('benchmarks wss:// with --ca or --insecure; without them, exits 4 with a hint', async () => {
+    const certificate = selfSignedCertificate();
+    const server = await servers.start({ tls: { key: certificate.key, cert: certificate.cert } });
+    const url = `wss://localhost:${server.address().port}/`;
+    const directory = mkdtempSync(path.join(os.tmpdir(), 'wsnet-bench-'));
+    try {
+      const ca = path.join(directory, 'ca.pem');
+      writeFileSync(ca, certificate.cert);
+      for (const flags of [['--ca', ca], ['--insecure']]) {
+        const result = await runCli(
+          ['bench', url, '-n', '50', '--warmup', '0', '--json', ...flags],
+          {
+            timeoutMs: 30_000,
+          },
+        );
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(parseReport(result.stdout).messages.received, 50);
+      }
+      const refused = await runCli(['bench', url, '-n', '50']);
+      assert.equal(refused.code, 4, refused.stderr);
+      assert.match(refused.stderr, /--ca FILE or --insecure/);
+      const missing = await runCli(['bench', url, '--ca', path.join(directory, 'none.pem')]);
+      assert.equal(missing.code, 6, missing.stderr);
+      assert.match(missing.stderr, /cannot read --ca .*none\.pem: ENOENT/);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
     }
   });
 
