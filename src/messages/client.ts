@@ -44,11 +44,18 @@ import {
 import { WebSocketConnection, checkSettings, type ConnectionSettings } from './connection.js';
 import { NetworkError, TimeoutError } from './errors.js';
 
+/** A user name and password for a server's 401 (answered with Basic or Digest). */
 export interface Credentials {
+  /** The user name. */
   readonly username: string;
+  /** The password. */
   readonly password: string;
 }
 
+/**
+ * The options of {@link connect}: the handshake's (subprotocols, headers, proxy, TLS, credentials,
+ * deadline) and the connection's {@link ConnectionSettings}.
+ */
 export interface ConnectOptions extends ConnectionSettings {
   /** Subprotocols to offer, in order of preference; the server picks one or none. */
   readonly protocols?: readonly string[];

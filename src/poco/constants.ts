@@ -160,8 +160,8 @@ export const WS_ERR_PAYLOAD_TOO_BIG = 10;
 export const WS_ERR_INCOMPLETE_FRAME = 11;
 
 /**
- * POCO's `WebSocket::ErrorCodes`: the {@link PocoException.code | code()} of a {@link
- * WebSocketException}. 7-9 are unused, as in POCO.
+ * POCO's `WebSocket::ErrorCodes`: the {@link PocoException.code | code()} of a
+ * {@link WebSocketException}. 7-9 are unused, as in POCO.
  */
 export const ErrorCodes = {
   WS_ERR_NO_HANDSHAKE,

@@ -176,8 +176,8 @@ export class HTTPException extends NetException {
   static override readonly pocoName: string = 'HTTP Exception';
 }
 /**
- * POCO's `NotAuthenticatedException`: no credentials where some were needed (e.g. {@link
- * HTTPRequest.getCredentials} without an `Authorization` header).
+ * POCO's `NotAuthenticatedException`: no credentials where some were needed (e.g.
+ * {@link HTTPRequest.getCredentials} without an `Authorization` header).
  */
 export class NotAuthenticatedException extends HTTPException {
   static override readonly pocoName: string = 'No authentication information found';
@@ -194,10 +194,10 @@ export class MessageException extends NetException {
 export const EAGAIN = 11;
 
 /**
- * POCO's `Poco::Net::WebSocketException`. Its {@link PocoException.code | code()} is one of {@link
- * ErrorCodes} (also static on {@link WebSocket}): 1-4 for a refused server handshake, 5 and 6 for a
- * failed client handshake, 10 for a frame over the receive limit, 11 for a connection that ended
- * mid-frame.
+ * POCO's `Poco::Net::WebSocketException`. Its {@link PocoException.code | code()} is one of
+ * {@link ErrorCodes} (also static on {@link WebSocket}): 1-4 for a refused server handshake, 5 and
+ * 6 for a failed client handshake, 10 for a frame over the receive limit, 11 for a connection that
+ * ended mid-frame.
  */
 export class WebSocketException extends NetException {
   static override readonly pocoName: string = 'WebSocket Exception';

@@ -303,11 +303,11 @@ export class HTTPClientSession {
    * belongs to whoever takes it (a WebSocket).
    *
    * @throws {@link IllegalStateException} when no request was sent.
-   * @throws {@link ConnectionRefusedException}, {@link HostNotFoundException}, {@link
-   * SSLException}, {@link TimeoutException} (connecting, or no response in time), {@link
-   * HTTPException} (the proxy refused the tunnel), {@link MessageException} (not HTTP, or a head
-   * over the limit), {@link NoMessageException} (the server closed without answering), or another
-   * {@link NetException}, all as rejections.
+   * @throws {@link ConnectionRefusedException}, {@link HostNotFoundException},
+   * {@link SSLException}, {@link TimeoutException} (connecting, or no response in time),
+   * {@link HTTPException} (the proxy refused the tunnel), {@link MessageException} (not HTTP, or a
+   * head over the limit), {@link NoMessageException} (the server closed without answering), or
+   * another {@link NetException}, all as rejections.
    */
   async receiveResponse(response: HTTPResponse): Promise<Readable> {
     const pending = this.#pending;
@@ -458,7 +458,8 @@ export class HTTPClientSession {
  * import { Context, HTTPSClientSession } from 'wsnet';
  *
  * declare const caPem: string; // the CA that signed the server's certificate
- * const session = new HTTPSClientSession('example.com', 443, new Context(Context.TLS_CLIENT_USE, { ca: caPem }));
+ * const context = new Context(Context.TLS_CLIENT_USE, { ca: caPem });
+ * const session = new HTTPSClientSession('example.com', 443, context);
  * ```
  */
 export class HTTPSClientSession extends HTTPClientSession {

@@ -9,8 +9,8 @@ import { MessageHeader } from './name-value-collection.js';
 /**
  * POCO's `Poco::Net::HTTPMessage`: the version and header fields common to requests and responses,
  * with typed accessors for the headers HTTP itself interprets (`Content-Length`, `Content-Type`,
- * `Transfer-Encoding`, `Connection`). Header names are case-insensitive (see {@link
- * MessageHeader}).
+ * `Transfer-Encoding`, `Connection`). Header names are case-insensitive (see
+ * {@link MessageHeader}).
  */
 export class HTTPMessage extends MessageHeader {
   /** The version string of HTTP/1.0 (POCO's default for a new message). */
@@ -484,8 +484,8 @@ export class HTTPResponse extends HTTPMessage {
   }
 
   /**
-   * Sets the status code (the reason phrase is left as it is; see {@link
-   * HTTPResponse.setStatusAndReason}).
+   * Sets the status code (the reason phrase is left as it is; see
+   * {@link HTTPResponse.setStatusAndReason}).
    *
    * @throws {@link InvalidArgumentException} when the status is not an integer from 100 to 999.
    */

@@ -140,8 +140,8 @@ export class HTTPServerRequest extends HTTPRequest {
   }
 
   /**
-   * Whether the request has `Expect: 100-continue` (answer with {@link
-   * HTTPServerResponse.sendContinue}).
+   * Whether the request has `Expect: 100-continue` (answer with
+   * {@link HTTPServerResponse.sendContinue}).
    */
   expectContinue(): boolean {
     return this.getExpectContinue();

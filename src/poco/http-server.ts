@@ -85,7 +85,8 @@ function untrackOnClose(this: TrackedSocket): void {
  * const params = new HTTPServerParams();
  * params.setKeepAliveTimeout(5_000_000); // microseconds: 5 s
  * const socket = await ServerSocket.create(new SocketAddress('127.0.0.1', 0)); // 0: a free port
- * const server = new HTTPServer({ createRequestHandler: () => new HelloHandler() }, socket, params);
+ * const factory = { createRequestHandler: () => new HelloHandler() };
+ * const server = new HTTPServer(factory, socket, params);
  * server.setErrorHandler((error) => console.error('handler failed', error));
  * server.start();
  * console.log(`http://127.0.0.1:${server.port()}/`);
@@ -110,8 +111,8 @@ export class HTTPServer {
 
   /**
    * @param factory - makes the handler for each request.
-   * @param socket - the bound, listening socket (from {@link ServerSocket.create} or {@link
-   * SecureServerSocket.createSecure}); connections that arrive before `start()` wait.
+   * @param socket - the bound, listening socket (from {@link ServerSocket.create} or
+   * {@link SecureServerSocket.createSecure}); connections that arrive before `start()` wait.
    * @param params - timeouts and keep-alive settings.
    */
   constructor(

@@ -7,9 +7,9 @@ import { Buffer } from 'node:buffer';
 import { InvalidArgumentException } from './exceptions.js';
 
 /**
- * POCO's `Buffer<char>`: a growable byte buffer with a size and a capacity. {@link
- * WebSocket.receiveFrame} appends a frame's payload after its current size, as POCO's overload
- * does, without a length limit other than the maximum payload size.
+ * POCO's `Buffer<char>`: a growable byte buffer with a size and a capacity.
+ * {@link WebSocket.receiveFrame} appends a frame's payload after its current size, as POCO's
+ * overload does, without a length limit other than the maximum payload size.
  *
  * @example
  * ```ts

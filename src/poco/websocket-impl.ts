@@ -100,8 +100,8 @@ const DEFAULT_LINGER_MS = 10_000;
 
 /**
  * POCO's `WebSocketImpl`: the body that every copy of a {@link WebSocket} shares (copies compare
- * equal because they hold the same impl; {@link WebSocket.impl} returns it). Use the {@link
- * WebSocket} methods: they are the same calls with POCO's argument forms.
+ * equal because they hold the same impl; {@link WebSocket.impl} returns it). Use the
+ * {@link WebSocket} methods: they are the same calls with POCO's argument forms.
  *
  * It drives one protocol {@link Connection} under {@link POCO_POLICY} and gives it POCO's
  * blocking-call semantics as promises: received frames wait in a queue bounded by the receive
@@ -456,7 +456,12 @@ export class WebSocketImpl implements ChannelHandler {
   }
 
   /** The linger setting. */
-  getLinger(): { on: boolean; seconds: number } {
+  getLinger(): {
+    /** Whether lingering is on. */
+    on: boolean;
+    /** How long `close()` lets written data reach the peer (0 with `on`: a reset). */
+    seconds: number;
+  } {
     return { on: this.#lingerOn, seconds: this.#lingerSeconds };
   }
 

@@ -128,7 +128,10 @@ export interface ReceivedPayload extends ReceivedFrame {
  *     do {
  *       frame = await ws.receiveFrame(buffer);
  *       if (frame.n > 0) await ws.sendFrame(buffer, frame.n, frame.flags);
- *     } while (frame.n > 0 && (frame.flags & WebSocket.FRAME_OP_BITMASK) !== WebSocket.FRAME_OP_CLOSE);
+ *     } while (
+ *       frame.n > 0 &&
+ *       (frame.flags & WebSocket.FRAME_OP_BITMASK) !== WebSocket.FRAME_OP_CLOSE
+ *     );
  *   }
  * }
  *
@@ -353,11 +356,11 @@ export class WebSocket {
    * @param credentials - answers a 401 (Basic or Digest), once.
    * @throws {@link WebSocketException} with code 1 (`WS_ERR_NO_HANDSHAKE`: the response is not a
    * valid 101), 5 (`WS_ERR_HANDSHAKE_ACCEPT`) or 6 (`WS_ERR_UNAUTHORIZED`).
-   * @throws the session's errors: {@link ConnectionRefusedException}, {@link
-   * HostNotFoundException}, {@link TimeoutException} (connect or response), {@link SSLException},
-   * {@link HTTPException} (the proxy refused the tunnel), {@link MessageException} (not HTTP, or a
-   * head over 16 KiB), {@link NoMessageException} (the server closed first), or another {@link
-   * NetException}.
+   * @throws the session's errors: {@link ConnectionRefusedException},
+   * {@link HostNotFoundException}, {@link TimeoutException} (connect or response),
+   * {@link SSLException}, {@link HTTPException} (the proxy refused the tunnel),
+   * {@link MessageException} (not HTTP, or a head over 16 KiB), {@link NoMessageException} (the
+   * server closed first), or another {@link NetException}.
    *
    * @example
    * ```ts
@@ -374,7 +377,8 @@ export class WebSocket {
    * session.setProxy('proxy.local', 3128); // optional: through a CONNECT tunnel
    * const request = new HTTPRequest(HTTPRequest.HTTP_GET, '/ws', HTTPMessage.HTTP_1_1);
    * const response = new HTTPResponse();
-   * const ws = await WebSocket.connect(session, request, response, new HTTPCredentials('user', 'pw'));
+   * const credentials = new HTTPCredentials('user', 'secret');
+   * const ws = await WebSocket.connect(session, request, response, credentials);
    * console.log(response.get('Sec-WebSocket-Protocol', '(none)'));
    * ```
    */
@@ -660,9 +664,9 @@ export class WebSocket {
     return this.impl().getBlocking();
   }
   /**
-   * How long a `receiveFrame` waits for a whole frame before it rejects with {@link
-   * TimeoutException} (a {@link Timespan} or microseconds; 0: no limit). The server's default is
-   * {@link HTTPServerParams.getTimeout}, the client's 60 s.
+   * How long a `receiveFrame` waits for a whole frame before it rejects with
+   * {@link TimeoutException} (a {@link Timespan} or microseconds; 0: no limit). The server's
+   * default is {@link HTTPServerParams.getTimeout}, the client's 60 s.
    */
   setReceiveTimeout(timeout: Timespan | number): void {
     this.impl().setReceiveTimeout(Timespan.from(timeout));
@@ -716,7 +720,12 @@ export class WebSocket {
     this.impl().setLinger(on, seconds);
   }
   /** The linger setting. */
-  getLinger(): { on: boolean; seconds: number } {
+  getLinger(): {
+    /** Whether lingering is on. */
+    on: boolean;
+    /** How long `close()` lets written data reach the peer (0 with `on`: a reset). */
+    seconds: number;
+  } {
     return this.impl().getLinger();
   }
   /**

@@ -103,7 +103,7 @@ export const MERGE_LIMIT = 2048;
 /**
  * Encodes one frame as the buffers to write, in order.
  *
- * Unmasked (server) frames over {@link MERGE_LIMIT} are `[header, payload]`: the payload is not
+ * Unmasked (server) frames over `MERGE_LIMIT` (2 KiB) are `[header, payload]`: the payload is not
  * copied. Smaller ones, and masked (client) frames, which need a masked copy anyway (the
  * caller's buffer must not change), are one buffer: `[frame]`.
  */
