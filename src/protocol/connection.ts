@@ -415,16 +415,17 @@ export class Connection {
     return { code: CloseCode.ABNORMAL_CLOSURE, reason: '', wasClean: false };
   }
 
-  /**
-   * The per-frame size limit; the POCO facade changes it with `setMaxPayloadSize`.
-   *
-   * @throws {@link InvalidArgumentError} (`INVALID_OPTION`), when set, for a value that is not a
-   * non-negative integer.
-   */
+  /** The per-frame size limit; the POCO facade changes it with `setMaxPayloadSize`. */
   get maxFrameSize(): number {
     return this.frameLimit;
   }
 
+  /**
+   * Changes the per-frame size limit (checked on each frame header from now on).
+   *
+   * @throws {@link InvalidArgumentError} (`INVALID_OPTION`) when `value` is not a non-negative
+   * integer.
+   */
   set maxFrameSize(value: number) {
     this.frameLimit = checkLimit('maxFrameSize', value);
   }

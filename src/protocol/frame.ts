@@ -31,9 +31,11 @@ import { maskInto, type MaskGenerator } from './mask.js';
  * opcode are bits of `flags` (`flags & FRAME_OP_BITMASK`...).
  */
 export interface Frame {
+  /** The event's kind, when a frame is a {@link ConnectionEvent}. */
   readonly type: 'frame';
   /** The whole first header byte: FIN | RSV1-3 | opcode (POCO's `flags`). */
   readonly flags: number;
+  /** The payload, unmasked. */
   readonly payload: Buffer;
 }
 
