@@ -76,7 +76,8 @@ function typesOf(target: unknown): string | undefined {
 const scratch = await mkdtemp(path.join(tmpdir(), 'wsnet-typedoc-'));
 after(() => rm(scratch, { recursive: true, force: true }));
 
-describe('API docs (TypeDoc)', () => {
+// The two TypeDoc runs are independent: side by side, the suite waits for the longer one only.
+describe('API docs (TypeDoc)', { concurrency: true }, () => {
   it('the configuration validates everything and fails the build on any warning', () => {
     const options = JSON.parse(readFileSync(config, 'utf8')) as {
       entryPoints: string[];
