@@ -195,9 +195,25 @@ export const EAGAIN = 11;
 
 /**
  * POCO's `Poco::Net::WebSocketException`. Its {@link PocoException.code | code()} is one of
- * {@link ErrorCodes} (also static on {@link WebSocket}): 1-4 for a refused server handshake, 5 and
- * 6 for a failed client handshake, 10 for a frame over the receive limit, 11 for a connection that
- * ended mid-frame.
+ * {@link ErrorCodes} (also static on {@link WebSocket}): 1-4 for an upgrade request the server
+ * refuses; 1, 5 and 6 for a response the client refuses (not a valid 101, a wrong accept value,
+ * no authorization); 10 for a frame larger than the buffer or the payload limit; 11 for a
+ * connection that ended mid-frame.
+ *
+ * @example
+ * ```ts
+ * import { WebSocket, WebSocketException } from 'wsnet';
+ *
+ * async function receiveOrExplain(ws: WebSocket, buffer: Uint8Array): Promise<number> {
+ *   try {
+ *     return (await ws.receiveFrame(buffer)).n;
+ *   } catch (e) {
+ *     if (e instanceof WebSocketException && e.code() === WebSocket.WS_ERR_PAYLOAD_TOO_BIG)
+ *       console.error(e.message); // "Insufficient buffer for payload size N": the frame waits
+ *     throw e;
+ *   }
+ * }
+ * ```
  */
 export class WebSocketException extends NetException {
   static override readonly pocoName: string = 'WebSocket Exception';
