@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 import { layersConfig } from './tools/eslint-layers.js';
 
 export default defineConfig(
-  { ignores: ['dist/', 'build/', 'coverage/', 'node_modules/'] },
+  { ignores: ['dist/', 'build/', 'coverage/', 'node_modules/', 'docs/api/'] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {

@@ -6,6 +6,8 @@
  * whole protocol core (frame codec, masking, UTF-8, header grammars, handshake checks) is
  * published on its own as `wsnet/protocol`; the message API (`connect`, `WebSocketServer`,
  * `WebSocketConnection`) is here and also on its own as `wsnet/messages`.
+ *
+ * @module wsnet
  */
 export * from './poco/index.js';
 export * from './messages/index.js';

@@ -44,11 +44,18 @@ import {
 import { WebSocketConnection, checkSettings, type ConnectionSettings } from './connection.js';
 import { NetworkError, TimeoutError } from './errors.js';
 
+/** A user name and password for a server's 401 (answered with Basic or Digest). */
 export interface Credentials {
+  /** The user name. */
   readonly username: string;
+  /** The password. */
   readonly password: string;
 }
 
+/**
+ * The options of {@link connect}: the handshake's (subprotocols, headers, proxy, TLS, credentials,
+ * deadline) and the connection's {@link ConnectionSettings}.
+ */
 export interface ConnectOptions extends ConnectionSettings {
   /** Subprotocols to offer, in order of preference; the server picks one or none. */
   readonly protocols?: readonly string[];
@@ -188,6 +195,36 @@ function headerValues(response: ReceivedResponse, name: string): string[] {
  * wrongly; `status` is the HTTP status), `TimeoutError` (no handshake within
  * `handshakeTimeout`), `NetworkError` (no connection, TLS, proxy, malformed response) or
  * `InvalidArgumentError` (a bad URL or option).
+ *
+ * @param url - `ws://` or `wss://`, with user info for credentials if wanted
+ * (`wss://user:secret@host/path`).
+ * @param options - the handshake's options and the connection's settings.
+ * @throws {@link HandshakeError} (a rejection, as every error here) when the server refused or
+ * answered wrongly (`reason` names the rule, `status` is the HTTP status).
+ * @throws {@link TimeoutError} (`operation: 'handshake'`) when the handshake took longer than
+ * `handshakeTimeout`.
+ * @throws {@link NetworkError} when no connection could be made (`network`, `tls`, `proxy`) or the
+ * response was not HTTP (`http`).
+ * @throws {@link InvalidArgumentError} (`INVALID_OPTION`) for a bad URL, option or setting.
+ *
+ * @example
+ * ```ts
+ * import { HandshakeError, connect } from 'wsnet';
+ *
+ * try {
+ *   const connection = await connect('wss://example.com/chat', {
+ *     protocols: ['chat.v2', 'chat.v1'],
+ *     headers: { 'X-Trace': '1' },
+ *     handshakeTimeout: 10_000,
+ *     heartbeat: { interval: 30_000, timeout: 10_000 },
+ *   });
+ *   console.log(connection.protocol); // the subprotocol the server chose, '' for none
+ *   for await (const message of connection) console.log(message);
+ * } catch (error) {
+ *   if (error instanceof HandshakeError) console.error(error.reason, error.status);
+ *   else throw error;
+ * }
+ * ```
  */
 export async function connect(
   url: string | URL,

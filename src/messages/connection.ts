@@ -47,6 +47,10 @@ import { toBuffer, type BinaryData } from '../protocol/frame.js';
 import type { PerMessageDeflateOption } from './compression.js';
 import { SendQueueFullError, TimeoutError } from './errors.js';
 
+/**
+ * The settings of a {@link WebSocketConnection}, given to {@link connect} or to a
+ * {@link WebSocketServer} (for each of its connections). Times are in milliseconds, sizes in bytes.
+ */
 export interface ConnectionSettings {
   /** Largest message accepted; a larger one fails the connection with 1009. Default 64 MiB. */
   readonly maxMessageSize?: number;
@@ -57,7 +61,12 @@ export interface ConnectionSettings {
    * and the connection is failed with 1011. Off by default. While this side has stopped reading
    * (its inbox is full), an overdue pong is not held against the peer: it may be waiting unread.
    */
-  readonly heartbeat?: { readonly interval: number; readonly timeout: number };
+  readonly heartbeat?: {
+    /** Milliseconds between pings. */
+    readonly interval: number;
+    /** Milliseconds a pong may take before the peer is taken for dead. */
+    readonly timeout: number;
+  };
   /** Close (1001) a connection that received no byte for this many ms. Off by default. */
   readonly idleTimeout?: number;
   /** Bytes `send()` may queue while the socket is congested before it rejects. Default 16 MiB. */
@@ -75,8 +84,17 @@ export interface ConnectionSettings {
   readonly perMessageDeflate?: PerMessageDeflateOption;
 }
 
+/**
+ * How a connection closed: what {@link WebSocketConnection.close} and
+ * {@link WebSocketConnection.closed} resolve with.
+ */
 export interface CloseStatus {
+  /**
+   * The close code: the peer's (1005 when its close frame had none), the one this side failed the
+   * connection with, or 1006 when TCP closed without a close frame.
+   */
   readonly code: number;
+  /** The close reason ('' for none). */
   readonly reason: string;
   /** True if both close frames were exchanged and TCP closed after them. */
   readonly wasClean: boolean;
@@ -104,6 +122,7 @@ export interface SendOptions {
   readonly compress?: boolean;
 }
 
+/** A received message: a string for text, a `Buffer` for binary. */
 export type Message = string | Buffer;
 
 /**
@@ -153,11 +172,24 @@ interface Receiver {
   readonly reject: (error: Error) => void;
 }
 
+/** The events of a {@link WebSocketConnection}, with their listeners' arguments. */
 export interface WebSocketConnectionEvents {
+  /**
+   * A message arrived (a string for text, a `Buffer` for binary). Delivered exactly once, in order:
+   * to the listeners if there are any, else to the inbox that `receive()` and `for await` read.
+   */
   message: [data: Message, isBinary: boolean];
+  /** A ping arrived (it is answered already). */
   ping: [data: Buffer];
+  /** A pong arrived. */
   pong: [data: Buffer];
+  /** The connection is CLOSED, with its close code and reason, and whether the close was clean. */
   close: [code: number, reason: string, wasClean: boolean];
+  /**
+   * What failed the connection (a {@link ProtocolError} from the peer, a {@link TimeoutError} of
+   * the heartbeat, a socket error), or an error thrown by a listener. Optional: without a listener,
+   * nothing is thrown.
+   */
   error: [error: Error];
 }
 
@@ -210,20 +242,58 @@ function isNormalClose(code: number): boolean {
   );
 }
 
+/**
+ * A WebSocket connection at the message level, both sides: made by {@link connect} (client) and by
+ * a {@link WebSocketServer} (server). Strict (the protocol core's {@link RFC_POLICY}): every RFC
+ * 6455 rule is enforced on what arrives, pings are answered, fragments are reassembled and text is
+ * validated as it arrives, the closing handshake runs with a timeout, and nothing invalid is ever
+ * sent.
+ *
+ * Messages come three ways: `for await (const message of connection)`, `await
+ * connection.receive()`, or the `message` event. Every message is delivered exactly once, in order;
+ * messages that arrive while nobody listens wait in the inbox (those that came with the handshake
+ * included) and go to the first `message` listener attached. Backpressure works both ways: `send()`
+ * resolves once the socket took the message and waits, in order, while it is congested (up to
+ * `maxQueuedBytes`); messages nobody takes stop the socket reading once they hold `maxInboxBytes`.
+ * Nothing a peer does crashes the process: promises nobody awaits never become unhandled
+ * rejections.
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'wsnet';
+ *
+ * const connection = await connect('ws://127.0.0.1:8080/chat', { protocols: ['chat.v1'] });
+ * connection.on('close', (code, reason, wasClean) => console.log(code, reason, wasClean));
+ * await connection.send(JSON.stringify({ hello: 'world' }));
+ * const reply = await connection.receive(); // a string for text, a Buffer for binary
+ * console.log(reply, `rtt ${await connection.ping()} ms`);
+ * for await (const message of connection) {
+ *   if (message === 'bye') break; // leaves the connection open; nothing is lost
+ * }
+ * const { code, wasClean } = await connection.close(1000, 'done');
+ * console.log(code, wasClean);
+ * ```
+ */
 export class WebSocketConnection
   extends EventEmitter<WebSocketConnectionEvents>
   implements AsyncIterable<Message>, ChannelHandler
 {
+  /** {@link ReadyState}'s `OPEN` (1): messages flow both ways. */
   static readonly OPEN = ReadyState.OPEN;
+  /** {@link ReadyState}'s `CLOSING` (2): the closing handshake is under way. */
   static readonly CLOSING = ReadyState.CLOSING;
+  /** {@link ReadyState}'s `CLOSED` (3): the connection is over. */
   static readonly CLOSED = ReadyState.CLOSED;
 
+  /** `client` (made by {@link connect}) or `server` (made by a {@link WebSocketServer}). */
   readonly role: Role;
   /** The subprotocol the handshake selected ('' for none). */
   readonly protocol: string;
   /** The extensions in use ('' for none). */
   readonly extensions: string;
+  /** The peer's IP address. */
   readonly remoteAddress: string;
+  /** The peer's port. */
   readonly remotePort: number;
 
   readonly #core: Connection;
@@ -335,6 +405,13 @@ export class WebSocketConnection
    * the socket's buffer is full it waits, in order. Rejects with `ConnectionClosedError` once
    * the connection is closing, `SendQueueFullError` past `maxQueuedBytes`. `compress`: see
    * {@link SendOptions}.
+   *
+   * @throws {@link ConnectionClosedError} (a rejection, as every error here) once the connection is
+   * closing or closed.
+   * @throws {@link SendQueueFullError} when the message would make the queue exceed
+   * `maxQueuedBytes`.
+   * @throws {@link InvalidArgumentError} (`INVALID_UTF8`) for bytes sent as text that are not
+   * UTF-8.
    */
   send(data: string | BinaryData, options: SendOptions = {}): Promise<void> {
     let payload: string | Buffer;
@@ -366,6 +443,10 @@ export class WebSocketConnection
    * Sends one message in fragments, as `source` yields them (a stream, a generator, an array):
    * each fragment goes out as it comes, with backpressure. Other `send()` calls wait for the
    * message to end. Text fragments may split a character; the whole must be UTF-8.
+   *
+   * @throws {@link ConnectionClosedError} once the connection is closing or closed.
+   * @throws {@link InvalidArgumentError} (`INVALID_UTF8`) when text fragments are not UTF-8.
+   * @throws whatever `source` throws; once a fragment is out, the connection is closed with 1011.
    */
   async sendStream(
     source: Iterable<string | BinaryData> | AsyncIterable<string | BinaryData>,
@@ -414,6 +495,10 @@ export class WebSocketConnection
    * Sends a ping and resolves with the round-trip time in milliseconds when its pong arrives.
    * Without `data`, a random 8-byte payload tells the pongs apart. Goes out at once, ahead of
    * queued messages (control frames may go between messages, RFC 6455 §5.4).
+   *
+   * @throws {@link ConnectionClosedError} (a rejection) once the connection is closing or closed,
+   * or when it closes before the pong.
+   * @throws {@link InvalidArgumentError} (`CONTROL_PAYLOAD_TOO_LONG`) over 125 bytes.
    */
   ping(data?: string | BinaryData): Promise<number> {
     if (!this.#canSend()) return quietRejection(this.#closedError());
@@ -442,7 +527,12 @@ export class WebSocketConnection
     return rtt;
   }
 
-  /** Sends an unsolicited pong (a one-way heartbeat, RFC 6455 §5.5.3), at once. */
+  /**
+   * Sends an unsolicited pong (a one-way heartbeat, RFC 6455 §5.5.3), at once.
+   *
+   * @throws {@link ConnectionClosedError} (a rejection) once the connection is closing or closed.
+   * @throws {@link InvalidArgumentError} (`CONTROL_PAYLOAD_TOO_LONG`) over 125 bytes.
+   */
   pong(data: string | BinaryData = Buffer.alloc(0)): Promise<void> {
     if (!this.#canSend()) return quietRejection(this.#closedError());
     try {
@@ -457,6 +547,9 @@ export class WebSocketConnection
    * Starts the closing handshake (after the messages already queued) and resolves when the
    * connection is CLOSED. If the peer does not answer within `closeTimeout`, TCP is dropped.
    * A code that may not be sent (1005, 1006, 1015...) or a reason over 123 bytes is refused.
+   *
+   * @throws {@link InvalidArgumentError} (`INVALID_CLOSE_CODE`, a rejection) for a code that may
+   * not be sent or a reason over 123 bytes.
    */
   close(code: number = CloseCode.NORMAL_CLOSURE, reason = ''): Promise<CloseStatus> {
     // Our close frame is out already (or the connection is closed): wait for the end.
@@ -481,6 +574,9 @@ export class WebSocketConnection
    * The next message (string for text, Buffer for binary). Rejects with `ConnectionClosedError`
    * (with the close's code, reason and `wasClean`) once the connection is closed and every
    * message that arrived has been taken.
+   *
+   * @throws {@link ConnectionClosedError} (a rejection) once the connection is closed and every
+   * message was taken.
    */
   receive(): Promise<Message> {
     const message = this.#inbox?.shift();
@@ -495,6 +591,9 @@ export class WebSocketConnection
    * Iterates over the messages until the connection closes: normally (1000, 1001, 1005) the
    * loop ends; otherwise it throws the `ConnectionClosedError`. Leaving the loop early leaves
    * the connection open and the messages not yet taken in the inbox.
+   *
+   * @throws {@link ConnectionClosedError} from the loop when the connection closed with a code
+   * other than 1000, 1001 or 1005.
    */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
     return {

@@ -11,6 +11,11 @@ import { WebSocketError } from '../protocol/errors.js';
  * resolves with `wasClean: false`.
  */
 export class TimeoutError extends WebSocketError {
+  /**
+   * @param operation - `handshake` (the opening handshake's `handshakeTimeout`) or `ping` (the
+   * heartbeat's pong did not come in time).
+   * @param timeoutMs - the limit that passed, in milliseconds.
+   */
   constructor(
     readonly operation: 'handshake' | 'ping',
     readonly timeoutMs: number,
@@ -25,6 +30,10 @@ export class TimeoutError extends WebSocketError {
  * `send()` never gets here.
  */
 export class SendQueueFullError extends WebSocketError {
+  /**
+   * @param queuedBytes - the bytes that would wait for the socket with this message.
+   * @param limit - `maxQueuedBytes`.
+   */
   constructor(
     readonly queuedBytes: number,
     readonly limit: number,
@@ -39,7 +48,13 @@ export class SendQueueFullError extends WebSocketError {
  * `status` is its answer) or `http` (a malformed or missing HTTP response).
  */
 export class NetworkError extends WebSocketError {
+  /** The proxy's HTTP status, for `proxy`. */
   readonly status: number | undefined;
+  /**
+   * @param kind - what failed: `network`, `tls`, `proxy` or `http`.
+   * @param message - what happened.
+   * @param details - the proxy's `status` and the `cause` (the Node.js error).
+   */
   constructor(
     readonly kind: 'network' | 'tls' | 'proxy' | 'http',
     message: string,

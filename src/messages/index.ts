@@ -2,6 +2,8 @@
  * wsnet's message API: RFC-strict WebSocket connections that reassemble, validate, answer pings
  * and run the closing handshake themselves. A sibling of the POCO facade over the same I/O
  * layer and protocol core.
+ *
+ * @module wsnet/messages
  */
 export {
   WebSocketConnection,

@@ -62,6 +62,7 @@ import {
 
 /** An HTTP answer that refuses a handshake. */
 export interface Rejection {
+  /** The HTTP status (e.g. 401, 403, 429). */
   readonly status: number;
   /** Extra headers, e.g. `WWW-Authenticate` with a 401. */
   readonly headers?: Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>;
@@ -72,7 +73,12 @@ export interface Rejection {
 /** What an `accept` hook answers: accept (`true`/nothing), refuse with 403 (`false`), or refuse as given. */
 export type AcceptDecision = boolean | undefined | Rejection;
 
+/**
+ * What the `accept` and `handleProtocols` hooks of a {@link WebSocketServer} learn about a
+ * handshake.
+ */
 export interface UpgradeContext {
+  /** The upgrade request, as node:http parsed it (headers, socket). */
   readonly request: http.IncomingMessage;
   /** The request's path and query, e.g. `/chat?room=1`. */
   readonly url: string;
@@ -130,7 +136,12 @@ export interface ServerOptions extends ConnectionSettings {
 
 const DEFAULT_MAX_COMPRESSION_MEMORY = 256 * 1024 * 1024;
 
+/** The events of a {@link WebSocketServer}, with their listeners' arguments. */
 export interface WebSocketServerEvents {
+  /**
+   * A handshake was accepted: the new connection, and its upgrade request. An async listener's
+   * rejection is caught (see `handlerError`).
+   */
   connection: [connection: WebSocketConnection, request: http.IncomingMessage];
   /**
    * A listener of the application failed on a connection (a 'connection' listener threw or its
@@ -141,13 +152,50 @@ export interface WebSocketServerEvents {
   handlerError: [error: Error, connection: WebSocketConnection];
   /** A handshake was refused (by the checks or a hook): for logging. */
   rejection: [status: number, request: http.IncomingMessage, error?: Error];
+  /** A standalone server listens. */
   listening: [];
+  /** A standalone server could not listen, or its listening socket failed. */
   error: [error: Error];
+  /** The server is closed (after `close()`): its connections are closed too. */
   close: [];
 }
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * A WebSocket server for the message API: each accepted handshake becomes a
+ * {@link WebSocketConnection} on the `connection` event. It runs standalone (`{ port }`; prefer
+ * `await WebSocketServer.listen({ port })`), attached to an existing `http.Server` (`{ server }`),
+ * or by hand (`{ noServer: true }` and {@link WebSocketServer.handleUpgrade} from your own
+ * `upgrade` listener). Handshakes are checked strictly (RFC 6455 §4.2.1), then by the options
+ * (`path`: 404, `origins`: 403, `maxConnections`: 503) and hooks (`accept`, `handleProtocols`). A
+ * peer never crashes the server: an error escaping a `connection` handler closes that connection
+ * with 1011 and is emitted as `handlerError`.
+ *
+ * @example
+ * ```ts
+ * import { WebSocketServer } from 'wsnet';
+ *
+ * const server = await WebSocketServer.listen({
+ *   port: 0, // any free port
+ *   host: '127.0.0.1',
+ *   path: '/chat', // other paths: 404
+ *   protocols: ['chat.v1'],
+ *   accept: ({ request }) =>
+ *     request.headers.authorization === 'Bearer secret' || {
+ *       status: 401,
+ *       headers: { 'WWW-Authenticate': 'Bearer' },
+ *     },
+ *   heartbeat: { interval: 30_000, timeout: 10_000 },
+ * });
+ * server.on('connection', async (connection) => {
+ *   for await (const message of connection) await connection.send(message); // echo
+ * });
+ * server.on('handlerError', (error) => console.error('handler failed', error));
+ * console.log(`listening at ${server.url}`);
+ * // later: await server.close(); // closes every connection with 1001
+ * ```
+ */
 export class WebSocketServer
   extends EventEmitter<WebSocketServerEvents>
   implements ListenerErrorSink
@@ -176,6 +224,9 @@ export class WebSocketServer
    * `{ port }` listens (as ws does: 'listening' once it does, 'error' if it cannot; prefer
    * `await WebSocketServer.listen(...)`, which rejects instead); `{ server }` attaches to an
    * existing HTTP server; `{ noServer: true }` leaves the upgrades to `handleUpgrade`.
+   *
+   * @throws {@link InvalidArgumentError} (`INVALID_OPTION`) when not exactly one of `port`,
+   * `server` and `noServer` is given, or an option or setting is invalid.
    */
   constructor(options: ServerOptions = {}) {
     super({ captureRejections: true });
@@ -241,7 +292,12 @@ export class WebSocketServer
     }
   }
 
-  /** Creates a standalone server and resolves once it listens; rejects if it cannot. */
+  /**
+   * Creates a standalone server and resolves once it listens; rejects if it cannot.
+   *
+   * @throws {@link InvalidArgumentError} (`INVALID_OPTION`, a rejection) for an invalid option.
+   * @throws Node.js's listen error (a rejection), e.g. with `code` `EADDRINUSE`.
+   */
   static async listen(options: ServerOptions & { port: number }): Promise<WebSocketServer> {
     const server = new WebSocketServer(options);
     server.#listenAwaited = true;
@@ -254,7 +310,12 @@ export class WebSocketServer
     return this.#compressionBudget.used;
   }
 
-  /** The address a standalone or attached server listens on. */
+  /**
+   * The address a standalone or attached server listens on.
+   *
+   * @throws {@link InvalidArgumentError} (`INVALID_OPTION`) when the server does not listen on TCP
+   * (`noServer`, or not listening yet).
+   */
   address(): AddressInfo {
     const address = this.#http?.address();
     if (address === null || address === undefined || typeof address === 'string')
@@ -262,7 +323,11 @@ export class WebSocketServer
     return address;
   }
 
-  /** The server's URL, e.g. `ws://127.0.0.1:8080/chat`. */
+  /**
+   * The server's URL, e.g. `ws://127.0.0.1:8080/chat`.
+   *
+   * @throws {@link InvalidArgumentError} as {@link WebSocketServer.address}.
+   */
   get url(): string {
     const { address, family, port } = this.address();
     const host = family === 'IPv6' ? `[${address}]` : address;

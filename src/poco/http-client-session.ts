@@ -58,7 +58,30 @@ export interface Upgrade {
   readonly head: Buffer;
 }
 
+/**
+ * POCO's `HTTPClientSession`: one HTTP connection to one server, kept alive between requests,
+ * optionally through an HTTP proxy, on node:http. It serves ordinary requests
+ * (`sendRequest`/`receiveResponse`) and is what {@link WebSocket.connect} upgrades. Every request
+ * goes out as HTTP/1.1. Through a proxy, plain requests use the absolute-form URI; WebSocket
+ * handshakes and HTTPS go through a CONNECT tunnel.
+ *
+ * @example
+ * ```ts
+ * import { HTTPClientSession, HTTPMessage, HTTPRequest, HTTPResponse } from 'wsnet';
+ *
+ * const session = new HTTPClientSession('127.0.0.1', 8080);
+ * session.setTimeout(10_000_000); // microseconds: 10 s to connect, send and receive
+ * const request = new HTTPRequest(HTTPRequest.HTTP_GET, '/status', HTTPMessage.HTTP_1_1);
+ * session.sendRequest(request);
+ * const response = new HTTPResponse();
+ * const body = await session.receiveResponse(response); // a Readable
+ * let text = '';
+ * for await (const chunk of body) text += String(chunk);
+ * console.log(response.getStatus(), text);
+ * ```
+ */
 export class HTTPClientSession {
+  /** The default HTTP port, 80. */
   static readonly HTTP_PORT = 80;
 
   #host: string;
@@ -96,36 +119,64 @@ export class HTTPClientSession {
     }
   }
 
+  /**
+   * Sets the server's host.
+   *
+   * @throws {@link AssertionViolationException} when the session is already connected.
+   */
   setHost(host: string): void {
     this.#assertNotConnected();
     this.#host = host;
   }
+  /** The server's host. */
   getHost(): string {
     return this.#host;
   }
+  /**
+   * Sets the server's port.
+   *
+   * @throws {@link AssertionViolationException} when the session is already connected.
+   */
   setPort(port: number): void {
     this.#assertNotConnected();
     this.#port = port;
   }
+  /** The server's port. */
   getPort(): number {
     return this.#port;
   }
 
-  /** Sends requests through the HTTP proxy at `host:port`. */
+  /**
+   * Sends requests through the HTTP proxy at `host:port`.
+   *
+   * @throws {@link AssertionViolationException} when the session is already connected.
+   */
   setProxy(host: string, port = 80): void {
     this.#assertNotConnected();
     this.#proxyHost = host;
     this.#proxyPort = port;
   }
+  /**
+   * Sets the proxy's host (empty: no proxy).
+   *
+   * @throws {@link AssertionViolationException} when the session is already connected.
+   */
   setProxyHost(host: string): void {
     this.setProxy(host, this.#proxyPort);
   }
+  /**
+   * Sets the proxy's port.
+   *
+   * @throws {@link AssertionViolationException} when the session is already connected.
+   */
   setProxyPort(port: number): void {
     this.setProxy(this.#proxyHost, port);
   }
+  /** The proxy's host (empty: no proxy). */
   getProxyHost(): string {
     return this.#proxyHost;
   }
+  /** The proxy's port. */
   getProxyPort(): number {
     return this.#proxyPort;
   }
@@ -134,15 +185,19 @@ export class HTTPClientSession {
     this.#proxyUsername = username;
     this.#proxyPassword = password;
   }
+  /** Sets the proxy's user name (Basic). */
   setProxyUsername(username: string): void {
     this.#proxyUsername = username;
   }
+  /** The proxy's user name. */
   getProxyUsername(): string {
     return this.#proxyUsername;
   }
+  /** Sets the proxy's password (Basic). */
   setProxyPassword(password: string): void {
     this.#proxyPassword = password;
   }
+  /** The proxy's password. */
   getProxyPassword(): string {
     return this.#proxyPassword;
   }
@@ -165,25 +220,36 @@ export class HTTPClientSession {
   getTimeout(): Timespan {
     return this.#receiveTimeout;
   }
+  /** How long connecting (and a proxy's tunnel) may take. */
   getConnectTimeout(): Timespan {
     return this.#connectTimeout;
   }
+  /** The send timeout (also a WebSocket's, after `WebSocket.connect`). */
   getSendTimeout(): Timespan {
     return this.#sendTimeout;
   }
+  /**
+   * How long a response may take (also a WebSocket's receive timeout, after `WebSocket.connect`).
+   */
   getReceiveTimeout(): Timespan {
     return this.#receiveTimeout;
   }
 
+  /** Whether requests ask to keep the connection alive (`Connection: Keep-Alive`). */
   setKeepAlive(keepAlive: boolean): void {
     this.#keepAlive = keepAlive;
   }
+  /** Whether requests ask to keep the connection alive. */
   getKeepAlive(): boolean {
     return this.#keepAlive;
   }
+  /**
+   * How long an idle kept-alive connection is kept (a Timespan or microseconds; 8 s by default).
+   */
   setKeepAliveTimeout(timeout: Timespan | number): void {
     this.#keepAliveTimeout = Timespan.from(timeout);
   }
+  /** How long an idle kept-alive connection is kept. */
   getKeepAliveTimeout(): Timespan {
     return this.#keepAliveTimeout;
   }
@@ -193,6 +259,7 @@ export class HTTPClientSession {
     this.#maxResponseHeadSize = size;
   }
 
+  /** Whether the session uses TLS (false here). */
   secure(): boolean {
     return false;
   }
@@ -200,6 +267,8 @@ export class HTTPClientSession {
   /**
    * Sends `request`'s head (adding `Host` and, unless set, `Connection` from `getKeepAlive()`),
    * and returns the body stream. The response is read by `receiveResponse`.
+   *
+   * @throws {@link IllegalStateException} when the response to the previous request was not read.
    */
   sendRequest(request: HTTPRequest): RequestStream {
     if (this.#pending !== null)
@@ -232,6 +301,13 @@ export class HTTPClientSession {
    * Reads the response to the last request into `response` (status, reason, version, headers in
    * the order received) and returns its body. After a 101, the body is empty and the connection
    * belongs to whoever takes it (a WebSocket).
+   *
+   * @throws {@link IllegalStateException} when no request was sent.
+   * @throws {@link ConnectionRefusedException}, {@link HostNotFoundException},
+   * {@link SSLException}, {@link TimeoutException} (connecting, or no response in time),
+   * {@link HTTPException} (the proxy refused the tunnel), {@link MessageException} (not HTTP, or a
+   * head over the limit), {@link NoMessageException} (the server closed without answering), or
+   * another {@link NetException}, all as rejections.
    */
   async receiveResponse(response: HTTPResponse): Promise<Readable> {
     const pending = this.#pending;
@@ -372,7 +448,22 @@ export class HTTPClientSession {
   }
 }
 
+/**
+ * POCO's `HTTPSClientSession`: an {@link HTTPClientSession} over TLS. The server's certificate is
+ * verified by default (the system's CAs, or the {@link Context}'s `ca`); `Context.VERIFY_NONE`
+ * turns that off.
+ *
+ * @example
+ * ```ts
+ * import { Context, HTTPSClientSession } from 'wsnet';
+ *
+ * declare const caPem: string; // the CA that signed the server's certificate
+ * const context = new Context(Context.TLS_CLIENT_USE, { ca: caPem });
+ * const session = new HTTPSClientSession('example.com', 443, context);
+ * ```
+ */
 export class HTTPSClientSession extends HTTPClientSession {
+  /** The default HTTPS port, 443. */
   static readonly HTTPS_PORT = 443;
 
   readonly #context: Context;
@@ -395,6 +486,7 @@ export class HTTPSClientSession extends HTTPClientSession {
     return true;
   }
 
+  /** The TLS context. */
   context(): Context {
     return this.#context;
   }

@@ -20,6 +20,20 @@ function decode(text: string): string {
   }
 }
 
+/**
+ * POCO's `HTTPCredentials`: a user name and password that answer a server's 401 challenge with
+ * Basic (RFC 7617) or Digest (RFC 7616: MD5, SHA-256, SHA-512-256 and their -sess variants,
+ * qop=auth), whichever the first usable `WWW-Authenticate` challenge asks for. NTLM is not offered.
+ * Give them to {@link WebSocket.connect}.
+ *
+ * @example
+ * ```ts
+ * import { HTTPCredentials } from 'wsnet';
+ *
+ * const credentials = HTTPCredentials.fromURI('ws://user:secret@example.com/chat');
+ * console.log(credentials.getUsername()); // 'user'
+ * ```
+ */
 export class HTTPCredentials {
   #username: string;
   #password: string;
@@ -29,12 +43,20 @@ export class HTTPCredentials {
   #proxyDigest: DigestChallenge | undefined;
   #proxyNonceCount = 0;
 
+  /**
+   * @param username - the user name (empty: none).
+   * @param password - the password.
+   */
   constructor(username = '', password = '') {
     this.#username = username;
     this.#password = password;
   }
 
-  /** From URI user info, `user:password` (percent-encoded, as in a URI). */
+  /**
+   * From URI user info, `user:password` (percent-encoded, as in a URI).
+   *
+   * @throws {@link InvalidArgumentException} when the percent-encoding is invalid.
+   */
   static fromUserInfo(userInfo: string): HTTPCredentials {
     const colon = userInfo.indexOf(':');
     return colon === -1
@@ -42,7 +64,12 @@ export class HTTPCredentials {
       : new HTTPCredentials(decode(userInfo.slice(0, colon)), decode(userInfo.slice(colon + 1)));
   }
 
-  /** From the user info of a URI such as `ws://user:secret@host/path`. */
+  /**
+   * From the user info of a URI such as `ws://user:secret@host/path`.
+   *
+   * @throws {@link InvalidArgumentException} when `uri` is not a valid URI or its percent-encoding
+   * is invalid.
+   */
   static fromURI(uri: string | URL): HTTPCredentials {
     let url: URL;
     try {
@@ -53,15 +80,19 @@ export class HTTPCredentials {
     return new HTTPCredentials(decode(url.username), decode(url.password));
   }
 
+  /** Sets the user name. */
   setUsername(username: string): void {
     this.#username = username;
   }
+  /** The user name. */
   getUsername(): string {
     return this.#username;
   }
+  /** Sets the password. */
   setPassword(password: string): void {
     this.#password = password;
   }
+  /** The password. */
   getPassword(): string {
     return this.#password;
   }
@@ -71,6 +102,7 @@ export class HTTPCredentials {
     return this.#username === '' && this.#password === '';
   }
 
+  /** Empties the user name and password and forgets the Digest challenges. */
   clear(): void {
     this.#username = '';
     this.#password = '';
@@ -106,6 +138,7 @@ export class HTTPCredentials {
     request.set(HTTPRequest.PROXY_AUTHORIZATION, answer);
   }
 
+  /** Re-answers the last Digest challenge of a proxy for a new request (next nonce count). */
   updateProxyAuthInfo(request: HTTPRequest): void {
     if (this.#proxyDigest === undefined) return;
     request.set(
@@ -114,18 +147,22 @@ export class HTTPCredentials {
     );
   }
 
+  /** Whether an `Authorization` value uses the Basic scheme. */
   static isBasicCredentials(header: string): boolean {
     return /^basic(\s|$)/i.test(header.trim());
   }
 
+  /** Whether an `Authorization` value uses the Digest scheme. */
   static isDigestCredentials(header: string): boolean {
     return /^digest(\s|$)/i.test(header.trim());
   }
 
+  /** Whether an `Authorization` value uses the NTLM scheme. */
   static isNTLMCredentials(header: string): boolean {
     return /^ntlm(\s|$)/i.test(header.trim());
   }
 
+  /** Whether `request` has Basic credentials in `Authorization`. */
   static hasBasicCredentials(request: HTTPRequest): boolean {
     return (
       request.hasCredentials() &&
@@ -133,6 +170,7 @@ export class HTTPCredentials {
     );
   }
 
+  /** Whether `request` has Digest credentials in `Authorization`. */
   static hasDigestCredentials(request: HTTPRequest): boolean {
     return (
       request.hasCredentials() &&

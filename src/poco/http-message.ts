@@ -6,37 +6,71 @@
 import { InvalidArgumentException, NotAuthenticatedException } from './exceptions.js';
 import { MessageHeader } from './name-value-collection.js';
 
+/**
+ * POCO's `Poco::Net::HTTPMessage`: the version and header fields common to requests and responses,
+ * with typed accessors for the headers HTTP itself interprets (`Content-Length`, `Content-Type`,
+ * `Transfer-Encoding`, `Connection`). Header names are case-insensitive (see
+ * {@link MessageHeader}).
+ */
 export class HTTPMessage extends MessageHeader {
+  /** The version string of HTTP/1.0 (POCO's default for a new message). */
   static readonly HTTP_1_0 = 'HTTP/1.0';
+  /** The version string of HTTP/1.1. */
   static readonly HTTP_1_1 = 'HTTP/1.1';
+  /** `identity`: no transfer coding (setting it removes `Transfer-Encoding`). */
   static readonly IDENTITY_TRANSFER_ENCODING = 'identity';
+  /** `chunked`: the body is sent in chunks, without a length known in advance. */
   static readonly CHUNKED_TRANSFER_ENCODING = 'chunked';
+  /** -1: what {@link HTTPMessage.getContentLength} returns when there is no `Content-Length`. */
   static readonly UNKNOWN_CONTENT_LENGTH = -1;
+  /**
+   * The empty string: what {@link HTTPMessage.getContentType} returns when there is no
+   * `Content-Type`.
+   */
   static readonly UNKNOWN_CONTENT_TYPE = '';
+  /** The `Content-Length` header's name. */
   static readonly CONTENT_LENGTH = 'Content-Length';
+  /** The `Content-Type` header's name. */
   static readonly CONTENT_TYPE = 'Content-Type';
+  /** The `Transfer-Encoding` header's name. */
   static readonly TRANSFER_ENCODING = 'Transfer-Encoding';
+  /** The `Connection` header's name. */
   static readonly CONNECTION = 'Connection';
+  /** The `Connection` value that keeps the connection open (`Keep-Alive`). */
   static readonly CONNECTION_KEEP_ALIVE = 'Keep-Alive';
+  /** The `Connection` value that closes the connection after this message (`Close`). */
   static readonly CONNECTION_CLOSE = 'Close';
+  /** The empty string, as POCO's `HTTPMessage::EMPTY`. */
   static readonly EMPTY = '';
 
   #version: string;
 
+  /**
+   * A message with no header fields.
+   *
+   * @param version - the HTTP version string, `HTTP/1.0` by default (as in POCO).
+   */
   constructor(version: string = HTTPMessage.HTTP_1_0) {
     super();
     this.#version = version;
   }
 
+  /** Sets the HTTP version string (`HTTP/1.0` or `HTTP/1.1`). */
   setVersion(version: string): void {
     this.#version = version;
   }
 
+  /** The HTTP version string. */
   getVersion(): string {
     return this.#version;
   }
 
-  /** Sets `Content-Length`; `UNKNOWN_CONTENT_LENGTH` (-1) removes it. */
+  /**
+   * Sets `Content-Length`; `UNKNOWN_CONTENT_LENGTH` (-1) removes it.
+   *
+   * @throws {@link InvalidArgumentException} when the length is neither -1 nor a non-negative safe
+   * integer.
+   */
   setContentLength(length: number): void {
     if (length === HTTPMessage.UNKNOWN_CONTENT_LENGTH) this.erase(HTTPMessage.CONTENT_LENGTH);
     else if (Number.isSafeInteger(length) && length >= 0)
@@ -44,6 +78,13 @@ export class HTTPMessage extends MessageHeader {
     else throw new InvalidArgumentException('Invalid content length', String(length));
   }
 
+  /**
+   * The same as {@link HTTPMessage.setContentLength} (POCO's 64-bit variant; a JavaScript number
+   * holds any safe integer).
+   *
+   * @throws {@link InvalidArgumentException} when the length is neither -1 nor a non-negative safe
+   * integer.
+   */
   setContentLength64(length: number): void {
     this.setContentLength(length);
   }
@@ -58,39 +99,47 @@ export class HTTPMessage extends MessageHeader {
       : HTTPMessage.UNKNOWN_CONTENT_LENGTH;
   }
 
+  /** The same as {@link HTTPMessage.getContentLength} (POCO's 64-bit variant). */
   getContentLength64(): number {
     return this.getContentLength();
   }
 
+  /** Whether the message has a `Content-Length` header. */
   hasContentLength(): boolean {
     return this.has(HTTPMessage.CONTENT_LENGTH);
   }
 
+  /** Sets `Transfer-Encoding`; `identity` (any case) removes the header. */
   setTransferEncoding(encoding: string): void {
     if (encoding.toLowerCase() === HTTPMessage.IDENTITY_TRANSFER_ENCODING)
       this.erase(HTTPMessage.TRANSFER_ENCODING);
     else this.set(HTTPMessage.TRANSFER_ENCODING, encoding);
   }
 
+  /** The `Transfer-Encoding`, or `identity` when there is none. */
   getTransferEncoding(): string {
     return this.get(HTTPMessage.TRANSFER_ENCODING, HTTPMessage.IDENTITY_TRANSFER_ENCODING);
   }
 
+  /** Sets `Transfer-Encoding: chunked`, or removes the header when `chunked` is false. */
   setChunkedTransferEncoding(chunked: boolean): void {
     this.setTransferEncoding(
       chunked ? HTTPMessage.CHUNKED_TRANSFER_ENCODING : HTTPMessage.IDENTITY_TRANSFER_ENCODING,
     );
   }
 
+  /** Whether `Transfer-Encoding` lists `chunked`. */
   getChunkedTransferEncoding(): boolean {
     return this.hasToken(HTTPMessage.TRANSFER_ENCODING, HTTPMessage.CHUNKED_TRANSFER_ENCODING);
   }
 
+  /** Sets `Content-Type`; the empty string removes it. */
   setContentType(mediaType: string): void {
     if (mediaType === '') this.erase(HTTPMessage.CONTENT_TYPE);
     else this.set(HTTPMessage.CONTENT_TYPE, mediaType);
   }
 
+  /** The `Content-Type`, or the empty string when there is none. */
   getContentType(): string {
     return this.get(HTTPMessage.CONTENT_TYPE, HTTPMessage.UNKNOWN_CONTENT_TYPE);
   }
@@ -119,21 +168,50 @@ export class HTTPMessage extends MessageHeader {
   }
 }
 
+/**
+ * POCO's `Poco::Net::HTTPRequest`: a request's method, URI and version on top of the header fields
+ * of {@link HTTPMessage}. On the client side it is what {@link HTTPClientSession.sendRequest} and
+ * {@link WebSocket.connect} send; on the server side {@link HTTPServerRequest} extends it.
+ *
+ * @example
+ * ```ts
+ * import { HTTPMessage, HTTPRequest } from 'wsnet';
+ *
+ * const request = new HTTPRequest(HTTPRequest.HTTP_GET, '/chat', HTTPMessage.HTTP_1_1);
+ * request.set('Origin', 'https://app.example');
+ * request.setCredentials('Bearer', 'token');
+ * ```
+ */
 export class HTTPRequest extends HTTPMessage {
+  /** The `GET` method. */
   static readonly HTTP_GET = 'GET';
+  /** The `HEAD` method. */
   static readonly HTTP_HEAD = 'HEAD';
+  /** The `PUT` method. */
   static readonly HTTP_PUT = 'PUT';
+  /** The `POST` method. */
   static readonly HTTP_POST = 'POST';
+  /** The `OPTIONS` method. */
   static readonly HTTP_OPTIONS = 'OPTIONS';
+  /** The `DELETE` method. */
   static readonly HTTP_DELETE = 'DELETE';
+  /** The `TRACE` method. */
   static readonly HTTP_TRACE = 'TRACE';
+  /** The `CONNECT` method. */
   static readonly HTTP_CONNECT = 'CONNECT';
+  /** The `PATCH` method. */
   static readonly HTTP_PATCH = 'PATCH';
+  /** The `Host` header's name. */
   static readonly HOST = 'Host';
+  /** The `Cookie` header's name. */
   static readonly COOKIE = 'Cookie';
+  /** The `Authorization` header's name. */
   static readonly AUTHORIZATION = 'Authorization';
+  /** The `Proxy-Authorization` header's name. */
   static readonly PROXY_AUTHORIZATION = 'Proxy-Authorization';
+  /** The `Upgrade` header's name. */
   static readonly UPGRADE = 'Upgrade';
+  /** The `Expect` header's name. */
   static readonly EXPECT = 'Expect';
 
   #method: string;
@@ -152,15 +230,19 @@ export class HTTPRequest extends HTTPMessage {
     this.#uri = uri ?? '/';
   }
 
+  /** Sets the request method (`GET`, `POST`...). */
   setMethod(method: string): void {
     this.#method = method;
   }
+  /** The request method. */
   getMethod(): string {
     return this.#method;
   }
+  /** Sets the request target (`/path?query`, or an absolute URI through a proxy). */
   setURI(uri: string): void {
     this.#uri = uri;
   }
+  /** The request target. */
   getURI(): string {
     return this.#uri;
   }
@@ -173,18 +255,22 @@ export class HTTPRequest extends HTTPMessage {
       port === undefined || port === 80 ? bracketed : `${bracketed}:${port}`,
     );
   }
+  /** The `Host` header, or the empty string when there is none. */
   getHost(): string {
     return this.get(HTTPRequest.HOST, '');
   }
 
+  /** Sets `Expect: 100-continue`, or removes `Expect` when `expect` is false. */
   setExpectContinue(expect: boolean): void {
     if (expect) this.set(HTTPRequest.EXPECT, '100-continue');
     else this.erase(HTTPRequest.EXPECT);
   }
+  /** Whether the request has `Expect: 100-continue`. */
   getExpectContinue(): boolean {
     return this.get(HTTPRequest.EXPECT, '').toLowerCase() === '100-continue';
   }
 
+  /** Whether the request has an `Authorization` header. */
   hasCredentials(): boolean {
     return this.has(HTTPRequest.AUTHORIZATION);
   }
@@ -192,21 +278,31 @@ export class HTTPRequest extends HTTPMessage {
   getCredentials(): [string, string] {
     return this.#credentials(HTTPRequest.AUTHORIZATION);
   }
+  /** Sets `Authorization: <scheme> <authInfo>`. */
   setCredentials(scheme: string, authInfo: string): void {
     this.set(HTTPRequest.AUTHORIZATION, `${scheme} ${authInfo}`);
   }
+  /** Removes the `Authorization` header. */
   removeCredentials(): void {
     this.erase(HTTPRequest.AUTHORIZATION);
   }
+  /** Whether the request has a `Proxy-Authorization` header. */
   hasProxyCredentials(): boolean {
     return this.has(HTTPRequest.PROXY_AUTHORIZATION);
   }
+  /**
+   * `[scheme, authInfo]` of `Proxy-Authorization`.
+   *
+   * @throws {@link NotAuthenticatedException} when the request has no `Proxy-Authorization`.
+   */
   getProxyCredentials(): [string, string] {
     return this.#credentials(HTTPRequest.PROXY_AUTHORIZATION);
   }
+  /** Sets `Proxy-Authorization: <scheme> <authInfo>`. */
   setProxyCredentials(scheme: string, authInfo: string): void {
     this.set(HTTPRequest.PROXY_AUTHORIZATION, `${scheme} ${authInfo}`);
   }
+  /** Removes the `Proxy-Authorization` header. */
   removeProxyCredentials(): void {
     this.erase(HTTPRequest.PROXY_AUTHORIZATION);
   }
@@ -290,36 +386,71 @@ const REASONS: Readonly<Record<number, string>> = {
   511: 'Network Authentication Required',
 };
 
+/**
+ * POCO's `Poco::Net::HTTPResponse`: a response's status and reason phrase on top of the header
+ * fields of {@link HTTPMessage}. {@link WebSocket.connect} fills one with the server's answer;
+ * {@link HTTPServerResponse} extends it on the server side.
+ */
 export class HTTPResponse extends HTTPMessage {
+  /** 100 Continue. */
   static readonly HTTP_CONTINUE = 100;
+  /** 101 Switching Protocols: the status of an accepted WebSocket upgrade. */
   static readonly HTTP_SWITCHING_PROTOCOLS = 101;
+  /** 200 OK. */
   static readonly HTTP_OK = 200;
+  /** 201 Created. */
   static readonly HTTP_CREATED = 201;
+  /** 202 Accepted. */
   static readonly HTTP_ACCEPTED = 202;
+  /** 204 No Content. */
   static readonly HTTP_NO_CONTENT = 204;
+  /** 301 Moved Permanently. */
   static readonly HTTP_MOVED_PERMANENTLY = 301;
+  /** 302 Found. */
   static readonly HTTP_FOUND = 302;
+  /** 303 See Other. */
   static readonly HTTP_SEE_OTHER = 303;
+  /** 304 Not Modified. */
   static readonly HTTP_NOT_MODIFIED = 304;
+  /** 307 Temporary Redirect. */
   static readonly HTTP_TEMPORARY_REDIRECT = 307;
+  /** 308 Permanent Redirect. */
   static readonly HTTP_PERMANENT_REDIRECT = 308;
+  /** 400 Bad Request. */
   static readonly HTTP_BAD_REQUEST = 400;
+  /** 401 Unauthorized. */
   static readonly HTTP_UNAUTHORIZED = 401;
+  /** 403 Forbidden. */
   static readonly HTTP_FORBIDDEN = 403;
+  /** 404 Not Found. */
   static readonly HTTP_NOT_FOUND = 404;
+  /** 405 Method Not Allowed. */
   static readonly HTTP_METHOD_NOT_ALLOWED = 405;
+  /** 407 Proxy Authentication Required. */
   static readonly HTTP_PROXY_AUTHENTICATION_REQUIRED = 407;
+  /** 408 Request Time-out. */
   static readonly HTTP_REQUEST_TIMEOUT = 408;
+  /** 426 Upgrade Required (the answer to a WebSocket version this side does not speak). */
   static readonly HTTP_UPGRADE_REQUIRED = 426;
+  /** 500 Internal Server Error. */
   static readonly HTTP_INTERNAL_SERVER_ERROR = 500;
+  /** 501 Not Implemented. */
   static readonly HTTP_NOT_IMPLEMENTED = 501;
+  /** 502 Bad Gateway. */
   static readonly HTTP_BAD_GATEWAY = 502;
+  /** 503 Service Unavailable. */
   static readonly HTTP_SERVICE_UNAVAILABLE = 503;
+  /** 505 HTTP Version Not Supported. */
   static readonly HTTP_VERSION_NOT_SUPPORTED = 505;
+  /** The `Date` header's name. */
   static readonly DATE = 'Date';
+  /** The `Set-Cookie` header's name. */
   static readonly SET_COOKIE = 'Set-Cookie';
+  /** The `WWW-Authenticate` header's name. */
   static readonly WWW_AUTHENTICATE = 'WWW-Authenticate';
+  /** The `Proxy-Authenticate` header's name. */
   static readonly PROXY_AUTHENTICATE = 'Proxy-Authenticate';
+  /** The `Location` header's name. */
   static readonly LOCATION = 'Location';
 
   #status: number;
@@ -352,18 +483,27 @@ export class HTTPResponse extends HTTPMessage {
     return REASONS[status] ?? '???';
   }
 
+  /**
+   * Sets the status code (the reason phrase is left as it is; see
+   * {@link HTTPResponse.setStatusAndReason}).
+   *
+   * @throws {@link InvalidArgumentException} when the status is not an integer from 100 to 999.
+   */
   setStatus(status: number | string): void {
     const code = typeof status === 'string' ? Number(status) : status;
     if (!Number.isInteger(code) || code < 100 || code > 999)
       throw new InvalidArgumentException('Invalid HTTP status', String(status));
     this.#status = code;
   }
+  /** The status code. */
   getStatus(): number {
     return this.#status;
   }
+  /** Sets the reason phrase. */
   setReason(reason: string): void {
     this.#reason = reason;
   }
+  /** The reason phrase. */
   getReason(): string {
     return this.#reason;
   }
@@ -373,9 +513,11 @@ export class HTTPResponse extends HTTPMessage {
     this.#reason = reason ?? HTTPResponse.getReasonForStatus(status);
   }
 
+  /** Sets the `Date` header (in the RFC 7231 format). */
   setDate(date: Date): void {
     this.set(HTTPResponse.DATE, date.toUTCString());
   }
+  /** The `Date` header as a `Date` (an invalid `Date` when there is none or it does not parse). */
   getDate(): Date {
     return new Date(this.get(HTTPResponse.DATE));
   }

@@ -5,6 +5,11 @@
 import { InvalidArgumentException } from './exceptions.js';
 import { Timespan } from './timespan.js';
 
+/**
+ * POCO's `HTTPServerParams` (with `TCPServerParams`): the settings of an {@link HTTPServer}, with
+ * POCO's defaults. The thread settings are kept and reported for POCO compatibility but change
+ * nothing: Node.js serves every connection from one event loop.
+ */
 export class HTTPServerParams {
   #timeout = new Timespan(60, 0);
   #keepAlive = true;
@@ -23,23 +28,31 @@ export class HTTPServerParams {
   setTimeout(timeout: Timespan | number): void {
     this.#timeout = Timespan.from(timeout);
   }
+  /** The request head timeout and WebSockets' default receive timeout. */
   getTimeout(): Timespan {
     return this.#timeout;
   }
 
+  /** Whether connections are kept alive between requests (default true). */
   setKeepAlive(keepAlive: boolean): void {
     this.#keepAlive = keepAlive;
   }
+  /** Whether connections are kept alive between requests. */
   getKeepAlive(): boolean {
     return this.#keepAlive;
   }
 
-  /** Requests per connection; 0 is unlimited (the default). */
+  /**
+   * Requests per connection; 0 is unlimited (the default).
+   *
+   * @throws {@link InvalidArgumentException} when `max` is not a non-negative integer.
+   */
   setMaxKeepAliveRequests(max: number): void {
     if (!Number.isInteger(max) || max < 0)
       throw new InvalidArgumentException('Invalid maximum', String(max));
     this.#maxKeepAliveRequests = max;
   }
+  /** Requests per connection (0: unlimited). */
   getMaxKeepAliveRequests(): number {
     return this.#maxKeepAliveRequests;
   }
@@ -48,6 +61,7 @@ export class HTTPServerParams {
   setKeepAliveTimeout(timeout: Timespan | number): void {
     this.#keepAliveTimeout = Timespan.from(timeout);
   }
+  /** How long an idle keep-alive connection waits for its next request. */
   getKeepAliveTimeout(): Timespan {
     return this.#keepAliveTimeout;
   }
@@ -56,13 +70,16 @@ export class HTTPServerParams {
   setSoftwareVersion(version: string): void {
     this.#softwareVersion = version;
   }
+  /** The `Server` header's value (empty: none). */
   getSoftwareVersion(): string {
     return this.#softwareVersion;
   }
 
+  /** The server's name (POCO's `setServerName`; informational). */
   setServerName(name: string): void {
     this.#serverName = name;
   }
+  /** The server's name. */
   getServerName(): string {
     return this.#serverName;
   }
@@ -75,6 +92,7 @@ export class HTTPServerParams {
   setMaxThreads(count: number): void {
     this.#maxThreads = count;
   }
+  /** The value given to `setMaxThreads` (0 by default; unused). */
   getMaxThreads(): number {
     return this.#maxThreads;
   }
@@ -83,6 +101,7 @@ export class HTTPServerParams {
   setMaxQueued(count: number): void {
     this.#maxQueued = count;
   }
+  /** The value given to `setMaxQueued` (64 by default; unused). */
   getMaxQueued(): number {
     return this.#maxQueued;
   }
@@ -91,6 +110,7 @@ export class HTTPServerParams {
   setThreadIdleTime(time: Timespan | number): void {
     this.#threadIdleTime = Timespan.from(time);
   }
+  /** The value given to `setThreadIdleTime` (10 s by default; unused). */
   getThreadIdleTime(): Timespan {
     return this.#threadIdleTime;
   }

@@ -56,6 +56,12 @@ function intern(text: string): string {
   return COMMON.get(text) ?? text;
 }
 
+/**
+ * POCO's `HTTPServerRequest`: the request an {@link HTTPRequestHandler} gets, built from what
+ * node:http parsed: method, URI, version and header fields in the order received, the body as a
+ * stream, and the addresses of both ends. An upgrade request is handed to `new WebSocket(request,
+ * response)`.
+ */
 export class HTTPServerRequest extends HTTPRequest {
   /** The body stream, for ordinary requests (an upgrade's IncomingMessage is let go at once). */
   readonly #message: IncomingMessage | null;
@@ -91,7 +97,11 @@ export class HTTPServerRequest extends HTTPRequest {
     return this.#message ?? Readable.from([]);
   }
 
-  /** Reads the whole body, refusing more than `maxBytes`. */
+  /**
+   * Reads the whole body, refusing more than `maxBytes`.
+   *
+   * @throws `RangeError` when the body is larger than `maxBytes` (1 MiB by default).
+   */
   async readBody(maxBytes = 1 << 20): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -104,26 +114,35 @@ export class HTTPServerRequest extends HTTPRequest {
     return Buffer.concat(chunks);
   }
 
+  /** The client's address. */
   clientAddress(): SocketAddress {
     return new SocketAddress(this.#clientHost, this.#clientPort);
   }
 
+  /** The server's (local) address of the connection. */
   serverAddress(): SocketAddress {
     return new SocketAddress(this.#serverHost, this.#serverPort);
   }
 
+  /** The parameters of the server that received the request. */
   serverParams(): HTTPServerParams {
     return this[REQUEST_SCOPE].params;
   }
 
+  /** The response that goes with this request. */
   response(): HTTPServerResponse {
     return this.#response;
   }
 
+  /** Whether the request came over TLS. */
   secure(): boolean {
     return 'encrypted' in this[REQUEST_SCOPE].socket;
   }
 
+  /**
+   * Whether the request has `Expect: 100-continue` (answer with
+   * {@link HTTPServerResponse.sendContinue}).
+   */
   expectContinue(): boolean {
     return this.getExpectContinue();
   }

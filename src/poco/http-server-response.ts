@@ -9,6 +9,12 @@ import { HTTPMessage, HTTPResponse } from './http-message.js';
 import { SEND_HEAD_ONLY } from './internal.js';
 import type { ResponseBody, ResponseWriter } from './response-writer.js';
 
+/**
+ * POCO's `HTTPServerResponse`: the response an {@link HTTPRequestHandler} fills in and sends once,
+ * with `send()` (then writes the body), `sendBuffer()`, `sendFile()`, `redirect()` or
+ * `requireAuthentication()`. A handler that returns without sending it gets it sent as it stands
+ * (an empty body). Its header fields start with `Date`, `Connection` and, if configured, `Server`.
+ */
 export class HTTPServerResponse extends HTTPResponse {
   readonly #writer: ResponseWriter;
   #sent = false;
@@ -63,7 +69,11 @@ export class HTTPServerResponse extends HTTPResponse {
     return this.#body;
   }
 
-  /** Sends the whole response with `buffer` as its body (sets Content-Length). */
+  /**
+   * Sends the whole response with `buffer` as its body (sets Content-Length).
+   *
+   * @throws {@link AssertionViolationException} when the response was already sent.
+   */
   sendBuffer(buffer: string | Uint8Array): void {
     const bytes = typeof buffer === 'string' ? Buffer.from(buffer, 'utf8') : buffer;
     this.setContentLength(bytes.length);
@@ -71,7 +81,12 @@ export class HTTPServerResponse extends HTTPResponse {
     this.send().end(bytes);
   }
 
-  /** Sends a file as the body; `FileNotFoundException` if it cannot be read. */
+  /**
+   * Sends a file as the body; `FileNotFoundException` if it cannot be read.
+   *
+   * @throws {@link FileNotFoundException} (a rejection) when the file cannot be read.
+   * @throws {@link AssertionViolationException} when the response was already sent.
+   */
   async sendFile(path: string, mediaType: string): Promise<void> {
     let bytes: Buffer;
     try {
@@ -83,14 +98,23 @@ export class HTTPServerResponse extends HTTPResponse {
     this.sendBuffer(bytes);
   }
 
-  /** Sends a redirect to `uri` (302 Found by default) with an empty body. */
+  /**
+   * Sends a redirect to `uri` (302 Found by default) with an empty body.
+   *
+   * @throws {@link AssertionViolationException} when the response was already sent.
+   * @throws {@link InvalidArgumentException} when `status` is not from 100 to 999.
+   */
   redirect(uri: string, status: number = HTTPResponse.HTTP_FOUND): void {
     this.setStatusAndReason(status);
     this.set(HTTPResponse.LOCATION, uri);
     this.sendBuffer('');
   }
 
-  /** Sends 401 with `WWW-Authenticate: Basic realm="<realm>"` and an empty body. */
+  /**
+   * Sends 401 with `WWW-Authenticate: Basic realm="<realm>"` and an empty body.
+   *
+   * @throws {@link AssertionViolationException} when the response was already sent.
+   */
   requireAuthentication(realm: string): void {
     this.setStatusAndReason(HTTPResponse.HTTP_UNAUTHORIZED);
     this.set(HTTPResponse.WWW_AUTHENTICATE, `Basic realm="${realm.replace(/(["\\])/g, '\\$1')}"`);

@@ -28,11 +28,17 @@ import {
 } from './response-writer.js';
 import type { ServerSocket } from './server-socket.js';
 
+/**
+ * POCO's `HTTPRequestHandler`: handles one request, ordinary or WebSocket upgrade. It may be async:
+ * the connection is the handler's until its promise settles (for a WebSocket made in it, the
+ * WebSocket is released then, unless copied).
+ */
 export interface HTTPRequestHandler {
   /** Handles one request; the response must be sent by the time the promise settles. */
   handleRequest(request: HTTPServerRequest, response: HTTPServerResponse): void | Promise<void>;
 }
 
+/** POCO's `HTTPRequestHandlerFactory`: gives an {@link HTTPServer} a handler for each request. */
 export interface HTTPRequestHandlerFactory {
   /** A handler for `request`, or null to answer 501 Not Implemented. */
   createRequestHandler(request: HTTPServerRequest): HTTPRequestHandler | null | undefined;
@@ -49,6 +55,44 @@ function untrackOnClose(this: TrackedSocket): void {
   this[SERVER]?.(this);
 }
 
+/**
+ * POCO's `HTTPServer`: serves HTTP on a bound {@link ServerSocket}, each request (ordinary or
+ * WebSocket upgrade) to a handler from the factory, so one server serves pages and WebSockets.
+ * node:http parses every request. A handler that throws (or whose promise rejects) gets the client
+ * a 500, and the error goes to {@link HTTPServer.setErrorHandler}. Where POCO gives each connection
+ * a pool thread, Node.js serves every connection from one event loop: there is no cap of 16 open
+ * WebSockets.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   HTTPServer,
+ *   HTTPServerParams,
+ *   ServerSocket,
+ *   SocketAddress,
+ *   type HTTPRequestHandler,
+ *   type HTTPServerRequest,
+ *   type HTTPServerResponse,
+ * } from 'wsnet';
+ *
+ * class HelloHandler implements HTTPRequestHandler {
+ *   handleRequest(request: HTTPServerRequest, response: HTTPServerResponse): void {
+ *     response.setContentType('text/plain');
+ *     response.sendBuffer(`hello from ${request.getURI()}\n`);
+ *   }
+ * }
+ *
+ * const params = new HTTPServerParams();
+ * params.setKeepAliveTimeout(5_000_000); // microseconds: 5 s
+ * const socket = await ServerSocket.create(new SocketAddress('127.0.0.1', 0)); // 0: a free port
+ * const factory = { createRequestHandler: () => new HelloHandler() };
+ * const server = new HTTPServer(factory, socket, params);
+ * server.setErrorHandler((error) => console.error('handler failed', error));
+ * server.start();
+ * console.log(`http://127.0.0.1:${server.port()}/`);
+ * // later: server.stopAll(true);
+ * ```
+ */
 export class HTTPServer {
   readonly #factory: HTTPRequestHandlerFactory;
   readonly #socket: ServerSocket;
@@ -65,6 +109,12 @@ export class HTTPServer {
   #maxConcurrentConnections = 0;
   #currentHandlers = 0;
 
+  /**
+   * @param factory - makes the handler for each request.
+   * @param socket - the bound, listening socket (from {@link ServerSocket.create} or
+   * {@link SecureServerSocket.createSecure}); connections that arrive before `start()` wait.
+   * @param params - timeouts and keep-alive settings.
+   */
   constructor(
     factory: HTTPRequestHandlerFactory,
     socket: ServerSocket,
@@ -91,7 +141,11 @@ export class HTTPServer {
     );
   }
 
-  /** Starts serving the connections the ServerSocket accepts, those already waiting first. */
+  /**
+   * Starts serving the connections the ServerSocket accepts, those already waiting first.
+   *
+   * @throws {@link AssertionViolationException} when the server was stopped.
+   */
   start(): void {
     if (this.#stopped)
       throw new AssertionViolationException('A stopped HTTPServer cannot be restarted');
@@ -122,10 +176,12 @@ export class HTTPServer {
     this.#errorListener = listener;
   }
 
+  /** The parameters the server was made with. */
   params(): HTTPServerParams {
     return this.#params;
   }
 
+  /** The port the server listens on. */
   port(): number {
     return this.#socket.address().port();
   }
@@ -135,10 +191,12 @@ export class HTTPServer {
     return this.#connections.size;
   }
 
+  /** Connections served since the start. */
   totalConnections(): number {
     return this.#totalConnections;
   }
 
+  /** The most connections open at once since the start. */
   maxConcurrentConnections(): number {
     return this.#maxConcurrentConnections;
   }

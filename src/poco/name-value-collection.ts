@@ -6,6 +6,10 @@
  */
 import { NotFoundException } from './exceptions.js';
 
+/**
+ * POCO's `Poco::Net::NameValueCollection`: an ordered list of name/value pairs whose names compare
+ * case-insensitively. Iterating yields `[name, value]` pairs in insertion order.
+ */
 export class NameValueCollection implements Iterable<[string, string]> {
   /** Names and values, alternating: one array per collection, not one per pair. */
   #items: string[] = [];
@@ -42,6 +46,7 @@ export class NameValueCollection implements Iterable<[string, string]> {
     return values;
   }
 
+  /** Whether a pair named `name` exists (compared case-insensitively). */
   has(name: string): boolean {
     return this.#find(name) !== -1;
   }
@@ -55,18 +60,22 @@ export class NameValueCollection implements Iterable<[string, string]> {
     this.#items = kept;
   }
 
+  /** Removes every pair. */
   clear(): void {
     this.#items = [];
   }
 
+  /** The number of pairs. */
   size(): number {
     return this.#items.length / 2;
   }
 
+  /** Whether the collection has no pairs. */
   empty(): boolean {
     return this.#items.length === 0;
   }
 
+  /** The `[name, value]` pairs, in order. */
   *[Symbol.iterator](): Iterator<[string, string]> {
     for (let i = 0; i < this.#items.length; i += 2) yield [this.#items[i], this.#items[i + 1]];
   }

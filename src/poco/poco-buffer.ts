@@ -6,17 +6,40 @@
 import { Buffer } from 'node:buffer';
 import { InvalidArgumentException } from './exceptions.js';
 
+/**
+ * POCO's `Buffer<char>`: a growable byte buffer with a size and a capacity.
+ * {@link WebSocket.receiveFrame} appends a frame's payload after its current size, as POCO's
+ * overload does, without a length limit other than the maximum payload size.
+ *
+ * @example
+ * ```ts
+ * import { PocoBuffer, type WebSocket } from 'wsnet';
+ *
+ * async function receiveMessage(ws: WebSocket): Promise<string> {
+ *   const buffer = new PocoBuffer(0);
+ *   let frame;
+ *   do frame = await ws.receiveFrame(buffer); // each frame appended after the last
+ *   while (frame.n > 0 && (frame.flags & 0x80) === 0); // until FIN
+ *   return buffer.begin().toString('utf8');
+ * }
+ * ```
+ */
 export class PocoBuffer {
   #storage: Buffer;
   #size: number;
 
-  /** A buffer of `size` bytes (zero-filled), with that capacity. */
+  /**
+   * A buffer of `size` bytes (zero-filled), with that capacity.
+   *
+   * @throws {@link InvalidArgumentException} when `size` is not a non-negative safe integer.
+   */
   constructor(size = 0) {
     PocoBuffer.#check(size);
     this.#storage = Buffer.alloc(size);
     this.#size = size;
   }
 
+  /** The size in bytes. */
   size(): number {
     return this.#size;
   }
@@ -26,10 +49,12 @@ export class PocoBuffer {
     return this.#size;
   }
 
+  /** The capacity in bytes (what the buffer holds before it grows). */
   capacity(): number {
     return this.#storage.length;
   }
 
+  /** Whether the size is 0. */
   empty(): boolean {
     return this.#size === 0;
   }
@@ -44,7 +69,11 @@ export class PocoBuffer {
     return this.begin();
   }
 
-  /** Changes the size; `preserveContent` keeps the bytes that stay. New bytes are zero. */
+  /**
+   * Changes the size; `preserveContent` keeps the bytes that stay. New bytes are zero.
+   *
+   * @throws {@link InvalidArgumentException} when `newSize` is not a non-negative safe integer.
+   */
   resize(newSize: number, preserveContent = true): void {
     PocoBuffer.#check(newSize);
     if (newSize > this.#storage.length) this.#grow(newSize, preserveContent);
@@ -52,7 +81,11 @@ export class PocoBuffer {
     this.#size = newSize;
   }
 
-  /** Changes the capacity (never below the size). */
+  /**
+   * Changes the capacity (never below the size).
+   *
+   * @throws {@link InvalidArgumentException} when `newCapacity` is not a non-negative safe integer.
+   */
   setCapacity(newCapacity: number, preserveContent = true): void {
     PocoBuffer.#check(newCapacity);
     if (newCapacity < this.#size) this.#size = newCapacity;

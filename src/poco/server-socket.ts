@@ -13,7 +13,9 @@ import { SocketAddress } from './socket-address.js';
 
 /** NetSSL's `Context`: certificates, keys and how peers are verified. */
 export class Context {
+  /** A server's context (certificate and key required). */
   static readonly TLS_SERVER_USE = 0;
+  /** A client's context. */
   static readonly TLS_CLIENT_USE = 1;
   /** Do not verify the peer (a client accepts any server certificate). */
   static readonly VERIFY_NONE = 0;
@@ -21,9 +23,15 @@ export class Context {
   static readonly VERIFY_RELAXED = 1;
   /** Verify the peer, which must present a certificate. */
   static readonly VERIFY_STRICT = 2;
+  /** Like `VERIFY_RELAXED` (POCO verifies once per session; Node.js per connection). */
   static readonly VERIFY_ONCE = 3;
 
+  /** `Context.TLS_SERVER_USE` or `Context.TLS_CLIENT_USE`. */
   readonly usage: number;
+  /**
+   * How peers are verified: `VERIFY_NONE`, `VERIFY_RELAXED` (the default), `VERIFY_STRICT` or
+   * `VERIFY_ONCE`.
+   */
   readonly verificationMode: number;
   readonly #options: tls.SecureContextOptions;
 
@@ -31,6 +39,10 @@ export class Context {
    * @param usage `Context.TLS_SERVER_USE` or `Context.TLS_CLIENT_USE`
    * @param options PEM text (`privateKey`, `certificate`, `ca`) or files (`privateKeyFile`,
    *   `certificateFile`, `caLocation`), as POCO's Context takes file names.
+   *
+   * @throws {@link InvalidArgumentException} when `usage` is neither `TLS_SERVER_USE` nor
+   * `TLS_CLIENT_USE`.
+   * @throws `Error` (Node.js's, with `code` `ENOENT`...) when a named file cannot be read.
    */
   constructor(
     usage: number,
@@ -79,6 +91,20 @@ function toAddress(address: SocketAddress | number): SocketAddress {
   return typeof address === 'number' ? new SocketAddress(address) : address;
 }
 
+/**
+ * POCO's `ServerSocket`: a bound, listening TCP socket for an {@link HTTPServer}. POCO's
+ * constructor binds and listens; Node.js binds asynchronously, hence `await ServerSocket.create()`.
+ * Connections that arrive before the server starts wait, as in the kernel's backlog.
+ *
+ * @example
+ * ```ts
+ * import { ServerSocket, SocketAddress } from 'wsnet';
+ *
+ * const socket = await ServerSocket.create(new SocketAddress('127.0.0.1', 0));
+ * console.log(socket.address().port()); // the port the system picked
+ * socket.close();
+ * ```
+ */
 export class ServerSocket {
   /** @internal the listening socket; taken over by HTTPServer. */
   readonly listener: Listener;
@@ -90,11 +116,15 @@ export class ServerSocket {
   /**
    * Binds to `address` (a `SocketAddress`, or a port on all IPv4 interfaces, as POCO's
    * `ServerSocket(port)`) and listens. Port 0 picks a free port.
+   *
+   * @throws {@link InvalidAddressException} (a rejection) when the address is in use or not local,
+   * or another {@link NetException} for the socket's error.
    */
   static async create(address: SocketAddress | number = 0, backlog = 64): Promise<ServerSocket> {
     return new ServerSocket(await ServerSocket.bind(toAddress(address), backlog));
   }
 
+  /** Binds and listens (for subclasses). */
   protected static async bind(
     address: SocketAddress,
     backlog: number,
@@ -123,13 +153,32 @@ export class ServerSocket {
     this.listener.close();
   }
 
+  /** Whether connections are TLS (false here). */
   secure(): boolean {
     return false;
   }
 }
 
+/**
+ * POCO's `SecureServerSocket`: a {@link ServerSocket} over TLS, with a server {@link Context}.
+ *
+ * @example
+ * ```ts
+ * import { Context, SecureServerSocket, SocketAddress } from 'wsnet';
+ *
+ * declare const privateKey: string, certificate: string; // PEM text
+ * const context = new Context(Context.TLS_SERVER_USE, { privateKey, certificate });
+ * const socket = await SecureServerSocket.createSecure(new SocketAddress('127.0.0.1', 0), context);
+ * ```
+ */
 export class SecureServerSocket extends ServerSocket {
-  /** Like `ServerSocket.create`, over TLS with the server `Context`'s certificate and key. */
+  /**
+   * Like `ServerSocket.create`, over TLS with the server `Context`'s certificate and key.
+   *
+   * @throws {@link InvalidArgumentException} (a rejection) when `context` is not a server context.
+   * @throws {@link InvalidAddressException} (a rejection) when the address is in use or not local,
+   * or another {@link NetException} (e.g. {@link SSLException}) for the socket's error.
+   */
   static async createSecure(
     address: SocketAddress | number,
     context: Context,

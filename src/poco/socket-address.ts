@@ -5,8 +5,23 @@
 import { isIP } from 'node:net';
 import { InvalidArgumentException } from './exceptions.js';
 
+/**
+ * POCO's `SocketAddress`: an IP address (or host name, resolved when connecting) and a port.
+ *
+ * @example
+ * ```ts
+ * import { SocketAddress } from 'wsnet';
+ *
+ * const any = new SocketAddress(8080); // 0.0.0.0:8080
+ * const local = new SocketAddress('127.0.0.1', 8080);
+ * const v6 = new SocketAddress('[::1]:8080');
+ * console.log(String(local), v6.host(), any.port());
+ * ```
+ */
 export class SocketAddress {
+  /** {@link SocketAddress.family}'s value for IPv4 (and host names). */
   static readonly IPv4 = 1;
+  /** {@link SocketAddress.family}'s value for an IPv6 literal. */
   static readonly IPv6 = 2;
 
   readonly #host: string;
@@ -15,6 +30,9 @@ export class SocketAddress {
   /**
    * `new SocketAddress(port)` (the IPv4 wildcard address), `new SocketAddress(host, port)`, or
    * `new SocketAddress("host:port")` / `"[v6]:port"`.
+   *
+   * @throws {@link InvalidArgumentException} when a `host:port` string has no port, or the port is
+   * not an integer from 0 to 65535.
    */
   constructor(hostOrPortOrAddress: string | number = 0, port?: number) {
     let host: string;
@@ -40,10 +58,12 @@ export class SocketAddress {
     this.#port = portNumber;
   }
 
+  /** The host as given (brackets of an IPv6 literal removed). */
   host(): string {
     return this.#host;
   }
 
+  /** The port. */
   port(): number {
     return this.#port;
   }
@@ -60,6 +80,7 @@ export class SocketAddress {
       : `${this.#host}:${this.#port}`;
   }
 
+  /** Whether both the host and the port are the same. */
   equals(other: SocketAddress): boolean {
     return this.#host === other.host() && this.#port === other.port();
   }

@@ -98,6 +98,16 @@ const DEFAULT_RECEIVE_BUFFER = 1 << 20;
 /** How long `close()` lets the kernel deliver what was written, unless `setLinger` says. */
 const DEFAULT_LINGER_MS = 10_000;
 
+/**
+ * POCO's `WebSocketImpl`: the body that every copy of a {@link WebSocket} shares (copies compare
+ * equal because they hold the same impl; {@link WebSocket.impl} returns it). Use the
+ * {@link WebSocket} methods: they are the same calls with POCO's argument forms.
+ *
+ * It drives one protocol {@link Connection} under {@link POCO_POLICY} and gives it POCO's
+ * blocking-call semantics as promises: received frames wait in a queue bounded by the receive
+ * buffer size (a full queue stops reading), a frame larger than that is not read ahead of a
+ * `receiveFrame` that can take it, and a partly received frame survives a receive timeout.
+ */
 export class WebSocketImpl implements ChannelHandler {
   readonly #socket: Socket;
   readonly #connection: Connection;
@@ -143,6 +153,14 @@ export class WebSocketImpl implements ChannelHandler {
   #lingerSeconds = 0;
   #references = 0;
 
+  /**
+   * A WebSocket body over an upgraded socket (made by `new WebSocket(request, response)` and
+   * `WebSocket.connect`).
+   *
+   * @param socket - the socket after the opening handshake.
+   * @param mustMaskPayload - true on the client side.
+   * @param options - the bytes that came after the HTTP head, and the default timeouts.
+   */
   constructor(socket: Socket, mustMaskPayload: boolean, options: WebSocketImplOptions) {
     this.#socket = socket;
     this.#mustMask = mustMaskPayload;
@@ -164,6 +182,7 @@ export class WebSocketImpl implements ChannelHandler {
 
   // --- References (POCO's reference-counted impl) ---
 
+  /** Takes a reference (a copy of the {@link WebSocket}). */
   retain(): void {
     this.#references++;
   }
@@ -176,6 +195,7 @@ export class WebSocketImpl implements ChannelHandler {
 
   // --- Frames ---
 
+  /** Whether frames sent are masked (the client side). */
   mustMaskPayload(): boolean {
     return this.#mustMask;
   }
@@ -192,6 +212,8 @@ export class WebSocketImpl implements ChannelHandler {
    *
    * Not an `async` function on purpose: the common case (the socket takes the frame at once)
    * resolves without a detour through an extra promise.
+   *
+   * @throws the errors of {@link WebSocket.sendFrame}.
    */
   sendBytes(payload: BinaryData, flags: number): Promise<number> {
     try {
@@ -217,6 +239,8 @@ export class WebSocketImpl implements ChannelHandler {
    * to append to, or null to get the payload back without a copy). A frame over `limit` throws
    * "insufficient buffer" and stays queued. Resolves `{ n: 0, flags: 0 }` at end of stream,
    * `{ n: -1 }` in non-blocking mode when no whole frame is there; at once when a frame is queued.
+   *
+   * @throws the errors of {@link WebSocket.receiveFrame}.
    */
   receive(target: ReceiveTarget, limit: number): Promise<ReceiveResult> {
     try {
@@ -278,25 +302,39 @@ export class WebSocketImpl implements ChannelHandler {
     return null;
   }
 
+  /**
+   * The largest frame payload accepted.
+   *
+   * @throws {@link AssertionViolationException} when `size` is not a positive integer.
+   */
   setMaxPayloadSize(size: number): void {
     if (!Number.isInteger(size) || size <= 0)
       throw new AssertionViolationException('maxPayloadSize > 0', String(size));
     this.#connection.maxFrameSize = size;
   }
 
+  /** The largest frame payload accepted. */
   getMaxPayloadSize(): number {
     return this.#connection.maxFrameSize;
   }
 
   // --- Socket functions ---
 
-  /** Bytes received and not yet taken, frame headers included (POCO counts raw bytes too). */
+  /**
+   * Bytes received and not yet taken, frame headers included (POCO counts raw bytes too).
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   available(): number {
     this.#assertOpen();
     return this.#queuedWireBytes + this.#connection.bufferedBytes;
   }
 
-  /** Waits up to `timeout` for the socket to become readable / writable / failed. */
+  /**
+   * Waits up to `timeout` for the socket to become readable / writable / failed.
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   async poll(timeout: Timespan, mode: number): Promise<boolean> {
     this.#assertOpen();
     const deadline = performance.now() + timeout.totalMicroseconds() / 1000;
@@ -322,14 +360,17 @@ export class WebSocketImpl implements ChannelHandler {
     );
   }
 
+  /** The local address. */
   address(): SocketAddress {
     return new SocketAddress(this.#localHost, this.#localPort);
   }
 
+  /** The peer's address. */
   peerAddress(): SocketAddress {
     return new SocketAddress(this.#peerHost, this.#peerPort);
   }
 
+  /** Whether the connection runs over TLS. */
   secure(): boolean {
     return 'encrypted' in this.#socket;
   }
@@ -340,51 +381,73 @@ export class WebSocketImpl implements ChannelHandler {
     return typeof handle?.fd === 'number' ? handle.fd : -1;
   }
 
+  /** See {@link WebSocket.setBlocking}. */
   setBlocking(blocking: boolean): void {
     this.#blocking = blocking;
   }
 
+  /** Whether the socket is in blocking mode. */
   getBlocking(): boolean {
     return this.#blocking;
   }
 
+  /** See {@link WebSocket.setReceiveTimeout}. */
   setReceiveTimeout(timeout: Timespan): void {
     this.#receiveTimeout = timeout.totalMicroseconds();
   }
 
+  /** The receive timeout (0: none). */
   getReceiveTimeout(): Timespan {
     return new Timespan(this.#receiveTimeout);
   }
 
+  /** See {@link WebSocket.setSendTimeout}. */
   setSendTimeout(timeout: Timespan): void {
     this.#sendTimeout = timeout.totalMicroseconds();
   }
 
+  /** The send timeout (0: none). */
   getSendTimeout(): Timespan {
     return new Timespan(this.#sendTimeout);
   }
 
+  /**
+   * Sets TCP_NODELAY.
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   setNoDelay(flag: boolean): void {
     this.#assertOpen();
     this.#socket.setNoDelay(flag);
     this.#noDelay = flag;
   }
 
+  /** Whether TCP_NODELAY is set. */
   getNoDelay(): boolean {
     return this.#noDelay;
   }
 
+  /**
+   * Sets TCP keep-alive.
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   setKeepAlive(flag: boolean): void {
     this.#assertOpen();
     this.#socket.setKeepAlive(flag);
     this.#keepAlive = flag;
   }
 
+  /** Whether TCP keep-alive is set. */
   getKeepAlive(): boolean {
     return this.#keepAlive;
   }
 
-  /** With `on` and 0 seconds, `close()` resets the connection (RST) instead of closing it. */
+  /**
+   * With `on` and 0 seconds, `close()` resets the connection (RST) instead of closing it.
+   *
+   * @throws {@link InvalidArgumentException} when `seconds` is not a non-negative integer.
+   */
   setLinger(on: boolean, seconds: number): void {
     if (!Number.isInteger(seconds) || seconds < 0)
       throw new InvalidArgumentException('Invalid linger time', String(seconds));
@@ -392,7 +455,13 @@ export class WebSocketImpl implements ChannelHandler {
     this.#lingerSeconds = seconds;
   }
 
-  getLinger(): { on: boolean; seconds: number } {
+  /** The linger setting. */
+  getLinger(): {
+    /** Whether lingering is on. */
+    on: boolean;
+    /** How long `close()` lets written data reach the peer (0 with `on`: a reset). */
+    seconds: number;
+  } {
     return { on: this.#lingerOn, seconds: this.#lingerSeconds };
   }
 
@@ -400,6 +469,8 @@ export class WebSocketImpl implements ChannelHandler {
    * How many bytes may wait in the send buffer before `sendFrame` waits (blocking) or says -1
    * (non-blocking). Node cannot size a connected TCP socket's kernel buffer (SO_SNDBUF), so this
    * sizes the user-space buffer in front of it; Node's own high-water mark is the floor.
+   *
+   * @throws {@link InvalidArgumentException} when `size` is not a positive integer.
    */
   setSendBufferSize(size: number): void {
     if (!Number.isInteger(size) || size <= 0)
@@ -407,6 +478,7 @@ export class WebSocketImpl implements ChannelHandler {
     this.#sendBufferSize = size;
   }
 
+  /** The send buffer size in bytes. */
   getSendBufferSize(): number {
     return this.#sendBufferSize;
   }
@@ -414,6 +486,8 @@ export class WebSocketImpl implements ChannelHandler {
   /**
    * How many bytes of received frames may wait to be taken before the socket stops reading
    * (SO_RCVBUF's role; Node cannot size the kernel buffer of a connected TCP socket).
+   *
+   * @throws {@link InvalidArgumentException} when `size` is not a positive integer.
    */
   setReceiveBufferSize(size: number): void {
     if (!Number.isInteger(size) || size <= 0)
@@ -422,11 +496,16 @@ export class WebSocketImpl implements ChannelHandler {
     this.#updateLargeFrameFlow();
   }
 
+  /** The receive buffer size in bytes. */
   getReceiveBufferSize(): number {
     return this.#frames.highWaterMark;
   }
 
-  /** TCP half-close of the receive side: frames are no longer read; receiveFrame returns 0. */
+  /**
+   * TCP half-close of the receive side: frames are no longer read; receiveFrame returns 0.
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   shutdownReceive(): void {
     this.#assertOpen();
     this.#receiveShutdown = true;
@@ -434,7 +513,11 @@ export class WebSocketImpl implements ChannelHandler {
     this.#wake();
   }
 
-  /** TCP half-close of the send side (FIN, no close frame). */
+  /**
+   * TCP half-close of the send side (FIN, no close frame).
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   shutdownSend(): number {
     this.#assertOpen();
     this.#channel.endOutput();
@@ -451,6 +534,7 @@ export class WebSocketImpl implements ChannelHandler {
     clearTimeout(this.#timer);
   }
 
+  /** Whether `close()` was called. */
   isClosed(): boolean {
     return this.#closed;
   }

@@ -30,7 +30,9 @@ export function isValidWireCloseCode(code: number): boolean {
 
 /** The contents of a close frame. `code` is 1005 when the frame had no payload. */
 export interface CloseInfo {
+  /** The close code (1005 when the frame had no payload). */
   readonly code: number;
+  /** The close reason ('' for none). */
   readonly reason: string;
 }
 

@@ -53,10 +53,20 @@ import { randomMask, type MaskGenerator } from './mask.js';
 import { MessageAssembler } from './message-assembler.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
 
+/** Which end of the connection this is: a client masks what it sends, a server must not. */
 export type Role = 'client' | 'server';
 
 /** The ready states of RFC 6455 §4, with the WHATWG WebSocket's numeric values. */
-export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+export const ReadyState = {
+  /** 0: the opening handshake is under way (never a Connection's state: it starts OPEN). */
+  CONNECTING: 0,
+  /** 1: messages flow both ways. */
+  OPEN: 1,
+  /** 2: a close frame was sent or received, or the connection failed. */
+  CLOSING: 2,
+  /** 3: the transport has ended. */
+  CLOSED: 3,
+} as const;
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 
 /** What the connection does on its own, and which RFC rules it enforces on received frames. */
@@ -126,6 +136,11 @@ export const POCO_POLICY: ConnectionPolicy = Object.freeze({
   allowedRsvBits: 0,
 });
 
+/**
+ * A {@link Connection}'s options: any of the {@link ConnectionPolicy} fields (overriding
+ * {@link RFC_POLICY}'s), plus the bytes that came with the handshake, the mask source and the
+ * permessage-deflate codec.
+ */
 export interface ConnectionOptions extends Partial<ConnectionPolicy> {
   /** Bytes that arrived with the handshake, after the HTTP head: they are the first frames. */
   readonly initialBytes?: Uint8Array;
@@ -142,15 +157,44 @@ export interface ConnectionOptions extends Partial<ConnectionPolicy> {
 /** What happened, in the order it happened. */
 export type ConnectionEvent =
   /** A whole data message (with `reassemble`). Text is UTF-8 bytes, validated if asked. */
-  | { readonly type: 'message'; readonly binary: boolean; readonly data: Buffer }
+  | {
+      /** The event's kind. */
+      readonly type: 'message';
+      /** True for a binary message, false for text. */
+      readonly binary: boolean;
+      /** The message's bytes (a text message's UTF-8). */
+      readonly data: Buffer;
+    }
   /** A frame as received, unmasked (without `reassemble`): the event is the frame. */
   | Frame
-  | { readonly type: 'ping'; readonly data: Buffer }
-  | { readonly type: 'pong'; readonly data: Buffer }
+  | {
+      /** The event's kind: a ping (answered already, with `autoPong`). */
+      readonly type: 'ping';
+      /** The ping's payload. */
+      readonly data: Buffer;
+    }
+  | {
+      /** The event's kind: a pong. */
+      readonly type: 'pong';
+      /** The pong's payload. */
+      readonly data: Buffer;
+    }
   /** The peer's close frame (with `reassemble`); `code` is 1005 if it carried none. */
-  | { readonly type: 'close'; readonly code: number; readonly reason: string }
+  | {
+      /** The event's kind. */
+      readonly type: 'close';
+      /** The peer's close code (1005: none). */
+      readonly code: number;
+      /** The peer's close reason. */
+      readonly reason: string;
+    }
   /** The connection was failed; nothing more is received. */
-  | { readonly type: 'failure'; readonly error: ProtocolError };
+  | {
+      /** The event's kind. */
+      readonly type: 'failure';
+      /** The rule the peer broke, with the close code the connection was failed with. */
+      readonly error: ProtocolError;
+    };
 
 /** Largest size limit a Buffer can hold. */
 const MAX_SIZE_LIMIT = 2 ** 53 - 1;
@@ -173,7 +217,49 @@ function checkLimit(name: string, value: number): number {
   return value;
 }
 
+/**
+ * The WebSocket connection state machine, without I/O (sans-I/O): bytes and calls in, events and
+ * bytes out. Made OPEN once the opening handshake is done, with the bytes that came after the HTTP
+ * head as `initialBytes`. The I/O layer feeds what the socket reads to `receiveData()` (and
+ * `receiveEof()` when it ends), calls `send*()` for what the application sends, and after each call
+ * drains `takeEvents()` and `takeOutgoing()`, ends the socket's write side once `outputEnded`, and
+ * closes the socket after a timeout while `closeExpected()`.
+ *
+ * Nothing throws out of `receiveData`/`receiveEof`: a peer that breaks the protocol fails the
+ * connection with the RFC's close code and a {@link ProtocolError} comes out as a `failure` event.
+ * `send*()` throw {@link InvalidStateError} / {@link InvalidArgumentError} on local misuse, before
+ * anything is queued. {@link RFC_POLICY} (the default) enforces every receive rule of RFC 6455;
+ * {@link POCO_POLICY} hands every frame over as POCO does.
+ *
+ * @example A server-side connection on a socket whose opening handshake is done.
+ * ```ts
+ * import type { Socket } from 'node:net';
+ * import { Connection } from 'wsnet';
+ *
+ * function serve(socket: Socket, bytesAfterTheHttpHead: Buffer): void {
+ *   const connection = new Connection('server', { initialBytes: bytesAfterTheHttpHead });
+ *   const flush = (): void => {
+ *     for (const event of connection.takeEvents()) {
+ *       if (event.type === 'message') connection.sendText(event.data); // echo (text stays UTF-8)
+ *       else if (event.type === 'failure') console.error(event.error.reason);
+ *     }
+ *     for (const bytes of connection.takeOutgoing()) socket.write(bytes); // pongs, close replies
+ *     if (connection.outputEnded) socket.end(); // the server closes TCP first (RFC 6455 §7.1.1)
+ *   };
+ *   socket.on('data', (bytes: Buffer) => {
+ *     connection.receiveData(bytes); // never throws
+ *     flush();
+ *   });
+ *   socket.on('end', () => {
+ *     connection.receiveEof();
+ *     flush();
+ *   });
+ *   flush(); // the frames that came with the handshake
+ * }
+ * ```
+ */
 export class Connection {
+  /** `client` or `server`. */
   readonly role: Role;
   private readonly policy: ConnectionPolicy;
   private frameLimit: number;
@@ -227,6 +313,12 @@ export class Connection {
   /** The payload of the latest ping not answered yet because the transport was congested. */
   private owedPong: Buffer | undefined;
 
+  /**
+   * @param role - `client` (masks what it sends, requires unmasked frames) or `server`.
+   * @param options - policy overrides, `initialBytes`, `mask`, `deflate`.
+   * @throws {@link InvalidArgumentError} (`INVALID_OPTION`) when `maxFrameSize` or `maxMessageSize`
+   * is not a non-negative integer, or `deflate` is given without `reassemble`.
+   */
   constructor(role: Role, options: ConnectionOptions = {}) {
     this.role = role;
     const { initialBytes, mask, deflate, ...overrides } = options;
@@ -260,6 +352,10 @@ export class Connection {
 
   // --- State ---
 
+  /**
+   * The ready state: `OPEN`, `CLOSING` (a close frame was sent or received, or the connection
+   * failed) or `CLOSED` (the transport ended).
+   */
   get state(): ReadyState {
     return this.readyState;
   }
@@ -300,7 +396,14 @@ export class Connection {
    * close reply included); else 1006. `wasClean` once both close frames were exchanged and
    * nothing failed. Final once the state is CLOSED.
    */
-  get closeStatus(): { code: number; reason: string; wasClean: boolean } {
+  get closeStatus(): {
+    /** The close code (1005: the close frame had none; 1006: no close frame). */
+    code: number;
+    /** The close reason. */
+    reason: string;
+    /** Whether both close frames were exchanged and nothing failed. */
+    wasClean: boolean;
+  } {
     const received = this.receivedClose;
     if (received !== undefined)
       return {
@@ -317,10 +420,17 @@ export class Connection {
     return this.frameLimit;
   }
 
+  /**
+   * Changes the per-frame size limit (checked on each frame header from now on).
+   *
+   * @throws {@link InvalidArgumentError} (`INVALID_OPTION`) when `value` is not a non-negative
+   * integer.
+   */
   set maxFrameSize(value: number) {
     this.frameLimit = checkLimit('maxFrameSize', value);
   }
 
+  /** The largest reassembled message. */
   get maxMessageSize(): number {
     return this.messageLimit;
   }
@@ -649,6 +759,9 @@ export class Connection {
   /**
    * Fails the connection (RFC 6455 §7.1.7): sends a close frame with `code` if none was sent
    * yet, ignores all further input, and (server) ends the output.
+   *
+   * @throws {@link InvalidArgumentError} when a close frame is due and `code` or `reason` may not
+   * be sent (as {@link Connection.sendClose}).
    */
   fail(code: number, reason = ''): void {
     const sendClose = this.readyState === ReadyState.OPEN && code !== CloseCode.ABNORMAL_CLOSURE;
@@ -706,6 +819,9 @@ export class Connection {
    * Sends text. A string is encoded as UTF-8; bytes must already be UTF-8 (checked when
    * `validateUtf8`). With `fin = false` this starts a fragmented message that
    * `sendContinuation` carries on.
+   *
+   * @throws {@link InvalidStateError} (`CLOSE_SENT`, `CONNECTION_CLOSED`, `MESSAGE_IN_PROGRESS`).
+   * @throws {@link InvalidArgumentError} (`INVALID_UTF8`) for bytes that are not UTF-8.
    */
   sendText(data: string | BinaryData, fin = true, compress?: boolean): void {
     this.sendDataFrame(FRAME_OP_TEXT, data, fin, compress);
@@ -718,22 +834,41 @@ export class Connection {
    * as it is, undefined compresses it if it is at least the codec's threshold. A whole message
    * that compression would not make smaller goes uncompressed; the fragments of a message
    * follow its first one.
+   *
+   * @throws {@link InvalidStateError} (`CLOSE_SENT`, `CONNECTION_CLOSED`, `MESSAGE_IN_PROGRESS`).
    */
   sendBinary(data: BinaryData, fin = true, compress?: boolean): void {
     this.sendDataFrame(FRAME_OP_BINARY, data, fin, compress);
   }
 
-  /** Sends the next fragment of the message started by `sendText`/`sendBinary` with `fin = false`. */
+  /**
+   * Sends the next fragment of the message started by `sendText`/`sendBinary` with `fin = false`.
+   *
+   * @throws {@link InvalidStateError} (`CLOSE_SENT`, `CONNECTION_CLOSED`,
+   * `NO_MESSAGE_IN_PROGRESS`).
+   * @throws {@link InvalidArgumentError} (`INVALID_UTF8`) when a text message's fragments are not
+   * UTF-8 (checked across fragments).
+   */
   sendContinuation(data: string | BinaryData, fin: boolean): void {
     this.sendDataFrame(FRAME_OP_CONT, data, fin, undefined);
   }
 
-  /** Sends a ping (at most 125 bytes). */
+  /**
+   * Sends a ping (at most 125 bytes).
+   *
+   * @throws {@link InvalidStateError} (`CLOSE_SENT`, `CONNECTION_CLOSED`).
+   * @throws {@link InvalidArgumentError} (`CONTROL_PAYLOAD_TOO_LONG`) over 125 bytes.
+   */
   sendPing(data: string | BinaryData = EMPTY): void {
     this.sendControl(FRAME_OP_PING, data);
   }
 
-  /** Sends an unsolicited pong (at most 125 bytes), e.g. as a one-way heartbeat (§5.5.3). */
+  /**
+   * Sends an unsolicited pong (at most 125 bytes), e.g. as a one-way heartbeat (§5.5.3).
+   *
+   * @throws {@link InvalidStateError} (`CLOSE_SENT`, `CONNECTION_CLOSED`).
+   * @throws {@link InvalidArgumentError} (`CONTROL_PAYLOAD_TOO_LONG`) over 125 bytes.
+   */
   sendPong(data: string | BinaryData = EMPTY): void {
     this.sendControl(FRAME_OP_PONG, data);
   }
@@ -742,6 +877,10 @@ export class Connection {
    * Starts (or, after the peer's close frame, completes) the closing handshake. Without a code
    * the close frame is empty. Throws {@link InvalidArgumentError} for a code that may not be
    * sent (1005, 1006, 1015, ...) or a reason over 123 bytes.
+   *
+   * @throws {@link InvalidStateError} (`CLOSE_SENT`, `CONNECTION_CLOSED`).
+   * @throws {@link InvalidArgumentError} (`INVALID_CLOSE_CODE`, `CLOSE_REASON_TOO_LONG`,
+   * `CLOSE_REASON_WITHOUT_CODE`, `INVALID_UTF8`).
    */
   sendClose(code?: number, reason = ''): void {
     this.assertCanSend();

@@ -22,11 +22,17 @@ export const FRAME_FLAG_RSV3 = 0x10;
 /** All three reserved bits together. */
 export const RSV_MASK = FRAME_FLAG_RSV1 | FRAME_FLAG_RSV2 | FRAME_FLAG_RSV3;
 
+/** Opcode 0x0: a continuation frame (a later fragment of a message). */
 export const FRAME_OP_CONT = 0x00;
+/** Opcode 0x1: a text frame (UTF-8). */
 export const FRAME_OP_TEXT = 0x01;
+/** Opcode 0x2: a binary frame. */
 export const FRAME_OP_BINARY = 0x02;
+/** Opcode 0x8: a close frame. */
 export const FRAME_OP_CLOSE = 0x08;
+/** Opcode 0x9: a ping. */
 export const FRAME_OP_PING = 0x09;
+/** Opcode 0xA: a pong. */
 export const FRAME_OP_PONG = 0x0a;
 /** Mask that extracts the opcode from the first header byte. */
 export const FRAME_OP_BITMASK = 0x0f;
@@ -52,10 +58,19 @@ export function isKnownOpcode(opcode: number): opcode is Opcode {
 
 // --- Close codes (§7.4.1; 1012-1014 registered with IANA since) ---
 
+/**
+ * The close codes of RFC 6455 §7.4.1 (and 1012-1014, registered with IANA since), with the IANA
+ * registry's names. Codes 1004-1006 and 1015 are never sent on the wire; 3000-4999 are for
+ * libraries and applications.
+ */
 export const CloseCode = {
+  /** 1000: the purpose of the connection was fulfilled. */
   NORMAL_CLOSURE: 1000,
+  /** 1001: the endpoint is going away (server shutdown, page left, idle timeout). */
   GOING_AWAY: 1001,
+  /** 1002: the peer broke the protocol. */
   PROTOCOL_ERROR: 1002,
+  /** 1003: a kind of data the endpoint cannot accept. */
   UNSUPPORTED_DATA: 1003,
   /** Reserved: never on the wire. */
   RESERVED: 1004,
@@ -63,13 +78,21 @@ export const CloseCode = {
   NO_STATUS_RECEIVED: 1005,
   /** Never on the wire: the connection closed without a close frame (§7.1.5). */
   ABNORMAL_CLOSURE: 1006,
+  /** 1007: data inconsistent with the message's type (e.g. text that is not UTF-8). */
   INVALID_PAYLOAD_DATA: 1007,
+  /** 1008: a message that violates the endpoint's policy. */
   POLICY_VIOLATION: 1008,
+  /** 1009: a message too big to process. */
   MESSAGE_TOO_BIG: 1009,
+  /** 1010: the client expected an extension the server did not negotiate. */
   MANDATORY_EXTENSION: 1010,
+  /** 1011: the server met an unexpected condition. */
   INTERNAL_ERROR: 1011,
+  /** 1012: the service is restarting. */
   SERVICE_RESTART: 1012,
+  /** 1013: temporary overload; try again later. */
   TRY_AGAIN_LATER: 1013,
+  /** 1014: a gateway or proxy got an invalid response from upstream. */
   BAD_GATEWAY: 1014,
   /** Never on the wire: the TLS handshake failed. */
   TLS_HANDSHAKE: 1015,

@@ -19,6 +19,10 @@ const { PROTOCOL_ERROR, INVALID_PAYLOAD_DATA, MESSAGE_TOO_BIG, ABNORMAL_CLOSURE,
 
 /** Base class of every error the core defines. */
 export abstract class WebSocketError extends Error {
+  /**
+   * The class's name (`ProtocolError`, `HandshakeError`...), so that `String(error)` and stack
+   * traces name it.
+   */
   override get name(): string {
     return this.constructor.name;
   }
@@ -75,14 +79,31 @@ const PROTOCOL_RULES = {
   INTERNAL_ERROR: [INTERNAL_ERROR, 'internal error'],
 } as const satisfies Record<string, readonly [number, string]>;
 
+/**
+ * The receive rules of RFC 6455 (and RFC 7692) a peer can break: the `reason` of a
+ * {@link ProtocolError}. `FRAME_TOO_BIG` and `MESSAGE_TOO_BIG` are this side's limits;
+ * `INCOMPLETE_FRAME` is a connection that ended mid-frame; `INTERNAL_ERROR` is a bug of this side.
+ */
 export type ProtocolErrorReason = keyof typeof PROTOCOL_RULES;
 /** The close codes a protocol violation leads to; 1006 means "closed without a close frame". */
 export type FailureCloseCode = (typeof PROTOCOL_RULES)[ProtocolErrorReason][0];
 
+/**
+ * The peer broke RFC 6455 (or RFC 7692): the connection is failed with
+ * {@link ProtocolError.closeCode} (1002, 1007, 1009; 1006 for a connection that ended mid-frame;
+ * 1011 for an internal error). The protocol core never throws it out of `receiveData`: it comes as
+ * a `failure` event, and the message API reports it as the connection's `error` and as the cause of
+ * its close.
+ */
 export class ProtocolError extends WebSocketError {
   /** The close code the connection is failed with. */
   readonly closeCode: FailureCloseCode;
 
+  /**
+   * @param reason - the rule that was broken.
+   * @param detail - what broke it, appended to the rule's message.
+   * @param options - the `cause`, if any.
+   */
   constructor(
     readonly reason: ProtocolErrorReason,
     detail?: string,
@@ -96,6 +117,9 @@ export class ProtocolError extends WebSocketError {
 
 // --- Local misuse ---
 
+/**
+ * Why a call was refused in the connection's state: the `reason` of an {@link InvalidStateError}.
+ */
 export type InvalidStateReason =
   /** A frame after our close frame (a second close frame included). */
   | 'CLOSE_SENT'
@@ -106,7 +130,16 @@ export type InvalidStateReason =
   /** `sendContinuation` without a fragmented message to continue. */
   | 'NO_MESSAGE_IN_PROGRESS';
 
+/**
+ * The local caller did something the connection's state does not allow (sending after the close
+ * frame, or after the transport closed; mixing a fragmented message with others). Thrown
+ * synchronously by the protocol core.
+ */
 export class InvalidStateError extends WebSocketError {
+  /**
+   * @param reason - the state rule.
+   * @param message - the error's message.
+   */
   constructor(
     readonly reason: InvalidStateReason,
     message: string,
@@ -115,6 +148,7 @@ export class InvalidStateError extends WebSocketError {
   }
 }
 
+/** Which argument was refused: the `reason` of an {@link InvalidArgumentError}. */
 export type InvalidArgumentReason =
   | 'CONTROL_PAYLOAD_TOO_LONG'
   | 'INVALID_CLOSE_CODE'
@@ -124,7 +158,17 @@ export type InvalidArgumentReason =
   | 'INVALID_FRAME_FLAGS'
   | 'INVALID_OPTION';
 
+/**
+ * The local caller passed an argument that would put an invalid frame on the wire (a control
+ * payload over 125 bytes, a close code that may not be sent, a close reason over 123 bytes or
+ * without a code, text that is not UTF-8, reserved flags) or an invalid option (the message API: a
+ * bad URL, option or setting).
+ */
 export class InvalidArgumentError extends WebSocketError {
+  /**
+   * @param reason - the argument rule.
+   * @param message - the error's message, naming the value.
+   */
   constructor(
     readonly reason: InvalidArgumentReason,
     message: string,
@@ -163,6 +207,11 @@ const HANDSHAKE_RULES = {
     'the server accepted permessage-deflate with parameters the offer does not allow (RFC 7692 §7.1)',
 } as const satisfies Record<string, string>;
 
+/**
+ * The opening handshake's rules: the `reason` of a {@link HandshakeError}. The server checks the
+ * request (`NO_HANDSHAKE` to `INVALID_HEADER`); the client checks the response (`UNAUTHORIZED` to
+ * `INVALID_EXTENSION_RESPONSE`).
+ */
 export type HandshakeErrorReason = keyof typeof HANDSHAKE_RULES;
 
 /**
@@ -173,6 +222,11 @@ export class HandshakeError extends WebSocketError {
   /** The HTTP status of the response that refused the handshake (client side), if any. */
   readonly status: number | undefined;
 
+  /**
+   * @param reason - the rule that was broken.
+   * @param arg - the value that broke it, if any (appended to the message).
+   * @param details - the HTTP `status` of the response (client side) and the `cause`.
+   */
   constructor(
     readonly reason: HandshakeErrorReason,
     readonly arg?: string,
@@ -191,6 +245,13 @@ export class HandshakeError extends WebSocketError {
 
 /** The connection is closed; `code` and `reason` are those of the closing handshake. */
 export class ConnectionClosedError extends WebSocketError {
+  /**
+   * @param code - the close code of the closing handshake (1005 when the close frame had none, 1006
+   * when there was no close frame).
+   * @param reason - the close reason.
+   * @param wasClean - whether the closing handshake completed and TCP closed in order.
+   * @param options - the `cause`: what failed the connection, if something did.
+   */
   constructor(
     readonly code: number,
     readonly reason: string,

@@ -35,6 +35,7 @@ const scratch = Buffer.allocUnsafe(MAX_HEADER_LENGTH);
 export class FrameHeader {
   /** The whole first byte: FIN | RSV1-3 | opcode. */
   flags = 0;
+  /** Whether the frame is masked (a client's frames must be). */
   masked = false;
   /** Payload length in bytes. */
   length = 0;
@@ -45,6 +46,11 @@ export class FrameHeader {
   readonly mask: number[] = [0, 0, 0, 0];
 }
 
+/**
+ * Reads frames from received bytes, incrementally: the header first (so its length can be judged
+ * before any payload is buffered), then the payload, as zero-copy views when it arrived in one
+ * piece. Small chunks are coalesced.
+ */
 export class FrameReader {
   private chunks: Buffer[] = [];
   /** Index of the first chunk that still holds unread bytes. */

@@ -31,9 +31,11 @@ import { maskInto, type MaskGenerator } from './mask.js';
  * opcode are bits of `flags` (`flags & FRAME_OP_BITMASK`...).
  */
 export interface Frame {
+  /** The event's kind, when a frame is a {@link ConnectionEvent}. */
   readonly type: 'frame';
   /** The whole first header byte: FIN | RSV1-3 | opcode (POCO's `flags`). */
   readonly flags: number;
+  /** The payload, unmasked. */
   readonly payload: Buffer;
 }
 
@@ -103,7 +105,7 @@ export const MERGE_LIMIT = 2048;
 /**
  * Encodes one frame as the buffers to write, in order.
  *
- * Unmasked (server) frames over {@link MERGE_LIMIT} are `[header, payload]`: the payload is not
+ * Unmasked (server) frames over `MERGE_LIMIT` (2 KiB) are `[header, payload]`: the payload is not
  * copied. Smaller ones, and masked (client) frames, which need a masked copy anyway (the
  * caller's buffer must not change), are one buffer: `[frame]`.
  */

@@ -4,6 +4,8 @@
  * but `node:buffer` and `node:crypto`, so it can be driven by any transport, or by a test. It
  * speaks RFC 6455's vocabulary (`CloseCode.NORMAL_CLOSURE`...); POCO's names for the same values
  * are the POCO facade's, exported from the package root.
+ *
+ * @module wsnet/protocol
  */
 export * from './constants.js';
 export {

@@ -118,6 +118,11 @@ function pack(bytes: Uint8Array, start: number, end: number): number {
   return packed;
 }
 
+/**
+ * Incremental UTF-8 validation over fragments (RFC 3629): fails on the first invalid byte, even
+ * inside a fragment whose message is not complete, and keeps the state of a code point cut by a
+ * fragment boundary in a number (no buffer per validator).
+ */
 export class Utf8Validator {
   /**
    * The bytes of a code point cut by the last fragment boundary (0-3 of them), packed in a

@@ -36,6 +36,10 @@ const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 const MIN_CHUNK = 1024;
 const MAX_CHUNK = 1024 * 1024;
 
+/**
+ * How this side compresses, within what was negotiated: zlib's level and memLevel, the window, and
+ * the size below which messages go uncompressed.
+ */
 export interface DeflateSettings {
   /** zlib compression level, 0 (none) to 9 (best); -1 is zlib's default (6). */
   readonly level?: number;
@@ -121,6 +125,7 @@ class History {
  * parameters and inflates under the `client_*` ones.
  */
 export class PerMessageDeflate {
+  /** What the two sides agreed in the handshake. */
   readonly agreement: DeflateAgreement;
   /** The window this side compresses with; 0 when it cannot compress at all (see below). */
   readonly sendWindowBits: number;

@@ -32,7 +32,9 @@ export type WindowBits = 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15;
 
 /** What the two sides agreed (RFC 7692 §7.1). */
 export interface DeflateAgreement {
+  /** The server resets its compression context after each message. */
   readonly serverNoContextTakeover: boolean;
+  /** The client resets its compression context after each message. */
   readonly clientNoContextTakeover: boolean;
   /** Largest window the server may compress with: the negotiated value, else 15. */
   readonly serverMaxWindowBits: WindowBits;

@@ -43,10 +43,13 @@ export function upgradeRequestHeaders(
   return headers;
 }
 
+/** The parts of a response that {@link checkUpgradeResponse} reads. */
 export interface UpgradeResponse {
+  /** The HTTP status (101 to accept). */
   readonly status: number;
   /** The reason phrase, e.g. `Not Found`. */
   readonly reason: string;
+  /** The header fields, as a lookup function or a record (see {@link headerLookup}). */
   readonly headers: HeaderSource;
 }
 
@@ -58,10 +61,23 @@ export interface CompletedUpgrade {
   readonly extensions: ExtensionOffer[];
 }
 
+/**
+ * What {@link checkUpgradeResponse} returns: what the server agreed to, or why the handshake
+ * failed.
+ */
 export type ResponseCheck =
-  | ({ readonly ok: true } & CompletedUpgrade)
-  | { readonly ok: false; readonly error: HandshakeError };
+  | ({
+      /** The server accepted the upgrade. */
+      readonly ok: true;
+    } & CompletedUpgrade)
+  | {
+      /** The handshake failed. */
+      readonly ok: false;
+      /** The rule the response broke, with its HTTP status. */
+      readonly error: HandshakeError;
+    };
 
+/** What the upgrade request offered, against which the response is checked. */
 export interface ClientOffer {
   /** Subprotocols the request offered (RFC policy: the server must pick one of them or none). */
   readonly protocols?: readonly string[];

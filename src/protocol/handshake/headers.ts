@@ -20,6 +20,11 @@ import { WebSocketError } from '../errors.js';
 
 /** A header value that does not follow its grammar. */
 export class HeaderSyntaxError extends WebSocketError {
+  /**
+   * @param header - the header's name.
+   * @param position - where in its value the grammar broke (0-based).
+   * @param detail - what was expected there.
+   */
   constructor(
     readonly header: string,
     readonly position: number,
@@ -153,6 +158,11 @@ export function hasToken(value: string | undefined, token: string): boolean {
   return false;
 }
 
+/**
+ * A comma-separated list of tokens (RFC 7230 §7), e.g. for `Sec-WebSocket-Protocol`.
+ *
+ * @throws `TypeError` when an element is not a token.
+ */
 export function formatTokenList(tokens: readonly string[]): string {
   for (const token of tokens)
     if (!isToken(token)) throw new TypeError(`not a token: ${JSON.stringify(token)}`);
@@ -167,10 +177,16 @@ export function parseProtocolList(value: string): string[] {
   return protocols;
 }
 
+/**
+ * A `Sec-WebSocket-Protocol` value from subprotocol names ({@link formatTokenList}).
+ *
+ * @throws `TypeError` when a name is not a token.
+ */
 export const formatProtocolList = formatTokenList;
 
 /** One extension of a `Sec-WebSocket-Extensions` list, with its parameters in order. */
 export interface ExtensionOffer {
+  /** The extension's name, e.g. `permessage-deflate`. */
   readonly name: string;
   /** `[name, value]`; the value is null for a parameter without `=value`. */
   readonly params: ReadonlyArray<readonly [string, string | null]>;

@@ -24,18 +24,25 @@ import {
 import { computeAccept, isValidKey } from './keys.js';
 import { headerLookup, type HeaderSource } from './header-lookup.js';
 
+/**
+ * Which checks run: `rfc` (RFC 6455 §4.2.1 and §4.1, every rule) or `poco` (POCO's checks and
+ * messages, as the POCO facade needs them).
+ */
 export type HandshakePolicy = 'poco' | 'rfc';
 
+/** The parts of an upgrade request that {@link checkUpgradeRequest} reads. */
 export interface UpgradeRequest {
   /** The request method, e.g. `GET`. */
   readonly method: string;
   /** The HTTP version without the `HTTP/` prefix, e.g. `1.1`. */
   readonly httpVersion: string;
+  /** The header fields, as a lookup function or a record (see {@link headerLookup}). */
   readonly headers: HeaderSource;
 }
 
 /** What an acceptable upgrade request asks for. */
 export interface AcceptedUpgrade {
+  /** The client's `Sec-WebSocket-Key`. */
   readonly key: string;
   /** The `Sec-WebSocket-Accept` value to answer with. */
   readonly accept: string;
@@ -45,9 +52,18 @@ export interface AcceptedUpgrade {
   readonly extensions: ExtensionOffer[];
 }
 
+/** What {@link checkUpgradeRequest} returns: the accepted upgrade, or the refusal. */
 export type UpgradeCheck =
-  | ({ readonly ok: true } & AcceptedUpgrade)
-  | { readonly ok: false; readonly error: HandshakeError };
+  | ({
+      /** The request is an acceptable upgrade. */
+      readonly ok: true;
+    } & AcceptedUpgrade)
+  | {
+      /** The request is refused. */
+      readonly ok: false;
+      /** The rule it broke (answer with {@link rejectionResponse}). */
+      readonly error: HandshakeError;
+    };
 
 function isHttp11OrLater(version: string): boolean {
   const [major, minor] = version.split('.').map(Number);
@@ -102,7 +118,9 @@ export function checkUpgradeRequest(
 
 /** The status and headers to refuse a handshake with (RFC 6455 §4.2.2, §4.4). */
 export function rejectionResponse(error: HandshakeError): {
+  /** The HTTP status: 400. */
   status: number;
+  /** `Sec-WebSocket-Version: 13` when the version was the problem (§4.4), else none. */
   headers: Array<[string, string]>;
 } {
   // §4.4: a server that does not speak the requested version says which one it does speak.
