@@ -104,7 +104,7 @@ export function parseDirectives(first: string, rest: readonly string[]): Directi
   }
   if (/^compile-only\b/.test(first.trim()) && compileOnly === undefined)
     throw new Error('compile-only needs a reason in parentheses');
-  const prelude = rest.join('\n');
+  const prelude = rest.join('\n').trimEnd();
   if (prelude.trim() !== '' && compileOnly === undefined)
     throw new Error('a prelude of declarations is for compile-only blocks only');
   return {
