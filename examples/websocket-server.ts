@@ -5,11 +5,18 @@
  *
  *   npm start                # http://127.0.0.1:9980/
  *   npm start -- --port 8080 # or PORT=8080 npm start
+ *
+ * As POCO's sample, it is a `ServerApplication` whose `main` starts the server and waits for a
+ * termination request (Ctrl+C, SIGTERM or SIGQUIT). Then, unlike the sample (whose `srv.stop()`
+ * leaves the WebSockets to be cut off when the process exits), it closes each open WebSocket
+ * with 1001 (going away, RFC 6455 §7.4.1) and waits for the peer's answer, briefly, before it
+ * stops the server and exits with status 0.
  */
 import { pathToFileURL } from 'node:url';
 import {
   HTTPServer,
   HTTPServerParams,
+  ServerApplication,
   ServerSocket,
   SocketAddress,
   Timespan,
@@ -74,28 +81,62 @@ class PageRequestHandler implements HTTPRequestHandler {
   }
 }
 
+/**
+ * The WebSockets being served, so that a shutdown can close them with 1001 and wait for their
+ * handlers to end.
+ */
+class OpenWebSockets {
+  readonly #open = new Map<WebSocket, Promise<void>>();
+  #goingAway = false;
+
+  /** True once the server sent every WebSocket its close frame. */
+  get goingAway(): boolean {
+    return this.#goingAway;
+  }
+
+  /** Tracks `ws` until the returned function is called (its handler ended). */
+  add(ws: WebSocket): () => void {
+    let ended!: () => void;
+    this.#open.set(ws, new Promise<void>((resolve) => (ended = resolve)));
+    return () => {
+      this.#open.delete(ws);
+      ended();
+    };
+  }
+
+  /** Sends 1001 to every open WebSocket; resolves when their handlers ended, or after `timeoutMs`. */
+  async closeAll(timeoutMs: number): Promise<void> {
+    this.#goingAway = true;
+    const handlersEnded = [...this.#open].map(([ws, ended]) => {
+      // A peer already gone makes the send fail: its handler ends anyway.
+      ws.shutdown(WebSocket.WS_ENDPOINT_GOING_AWAY, 'server shutting down').catch(() => undefined);
+      return ended;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(handlersEnded),
+      new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+  }
+}
+
 /** Echoes frames until the peer closes (POCO sample: WebSocketRequestHandler). */
 class WebSocketRequestHandler implements HTTPRequestHandler {
-  constructor(private readonly log: (line: string) => void) {}
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly open: OpenWebSockets,
+  ) {}
 
   async handleRequest(request: HTTPServerRequest, response: HTTPServerResponse): Promise<void> {
     try {
       const ws = new WebSocket(request, response);
-      // The sample waits for frames without a timeout; POCO's default would end idle tabs after 60 s.
-      ws.setReceiveTimeout(new Timespan(0));
-      this.log(`WebSocket connection established with ${ws.peerAddress().toString()}.`);
-      const buffer = new Uint8Array(1 << 20);
-      let n: number;
-      let flags: number;
-      // As the sample, but an empty message is echoed too: only end of stream (0, flags 0) or
-      // the peer's CLOSE (echoed back, which completes the closing handshake) ends the loop.
-      do {
-        ({ n, flags } = await ws.receiveFrame(buffer));
-        this.log(`Frame received (length=${n}, flags=0x${flags.toString(16)}).`);
-        if (n === 0 && flags === 0) break;
-        await ws.sendFrame(buffer, n, flags);
-      } while ((flags & WebSocket.FRAME_OP_BITMASK) !== WebSocket.FRAME_OP_CLOSE);
-      this.log('WebSocket connection closed.');
+      const ended = this.open.add(ws);
+      try {
+        await this.#echo(ws);
+      } finally {
+        ended();
+      }
     } catch (error) {
       if (!(error instanceof WebSocketException)) throw error;
       this.log(`WebSocket error: ${error.displayText()}`);
@@ -107,20 +148,54 @@ class WebSocketRequestHandler implements HTTPRequestHandler {
       response.send();
     }
   }
+
+  async #echo(ws: WebSocket): Promise<void> {
+    // The sample waits for frames without a timeout; POCO's default would end idle tabs after 60 s.
+    ws.setReceiveTimeout(new Timespan(0));
+    this.log(`WebSocket connection established with ${ws.peerAddress().toString()}.`);
+    const buffer = new Uint8Array(1 << 20);
+    let n: number;
+    let flags: number;
+    // As the sample, but an empty message is echoed too: only end of stream (0, flags 0) or
+    // the peer's CLOSE ends the loop. That CLOSE is echoed back, which completes the closing
+    // handshake, unless it answers the server's own (a shutdown's 1001).
+    do {
+      ({ n, flags } = await ws.receiveFrame(buffer));
+      this.log(`Frame received (length=${n}, flags=0x${flags.toString(16)}).`);
+      if (n === 0 && flags === 0) break;
+      const isClose = (flags & WebSocket.FRAME_OP_BITMASK) === WebSocket.FRAME_OP_CLOSE;
+      if (isClose && this.open.goingAway) break;
+      await ws.sendFrame(buffer, n, flags);
+    } while ((flags & WebSocket.FRAME_OP_BITMASK) !== WebSocket.FRAME_OP_CLOSE);
+    this.log('WebSocket connection closed.');
+  }
 }
 
 class RequestHandlerFactory implements HTTPRequestHandlerFactory {
-  constructor(private readonly log: (line: string) => void) {}
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly open: OpenWebSockets,
+  ) {}
 
   createRequestHandler(request: HTTPServerRequest): HTTPRequestHandler | null {
     this.log(
       `Request from ${request.clientAddress().toString()}: ${request.getMethod()} ${request.getURI()} ${request.getVersion()}`,
     );
-    if (request.getURI() === '/ws') return new WebSocketRequestHandler(this.log);
+    if (request.getURI() === '/ws') return new WebSocketRequestHandler(this.log, this.open);
     if (request.getURI() === '/' || request.getURI() === '/index.html')
       return new PageRequestHandler();
     return null;
   }
+}
+
+/** The running sample: its HTTPServer, and the shutdown that closes its WebSockets first. */
+export interface SampleServer {
+  readonly server: HTTPServer;
+  /**
+   * Stops accepting connections, closes every open WebSocket with 1001 and waits up to
+   * `timeoutMs` for the peers' answers, then closes whatever is still open.
+   */
+  shutDown(timeoutMs?: number): Promise<void>;
 }
 
 /** Starts the sample server; resolves once it listens. */
@@ -128,34 +203,55 @@ export async function startWebSocketServer(
   port: number,
   host = '127.0.0.1',
   log: (line: string) => void = () => undefined,
-): Promise<HTTPServer> {
+): Promise<SampleServer> {
+  const open = new OpenWebSockets();
   const socket = await ServerSocket.create(new SocketAddress(host, port));
-  const server = new HTTPServer(new RequestHandlerFactory(log), socket, new HTTPServerParams());
+  const server = new HTTPServer(
+    new RequestHandlerFactory(log, open),
+    socket,
+    new HTTPServerParams(),
+  );
   server.start();
-  return server;
+  return {
+    server,
+    async shutDown(timeoutMs = 2000) {
+      server.stop();
+      await open.closeAll(timeoutMs);
+      server.stopAll(true);
+    },
+  };
 }
 
-function portFromArguments(): number {
-  const flag = process.argv.indexOf('--port');
-  const text = flag !== -1 ? process.argv[flag + 1] : process.env['PORT'];
+/** The port from `--port N` or `PORT`; 9980 by default; undefined if invalid. */
+function portFromArguments(args: readonly string[]): number | undefined {
+  const flag = args.indexOf('--port');
+  const text = flag !== -1 ? args[flag + 1] : process.env['PORT'];
   if (text === undefined) return 9980;
   const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`invalid port: ${text}`);
-    process.exit(2);
-  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return undefined;
   return port;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const server = await startWebSocketServer(portFromArguments(), '127.0.0.1', (line) =>
-    console.log(line),
-  );
-  console.log(`wsnet WebSocketServer: open http://127.0.0.1:${server.port()}/ (Ctrl+C to stop)`);
-  const stop = () => {
-    server.stopAll(true);
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+/** POCO's sample is a ServerApplication: `main` serves until a termination request. */
+class WebSocketServerApplication extends ServerApplication {
+  protected override async main(args: readonly string[]): Promise<number> {
+    const port = portFromArguments(args);
+    if (port === undefined) {
+      console.error(`invalid port: ${args[args.indexOf('--port') + 1] ?? process.env['PORT']}`);
+      return ServerApplication.EXIT_USAGE;
+    }
+    const sample = await startWebSocketServer(port, '127.0.0.1', (line) => console.log(line));
+    // Listening for the signals before saying "ready": whoever reads that line may signal at once.
+    const terminationRequested = this.waitForTerminationRequest();
+    console.log(
+      `wsnet WebSocketServer: open http://127.0.0.1:${sample.server.port()}/ (Ctrl+C to stop)`,
+    );
+    const signal = await terminationRequested;
+    console.log(`${signal}: shutting down.`);
+    await sample.shutDown();
+    return ServerApplication.EXIT_OK;
+  }
 }
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)
+  process.exitCode = await new WebSocketServerApplication().run();

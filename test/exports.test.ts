@@ -63,6 +63,7 @@ describe('public exports', () => {
       'SecureServerSocket',
       'SendFlags',
       'SendQueueFullError',
+      'ServerApplication',
       'ServerSocket',
       'ServiceNotFoundException',
       'SocketAddress',
@@ -80,6 +81,7 @@ describe('public exports', () => {
       'computeAccept',
       'connect',
       'createKey',
+      'waitForTerminationRequest',
     ]);
   });
 

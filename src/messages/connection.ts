@@ -37,6 +37,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Channel, type ChannelHandler } from '../io/channel.js';
+import { asyncDisposeSymbol } from '../io/disposal.js';
 import { Inbox } from '../io/inbox.js';
 import { isValidWireCloseCode } from '../protocol/close.js';
 import { Connection, ReadyState, type ConnectionEvent, type Role } from '../protocol/connection.js';
@@ -566,6 +567,17 @@ export class WebSocketConnection
   /** Drops the TCP connection at once, without a closing handshake (status 1006). */
   terminate(): void {
     this.#channel.terminate();
+  }
+
+  /**
+   * `await using connection = await connect(url)`: when the block ends, the closing handshake
+   * with 1000 (normal closure), waited for as `close()` does, so bounded by `closeTimeout`. On a
+   * connection already closing or closed, it only waits for the end (or returns at once). Never
+   * rejects. There is no `Symbol.dispose`: a close that cannot be waited for is `close()`
+   * without `await`, written where it can be seen.
+   */
+  async [asyncDisposeSymbol](): Promise<void> {
+    await this.close();
   }
 
   // --- Receiving ---

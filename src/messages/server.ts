@@ -28,6 +28,7 @@ import https from 'node:https';
 import { Socket, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
+import { asyncDisposeSymbol } from '../io/disposal.js';
 import { HttpFront } from '../io/http-server.js';
 import { guardSocket } from '../io/guard.js';
 import {
@@ -559,6 +560,15 @@ export class WebSocketServer
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
+  }
+
+  /**
+   * `await using server = await WebSocketServer.listen(...)`: `close()` when the block ends, and
+   * waits for it (1001 to every open connection, each bounded by `closeTimeout`). On a server
+   * already closed (or closing), it waits for that same close. Never rejects.
+   */
+  async [asyncDisposeSymbol](): Promise<void> {
+    await this.close();
   }
 
   async #close(): Promise<void> {

@@ -26,6 +26,7 @@ import {
   type ProxySettings,
   type ReceivedResponse,
 } from '../io/http-client.js';
+import { disposeSymbol } from '../io/disposal.js';
 import { basicAuthorization } from '../protocol/auth/basic.js';
 import {
   AssertionViolationException,
@@ -339,6 +340,15 @@ export class HTTPClientSession {
     this.#pending = null;
     this.#upgrade?.socket.destroy();
     this.#upgrade = null;
+  }
+
+  /**
+   * `using session = new HTTPClientSession(...)`: what POCO's destructor does when the block
+   * ends, `reset()`: the connection (kept alive or not) closes. A WebSocket made over the session
+   * took its connection already and stays open. Never throws.
+   */
+  [disposeSymbol](): void {
+    this.reset();
   }
 
   /** @internal the connection a 101 handed over (POCO's `detachSocket`). */

@@ -12,6 +12,7 @@
  */
 import type http from 'node:http';
 import type { Socket } from 'node:net';
+import { disposeSymbol } from '../io/disposal.js';
 import { HttpFront } from '../io/http-server.js';
 import type { Listener } from '../io/listener.js';
 import { earlierResponses } from '../io/upgrade.js';
@@ -20,7 +21,7 @@ import { HTTPMessage, HTTPResponse } from './http-message.js';
 import { HTTPServerParams } from './http-server-params.js';
 import { HTTPServerRequest } from './http-server-request.js';
 import { HTTPServerResponse } from './http-server-response.js';
-import { RequestScope } from './internal.js';
+import { RequestScope, SERVED_BY_HTTP_SERVER } from './internal.js';
 import {
   NodeResponseWriter,
   SocketResponseWriter,
@@ -123,6 +124,7 @@ export class HTTPServer {
     this.#factory = factory;
     this.#socket = socket;
     this.#listener = socket.listener;
+    socket[SERVED_BY_HTTP_SERVER]();
     this.#params = params;
     const timeoutMs = Math.max(1, params.getTimeout().totalMilliseconds());
     // The ServerSocket listens and hands connections over: node:http never listens itself.
@@ -169,6 +171,15 @@ export class HTTPServer {
     this.stop();
     if (!abortCurrent) return;
     for (const socket of this.#connections) socket.destroy();
+  }
+
+  /**
+   * `using server = new HTTPServer(...)`: what POCO's destructor does when the block ends,
+   * `stop()`: the server stops listening (its `ServerSocket` closes) and the connections being
+   * served carry on. Use `stopAll(true)` to end them too. Never throws.
+   */
+  [disposeSymbol](): void {
+    this.stop();
   }
 
   /** Receives errors that escaped a handler (after the client got its 500). */

@@ -52,5 +52,6 @@ export {
   type HandlerErrorListener,
 } from './http-server.js';
 export { PocoBuffer } from './poco-buffer.js';
+export { ServerApplication, waitForTerminationRequest } from './server-application.js';
 export { WebSocket, type ReceivedFrame, type ReceivedPayload } from './websocket.js';
 export { WebSocketImpl } from './websocket-impl.js';

@@ -13,6 +13,27 @@ export interface Retainable {
   release(): void;
 }
 
+/**
+ * One holder's reference to a WebSocket body: what one C++ `WebSocket` object (or the handler's
+ * local one) owns. Taken when made; dropped at most once, as a destructor runs once. The body
+ * closes when its last reference is dropped.
+ */
+export class Reference {
+  #body: Retainable | null;
+
+  constructor(body: Retainable) {
+    body.retain();
+    this.#body = body;
+  }
+
+  release(): void {
+    const body = this.#body;
+    if (body === null) return;
+    this.#body = null;
+    body.release();
+  }
+}
+
 const EMPTY = Buffer.alloc(0);
 
 /** The server-side facts of one request, and the WebSockets made from it. */
@@ -24,7 +45,7 @@ export class RequestScope {
    */
   upgradeHead: Buffer | null;
   /** The WebSockets made from this request; the server holds a reference to each. */
-  adopted: Retainable[] | null = null;
+  adopted: Reference[] | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -42,17 +63,21 @@ export class RequestScope {
    * A WebSocket took the connection over (with the early bytes). The server holds one reference
    * to it until the handler settles: the reference a C++ handler's local `WebSocket` holds.
    */
-  adopt(impl: Retainable): void {
-    impl.retain();
-    (this.adopted ??= []).push(impl);
+  adopt(impl: Retainable): Reference {
+    const reference = new Reference(impl);
+    (this.adopted ??= []).push(reference);
     this.upgradeHead = EMPTY; // the WebSocket has them now; let the read buffer go
+    return reference;
   }
 
-  /** The handler settled: drop the references its WebSockets held (the last one closes). */
+  /**
+   * The handler settled: drop the references its WebSockets held (the last one closes), those
+   * it disposed of already excepted.
+   */
   releaseAll(): void {
     const adopted = this.adopted;
     if (adopted === null) return;
-    for (const impl of adopted) impl.release();
+    for (const reference of adopted) reference.release();
   }
 }
 
@@ -60,3 +85,9 @@ export const REQUEST_SCOPE: unique symbol = Symbol('wsnet.requestScope');
 
 /** Sends the response head for a status without a body (a 101), once. */
 export const SEND_HEAD_ONLY: unique symbol = Symbol('wsnet.sendHeadOnly');
+
+/**
+ * An `HTTPServer` serves on a `ServerSocket`: in POCO it holds a copy of it, so disposing of the
+ * application's `ServerSocket` object does not close the listening socket under the server.
+ */
+export const SERVED_BY_HTTP_SERVER: unique symbol = Symbol('wsnet.servedByHttpServer');

@@ -7,8 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type tls from 'node:tls';
+import { disposeSymbol } from '../io/disposal.js';
 import { Listener } from '../io/listener.js';
 import { InvalidArgumentException, netExceptionFrom } from './exceptions.js';
+import { SERVED_BY_HTTP_SERVER } from './internal.js';
 import { SocketAddress } from './socket-address.js';
 
 /** NetSSL's `Context`: certificates, keys and how peers are verified. */
@@ -108,6 +110,8 @@ function toAddress(address: SocketAddress | number): SocketAddress {
 export class ServerSocket {
   /** @internal the listening socket; taken over by HTTPServer. */
   readonly listener: Listener;
+  /** An HTTPServer serves on it (and closes it when it stops). */
+  #served = false;
 
   protected constructor(listener: Listener) {
     this.listener = listener;
@@ -153,7 +157,24 @@ export class ServerSocket {
     this.listener.close();
   }
 
+<<<<<<< HEAD
   /** Whether connections are TLS (false here). */
+=======
+  /**
+   * `using socket = await ServerSocket.create(...)`: what POCO's destructor does when the block
+   * ends. The socket stops listening, unless an `HTTPServer` serves on it: the server holds its
+   * own reference (a copy, in C++) and closes the socket when it stops. Never throws.
+   */
+  [disposeSymbol](): void {
+    if (!this.#served) this.close();
+  }
+
+  /** @internal an HTTPServer took the socket: it is the server's to close from now on. */
+  [SERVED_BY_HTTP_SERVER](): void {
+    this.#served = true;
+  }
+
+>>>>>>> dispose
   secure(): boolean {
     return false;
   }

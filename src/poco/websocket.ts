@@ -25,7 +25,8 @@
  * it mirrors: when the handler's promise settles, its reference is released, and the
  * connection closes with the last reference. To keep a connection beyond the handler, copy it
  * (`new WebSocket(ws)`, POCO's copy constructor): copies share the connection and keep it open
- * until one of them calls `close()`.
+ * until one of them calls `close()`, or until each has been disposed of (`using copy = new
+ * WebSocket(ws)`: disposal is the C++ destructor, which drops one reference).
  */
 import { Buffer } from 'node:buffer';
 import { Readable } from 'node:stream';
@@ -47,6 +48,7 @@ import {
   WebSocketException,
   rejection,
 } from './exceptions.js';
+import { disposeSymbol } from '../io/disposal.js';
 import { sendAnsweringChallenge } from '../io/http-client.js';
 import { toBuffer, type BinaryData } from '../protocol/frame.js';
 import { webSocketExceptionFor } from './handshake-errors.js';
@@ -55,7 +57,7 @@ import type { HTTPCredentials } from './http-credentials.js';
 import { HTTPMessage, HTTPResponse, type HTTPRequest } from './http-message.js';
 import type { HTTPServerRequest } from './http-server-request.js';
 import type { HTTPServerResponse } from './http-server-response.js';
-import { REQUEST_SCOPE, SEND_HEAD_ONLY } from './internal.js';
+import { REQUEST_SCOPE, Reference, SEND_HEAD_ONLY } from './internal.js';
 import { PocoBuffer } from './poco-buffer.js';
 import type { SocketAddress } from './socket-address.js';
 import { Timespan } from './timespan.js';
@@ -261,6 +263,8 @@ export class WebSocket {
   static readonly SELECT_ERROR = 4;
 
   readonly #impl: WebSocketImpl;
+  /** This object's reference to the shared body: what its C++ destructor would drop. */
+  readonly #reference: Reference;
 
   /**
    * `new WebSocket(request, response)` inside an `HTTPRequestHandler`: checks that the request
@@ -288,22 +292,28 @@ export class WebSocket {
   ) {
     if (source === FROM_IMPL && response instanceof WebSocketImpl) {
       this.#impl = response;
+      this.#reference = new Reference(response);
     } else if (source instanceof WebSocket) {
       this.#impl = source.#impl;
-      this.#impl.retain();
+      this.#reference = new Reference(this.#impl);
     } else if (
       source !== FROM_IMPL &&
       response !== undefined &&
       !(response instanceof WebSocketImpl)
     ) {
-      this.#impl = WebSocket.#accept(source, response);
+      // The handler's WebSocket: its reference is the one the request scope holds until the
+      // handler settles (the C++ handler's local), which disposal may drop sooner.
+      [this.#impl, this.#reference] = WebSocket.#accept(source, response);
     } else {
       throw new InvalidArgumentException('Cannot assign incompatible socket');
     }
   }
 
   /** POCO's `accept()`: the handshake checks, the 101, and the impl over the handed-over socket. */
-  static #accept(request: HTTPServerRequest, response: HTTPServerResponse): WebSocketImpl {
+  static #accept(
+    request: HTTPServerRequest,
+    response: HTTPServerResponse,
+  ): [WebSocketImpl, Reference] {
     const scope = request[REQUEST_SCOPE];
     const check = checkUpgradeRequest(
       {
@@ -329,8 +339,7 @@ export class WebSocket {
       receiveTimeout: scope.params.getTimeout(),
       sendTimeout: new Timespan(0),
     });
-    scope.adopt(impl);
-    return impl;
+    return [impl, scope.adopt(impl)];
   }
 
   /**
@@ -440,11 +449,10 @@ export class WebSocket {
       receiveTimeout: session.getReceiveTimeout(),
       sendTimeout: session.getSendTimeout(),
     });
-    impl.retain(); // the caller's WebSocket holds the connection until close()
-    return WebSocket.fromImpl(impl);
+    return WebSocket.fromImpl(impl); // the caller's WebSocket holds the connection
   }
 
-  /** @internal a WebSocket over an impl whose reference it takes over (the client side). */
+  /** @internal a WebSocket over an impl, holding a reference to it (the client side). */
   static fromImpl(impl: WebSocketImpl): WebSocket {
     return new WebSocket(FROM_IMPL as never, impl as never);
   }
@@ -629,6 +637,16 @@ export class WebSocket {
   /** Closes the TCP connection without a close frame, for every copy. */
   close(): void {
     this.impl().close();
+  }
+
+  /**
+   * `using ws = ...`: what POCO's destructor does when the block ends. This object's reference
+   * to the connection is dropped, and the last reference closes the TCP connection without a
+   * close frame, as `close()` does; copies still held keep it open. Send the close frame first
+   * (`shutdown()`) for a clean close. Once per object; nothing on a closed socket; never throws.
+   */
+  [disposeSymbol](): void {
+    this.#reference.release();
   }
 
   /** The local address of the connection. */

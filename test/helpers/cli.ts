@@ -22,6 +22,8 @@ export interface CliOptions {
   cwd?: string;
   /** The program to run instead of this Node (e.g. another Node version's binary). */
   node?: string;
+  /** The script to run instead of the wsnet bin (e.g. a compiled example). */
+  script?: string;
 }
 
 /** A running `wsnet` process. */
@@ -34,7 +36,7 @@ export class CliProcess {
   #wake: Array<() => void> = [];
 
   constructor(args: readonly string[], options: CliOptions = {}) {
-    this.process = spawn(options.node ?? process.execPath, [cliBin, ...args], {
+    this.process = spawn(options.node ?? process.execPath, [options.script ?? cliBin, ...args], {
       cwd: options.cwd,
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
