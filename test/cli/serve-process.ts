@@ -24,9 +24,11 @@ export async function startServe(
   options: CliOptions = {},
 ): Promise<RunningServe> {
   const cli = new CliProcess(['serve', '--port', '0', ...args], options);
-  t.after(() => {
-    cli.kill();
-    return cli.exit().then(() => undefined);
+  // SIGTERM first: killed outright, it would leave the --exec programs behind (each runs in a
+  // process group of its own). exit() kills it if it does not end in time.
+  t.after(async () => {
+    cli.kill('SIGTERM');
+    await cli.exit(15_000);
   });
   const [, url, port] = await cli.waitFor(/^listening on (wss?:\/\/[^\s]+?:(\d+)\/\S*)/m);
   const files = /\(files from .* on (https?:\/\/\S+)\)/.exec(cli.stdout);

@@ -19,7 +19,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type http from 'node:http';
 import type { Writable } from 'node:stream';
 import type { WebSocketConnection } from '../../messages/index.js';
-import { LineSplitter, LineTooLongError } from './lines.js';
+import { LineSplitter } from './lines.js';
 import type { ServerLog } from './log.js';
 
 /** Bytes sent and not yet taken by the socket above which the program's stdout is paused. */
@@ -87,7 +87,7 @@ class ProgramBridge implements RunningProgram {
     this.#connection = connection;
     this.#id = id;
     this.#settings = settings;
-    this.#stdout = new LineSplitter(settings.maxLineBytes, 'fail');
+    this.#stdout = new LineSplitter(settings.maxLineBytes, 'stop');
     const url = request.url ?? '/';
     const query = url.indexOf('?');
     this.#child = spawn(settings.command, {
@@ -152,20 +152,16 @@ class ProgramBridge implements RunningProgram {
   /** A chunk of stdout: its complete lines go out as messages. */
   #output(chunk: Buffer): void {
     if (!this.#forwarding) return;
-    let lines: Buffer[];
-    try {
-      lines = this.#stdout.push(chunk);
-    } catch (error) {
-      if (!(error instanceof LineTooLongError)) throw error;
+    for (const line of this.#stdout.push(chunk)) this.#send(line);
+    if (this.#stdout.overflowed) {
       this.#settings.log.connection(
         this.#id,
-        `the program wrote ${error.message} (--max-message): closing with 1009`,
+        `the program wrote a line longer than ${this.#stdout.maxBytes} bytes (--max-message): closing with 1009`,
       );
       this.#stopForwarding();
       void this.#connection.close(MESSAGE_TOO_BIG, 'program output line too long');
       return;
     }
-    for (const line of lines) this.#send(line);
     if (this.#unsent > HIGH_WATER) this.#child.stdout.pause();
   }
 

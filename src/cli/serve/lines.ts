@@ -8,17 +8,12 @@ import { Buffer } from 'node:buffer';
 export type Overlong =
   /** Hand it out in pieces of `maxBytes` (a log line: better cut than lost). */
   | 'split'
-  /** Throw `LineTooLongError` (a message: it may not be cut without the peer knowing). */
-  | 'fail';
-
-export class LineTooLongError extends Error {
-  constructor(readonly maxBytes: number) {
-    super(`a line longer than ${maxBytes} bytes`);
-    this.name = 'LineTooLongError';
-  }
-}
+  /** Stop splitting and set `overflowed` (a message: it may not be cut without the peer knowing). */
+  | 'stop';
 
 export class LineSplitter {
+  /** With 'stop': a line grew past `maxBytes`; nothing more is split. */
+  overflowed = false;
   /** The unfinished line's chunks (not yet concatenated: most lines end in the chunk they start). */
   #pending: Buffer[] = [];
   #pendingBytes = 0;
@@ -30,14 +25,13 @@ export class LineSplitter {
 
   /**
    * The lines that `chunk` completes, without their `\n` (nor a `\r` before it: CRLF programs
-   * are read as their authors mean them).
+   * are read as their authors mean them). With 'stop', those before an overlong line only.
    */
   push(chunk: Buffer): Buffer[] {
     const lines: Buffer[] = [];
     let start = 0;
     for (let newline = chunk.indexOf(10); newline !== -1; newline = chunk.indexOf(10, start)) {
-      const part = chunk.subarray(start, newline);
-      this.#take(part, lines);
+      if (!this.#take(chunk.subarray(start, newline), lines)) return lines;
       lines.push(withoutCarriageReturn(this.#drain()));
       start = newline + 1;
     }
@@ -48,23 +42,31 @@ export class LineSplitter {
 
   /** The last line if the stream ended without a newline (undefined if it ended with one). */
   end(): Buffer | undefined {
-    if (this.#pendingBytes === 0) return undefined;
+    if (this.#pendingBytes === 0 || this.overflowed) return undefined;
     return withoutCarriageReturn(this.#drain());
   }
 
   /** Adds `part` (no newline in it) to the unfinished line, keeping it within `maxBytes`. */
-  #take(part: Buffer, lines: Buffer[]): void {
+  #take(part: Buffer, lines: Buffer[]): boolean {
+    if (this.overflowed) return false;
     while (this.#pendingBytes + part.length > this.maxBytes) {
-      if (this.overlong === 'fail') throw new LineTooLongError(this.maxBytes);
+      if (this.overlong === 'stop') {
+        this.overflowed = true;
+        this.#pending = [];
+        this.#pendingBytes = 0;
+        return false;
+      }
       const room = this.maxBytes - this.#pendingBytes;
       this.#pending.push(part.subarray(0, room));
       this.#pendingBytes += room;
       lines.push(this.#drain());
       part = part.subarray(room);
     }
-    if (part.length === 0) return;
-    this.#pending.push(part);
-    this.#pendingBytes += part.length;
+    if (part.length > 0) {
+      this.#pending.push(part);
+      this.#pendingBytes += part.length;
+    }
+    return true;
   }
 
   #drain(): Buffer {
