@@ -272,4 +272,38 @@ describe('wsnet serve --broadcast', () => {
     assert.equal(await within(a.receive()), 'from b');
     assert.equal(await within(c.receive()), 'from b');
   });
+
+  it('a client that does not keep up is closed with 1013; the others are not held up', async (t) => {
+    const serve = await startServe(t, ['--broadcast', '--exclude-sender']);
+    // It stops reading its socket once 64 KiB of messages wait in its inbox.
+    const slow = await client(t, serve.url, { maxInboxBytes: 64 * 1024 });
+    const fast = await client(t, serve.url);
+    const sender = await client(t, serve.url);
+    const message = Buffer.alloc(1024 * 1024, 7);
+    // Well over the 16 MiB a connection may queue (the message API's maxQueuedBytes), plus
+    // what the sockets buffer.
+    const count = 32;
+    const fastReceived = (async () => {
+      for (let i = 0; i < count; i++)
+        assert.deepEqual(await within(fast.receive(), 10_000), message);
+    })();
+    for (let i = 0; i < count; i++) await sender.send(message);
+    await fastReceived;
+    await serve.cli.waitFor(/^#1 reads too slowly for the broadcast .*closing with 1013/m, {
+      stream: 'stderr',
+    });
+    // What was queued before the close still comes; then the close (not a normal one: the
+    // iteration ends by throwing it).
+    let received = 0;
+    await assert.rejects(async () => {
+      for await (const data of slow) {
+        assert.deepEqual(data, message);
+        received++;
+      }
+    }, /connection closed: 1013 reading too slowly/);
+    const status = await within(slow.closed);
+    assert.equal(status.code, 1013);
+    assert.ok(received < count, `${received} of ${count}`);
+    assert.equal(fast.readyState, 1);
+  });
 });

@@ -136,9 +136,14 @@ function listenFailure(error: unknown, { port, host }: ListenSettings): Error {
         ExitCode.LOCAL,
         'Ports below 1024 need privileges: choose another with --port.',
       );
-    case 'EADDRNOTAVAIL':
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
+      return new CliError(
+        `cannot listen on ${where}: the name ${host} does not resolve`,
+        ExitCode.LOCAL,
+        'Use an address: --host 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).',
+      );
+    case 'EADDRNOTAVAIL':
       return new CliError(
         `cannot listen on ${where}: ${host} is not an address of this machine`,
         ExitCode.LOCAL,
