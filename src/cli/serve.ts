@@ -3,6 +3,7 @@
  * broadcast (a chat), or a program per connection (`--exec`, as websocketd does), with static
  * files beside it and TLS if asked. Built on the message API alone, as a user would write it.
  */
+import type http from 'node:http';
 import type { RunningProgram } from './serve/exec.js';
 import type { WebSocketConnection } from '../messages/index.js';
 import { durationOption, integerOption, parseCommandLine, sizeOption, usageError } from './args.js';
@@ -235,31 +236,34 @@ export async function runServe(argv: readonly string[]): Promise<number> {
   const { webSocket } = server;
   const programs = new Set<RunningProgram>();
   const handlers = new Set<Promise<void>>();
-  webSocket.on('connection', (connection, request) => {
-    const id = log.opened(connection, request);
-    const handled = handle(connection, id);
-    handlers.add(handled);
-    void handled.then(() => handlers.delete(handled));
-
-    function handle(connection: WebSocketConnection, id: number): Promise<void> {
-      const { mode } = config!;
-      switch (mode.name) {
-        case 'echo':
-          return echo(connection);
-        case 'broadcast':
-          return broadcast(connection, webSocket, { excludeSender: mode.excludeSender, log });
-        case 'exec': {
-          const program = startProgram(connection, request, id, {
-            command: mode.command,
-            graceMs: mode.graceMs,
-            maxLineBytes: config!.maxMessage,
-            log,
-          });
-          programs.add(program);
-          return program.finished.then(() => void programs.delete(program));
-        }
+  const { mode, maxMessage } = config;
+  /** Runs the mode on one connection; resolves once it is over (program included). */
+  const handle = (
+    connection: WebSocketConnection,
+    request: http.IncomingMessage,
+    id: number,
+  ): Promise<void> => {
+    switch (mode.name) {
+      case 'echo':
+        return echo(connection);
+      case 'broadcast':
+        return broadcast(connection, webSocket, { excludeSender: mode.excludeSender, log });
+      case 'exec': {
+        const program = startProgram(connection, request, id, {
+          command: mode.command,
+          graceMs: mode.graceMs,
+          maxLineBytes: maxMessage,
+          log,
+        });
+        programs.add(program);
+        return program.finished.then(() => void programs.delete(program));
       }
     }
+  };
+  webSocket.on('connection', (connection, request) => {
+    const handled = handle(connection, request, log.opened(connection, request));
+    handlers.add(handled);
+    void handled.then(() => handlers.delete(handled));
   });
   webSocket.on('rejection', (status, request, error) => log.refused(status, request, error));
   webSocket.on('handlerError', (error, connection) =>
