@@ -46,7 +46,9 @@ Modes (one of):
                              again (to its process group). Its output is paused while the
                              client reads slowly. Its environment has REMOTE_ADDR, REMOTE_PORT,
                              REQUEST_URI and QUERY_STRING (and WEBSOCKET_PROTOCOL if one was
-                             agreed).
+                             agreed). Many programs hold their output back when it is a pipe:
+                             make them write each line at once (python3 -u, sed -u,
+                             stdbuf -oL CMD)
       --grace DURATION       with --exec: how long a program may take to exit after its
                              connection closed, before each signal (default 2s)
 
@@ -78,7 +80,7 @@ Server:
 Examples:
   wsnet serve                                      echo on ws://127.0.0.1:${DEFAULT_PORT}/
   wsnet serve --port 0 --broadcast                 a chat on a free port
-  wsnet serve --exec 'tr a-z A-Z'                  each connection talks to its own tr
+  wsnet serve --exec 'stdbuf -oL tr a-z A-Z'       each connection talks to its own tr
   wsnet serve --exec ./count.sh --path /count      websocketd's counter example
   wsnet serve --static ./public --path /ws         a page and its WebSocket on one port
   wsnet serve --key key.pem --cert cert.pem        wss:// (and https:// with --static)
