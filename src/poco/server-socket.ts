@@ -157,9 +157,6 @@ export class ServerSocket {
     this.listener.close();
   }
 
-<<<<<<< HEAD
-  /** Whether connections are TLS (false here). */
-=======
   /**
    * `using socket = await ServerSocket.create(...)`: what POCO's destructor does when the block
    * ends. The socket stops listening, unless an `HTTPServer` serves on it: the server holds its
@@ -174,7 +171,7 @@ export class ServerSocket {
     this.#served = true;
   }
 
->>>>>>> dispose
+  /** Whether connections are TLS (false here). */
   secure(): boolean {
     return false;
   }
