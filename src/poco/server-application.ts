@@ -70,21 +70,37 @@ export function waitForTerminationRequest(
 /** The base class of a server program (POCO's `ServerApplication`, from `Application`). */
 export abstract class ServerApplication {
   // Application::ExitCode: the exit statuses of sysexits.h.
+  /** Successful termination (sysexits.h `EX_OK`). */
   static readonly EXIT_OK = 0;
+  /** Command line usage error (sysexits.h `EX_USAGE`). */
   static readonly EXIT_USAGE = 64;
+  /** Data format error (sysexits.h `EX_DATAERR`). */
   static readonly EXIT_DATAERR = 65;
+  /** Cannot open input (sysexits.h `EX_NOINPUT`). */
   static readonly EXIT_NOINPUT = 66;
+  /** Addressee unknown (sysexits.h `EX_NOUSER`). */
   static readonly EXIT_NOUSER = 67;
+  /** Host name unknown (sysexits.h `EX_NOHOST`). */
   static readonly EXIT_NOHOST = 68;
+  /** Service unavailable (sysexits.h `EX_UNAVAILABLE`). */
   static readonly EXIT_UNAVAILABLE = 69;
+  /** Internal software error (an error escaping `main`) (sysexits.h `EX_SOFTWARE`). */
   static readonly EXIT_SOFTWARE = 70;
+  /** System error (e.g. cannot fork) (sysexits.h `EX_OSERR`). */
   static readonly EXIT_OSERR = 71;
+  /** Critical OS file missing (sysexits.h `EX_OSFILE`). */
   static readonly EXIT_OSFILE = 72;
+  /** Can't create (user) output file (sysexits.h `EX_CANTCREAT`). */
   static readonly EXIT_CANTCREAT = 73;
+  /** Input/output error (sysexits.h `EX_IOERR`). */
   static readonly EXIT_IOERR = 74;
+  /** Temporary failure; the user is invited to retry (sysexits.h `EX_TEMPFAIL`). */
   static readonly EXIT_TEMPFAIL = 75;
+  /** Remote error in protocol (sysexits.h `EX_PROTOCOL`). */
   static readonly EXIT_PROTOCOL = 76;
+  /** Permission denied (sysexits.h `EX_NOPERM`). */
   static readonly EXIT_NOPERM = 77;
+  /** Configuration error (sysexits.h `EX_CONFIG`). */
   static readonly EXIT_CONFIG = 78;
 
   /** The application's work (POCO's `main(args)`): resolves with the exit status. */

@@ -90,14 +90,24 @@ interface RunResult {
   timedOut: boolean;
 }
 
-/** Runs a compiled block in a child process; kills it (by its handle) at the deadline. */
-function run(file: string, cwd: string): Promise<RunResult> {
+/**
+ * Runs a compiled block in a child process; kills it (by its handle) at the deadline. With
+ * `sigtermAfter`, sends it SIGTERM once its output contains that text.
+ */
+function run(file: string, cwd: string, sigtermAfter?: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [file], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    let signalled = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (sigtermAfter !== undefined && !signalled && stdout.includes(sigtermAfter)) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const timer = setTimeout(() => {
       timedOut = true;
@@ -264,7 +274,7 @@ describe('code blocks of README.md and docs/*.md', { concurrency: 4 }, () => {
         undefined,
         `${where(block)} runs but listens on a fixed port (${port}): use port 0, or mark it compile-only`,
       );
-      const result = await run(prepared.get(block)!.output, dir);
+      const result = await run(prepared.get(block)!.output, dir, block.directives.sigtermAfter);
       const output = `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
       assert.ok(
         !result.timedOut,

@@ -19,6 +19,9 @@
  * - `with tls-files`: run in a directory holding `key.pem` and `cert.pem` (a self-signed
  *   certificate for localhost, 127.0.0.1 and ::1).
  * - `stdout includes "text"` (a JSON string): the run's output must contain it.
+ * - `SIGTERM after "text"` (a JSON string): for a program that runs until it is asked to stop
+ *   (a server waiting for a termination request): once its output contains the text, the test
+ *   sends it SIGTERM, and it must then exit by itself with status 0.
  * - `nginx (reason)`: an nginx configuration that test/docs/deployment-nginx.test.ts runs.
  * A TypeScript or JavaScript block without a comment is compiled and run; it must exit by itself
  * with status 0. Blocks in other languages are not compiled, except as `nginx` says.
@@ -49,6 +52,8 @@ export interface Directives {
   readonly echoServerAt?: string;
   readonly tlsFiles: boolean;
   readonly stdoutIncludes: readonly string[];
+  /** `SIGTERM after "text"`: the output that says the program is ready to be asked to stop. */
+  readonly sigtermAfter?: string;
   /** Set for nginx blocks: what the test changes in it. */
   readonly nginx?: string;
 }
@@ -87,6 +92,7 @@ export function parseDirectives(first: string, rest: readonly string[]): Directi
   let tlsFiles = false;
   let nginx: string | undefined;
   const stdoutIncludes: string[] = [];
+  let sigtermAfter: string | undefined;
   for (const part of splitDirectives(first)) {
     let match: RegExpMatchArray | null;
     if ((match = /^compile-only\s*\((.+)\)$/.exec(part)) !== null) compileOnly = match[1].trim();
@@ -96,10 +102,12 @@ export function parseDirectives(first: string, rest: readonly string[]): Directi
     else if (part === 'with tls-files') tlsFiles = true;
     else if ((match = /^stdout includes (".*")$/.exec(part)) !== null)
       stdoutIncludes.push(JSON.parse(match[1]) as string);
+    else if ((match = /^SIGTERM after (".*")$/.exec(part)) !== null)
+      sigtermAfter = JSON.parse(match[1]) as string;
     else
       throw new Error(
         `unknown test directive ${JSON.stringify(part)} (compile-only (reason), ` +
-          'with echo-server at HOST:PORT, with tls-files, stdout includes "...", nginx (reason))',
+          'with echo-server at HOST:PORT, with tls-files, stdout includes "...", SIGTERM after "...", nginx (reason))',
       );
   }
   if (/^compile-only\b/.test(first.trim()) && compileOnly === undefined)
@@ -111,6 +119,7 @@ export function parseDirectives(first: string, rest: readonly string[]): Directi
     ...(compileOnly === undefined ? {} : { compileOnly }),
     ...(echoServerAt === undefined ? {} : { echoServerAt }),
     ...(nginx === undefined ? {} : { nginx }),
+    ...(sigtermAfter === undefined ? {} : { sigtermAfter }),
     prelude,
     tlsFiles,
     stdoutIncludes,
