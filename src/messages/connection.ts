@@ -36,7 +36,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Channel, type ChannelHandler } from '../io/channel.js';
+import { Channel } from '../io/channel.js';
 import { Inbox } from '../io/inbox.js';
 import { isValidWireCloseCode } from '../protocol/close.js';
 import { Connection, ReadyState, type ConnectionEvent, type Role } from '../protocol/connection.js';
@@ -210,9 +210,11 @@ function isNormalClose(code: number): boolean {
   );
 }
 
+// A ChannelHandler, checked where the channel is made (`new Channel(…, this, …)`): not named in
+// `implements`, which the published .d.ts would keep while stripping the @internal members.
 export class WebSocketConnection
   extends EventEmitter<WebSocketConnectionEvents>
-  implements AsyncIterable<Message>, ChannelHandler
+  implements AsyncIterable<Message>
 {
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;

@@ -57,7 +57,6 @@ import {
   checkSettings,
   reportUnhandled,
   type ConnectionSettings,
-  type ListenerErrorSink,
 } from './connection.js';
 
 /** An HTTP answer that refuses a handshake. */
@@ -148,10 +147,9 @@ export interface WebSocketServerEvents {
 
 const EMPTY = Buffer.alloc(0);
 
-export class WebSocketServer
-  extends EventEmitter<WebSocketServerEvents>
-  implements ListenerErrorSink
-{
+// A ListenerErrorSink, checked where it is handed to each connection: not named in `implements`,
+// which the published .d.ts would keep while stripping the @internal interface and member.
+export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /** The open connections. */
   readonly clients = new Set<WebSocketConnection>();
   readonly #options: ServerOptions;

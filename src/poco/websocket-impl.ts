@@ -22,7 +22,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
-import { Channel, ReadPause, type ChannelHandler } from '../io/channel.js';
+import { Channel, ReadPause } from '../io/channel.js';
 import { Inbox } from '../io/inbox.js';
 import { Connection, POCO_POLICY, type ConnectionEvent } from '../protocol/connection.js';
 import type { ProtocolError } from '../protocol/errors.js';
@@ -98,7 +98,9 @@ const DEFAULT_RECEIVE_BUFFER = 1 << 20;
 /** How long `close()` lets the kernel deliver what was written, unless `setLinger` says. */
 const DEFAULT_LINGER_MS = 10_000;
 
-export class WebSocketImpl implements ChannelHandler {
+// A ChannelHandler, checked where the channel is made (`new Channel(…, this, …)`): not named in
+// `implements`, which the published .d.ts would keep while stripping the @internal members.
+export class WebSocketImpl {
   readonly #socket: Socket;
   readonly #connection: Connection;
   readonly #channel: Channel;
