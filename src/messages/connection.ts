@@ -211,7 +211,7 @@ function isNormalClose(code: number): boolean {
 }
 
 // A ChannelHandler, checked where the channel is made (`new Channel(…, this, …)`): not named in
-// `implements`, which the published .d.ts would keep while stripping the @internal members.
+// `implements`, which the published .d.ts would keep while its internal members are stripped.
 export class WebSocketConnection
   extends EventEmitter<WebSocketConnectionEvents>
   implements AsyncIterable<Message>

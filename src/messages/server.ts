@@ -148,7 +148,7 @@ export interface WebSocketServerEvents {
 const EMPTY = Buffer.alloc(0);
 
 // A ListenerErrorSink, checked where it is handed to each connection: not named in `implements`,
-// which the published .d.ts would keep while stripping the @internal interface and member.
+// which the published .d.ts would keep while the interface and member are stripped.
 export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /** The open connections. */
   readonly clients = new Set<WebSocketConnection>();

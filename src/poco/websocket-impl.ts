@@ -99,7 +99,7 @@ const DEFAULT_RECEIVE_BUFFER = 1 << 20;
 const DEFAULT_LINGER_MS = 10_000;
 
 // A ChannelHandler, checked where the channel is made (`new Channel(…, this, …)`): not named in
-// `implements`, which the published .d.ts would keep while stripping the @internal members.
+// `implements`, which the published .d.ts would keep while its internal members are stripped.
 export class WebSocketImpl {
   readonly #socket: Socket;
   readonly #connection: Connection;
