@@ -36,7 +36,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Channel, type ChannelHandler } from '../io/channel.js';
+import { Channel } from '../io/channel.js';
 import { asyncDisposeSymbol } from '../io/disposal.js';
 import { Inbox } from '../io/inbox.js';
 import { isValidWireCloseCode } from '../protocol/close.js';
@@ -243,6 +243,8 @@ function isNormalClose(code: number): boolean {
   );
 }
 
+// A ChannelHandler, checked where the channel is made (`new Channel(…, this, …)`): not named in
+// `implements`, which the published .d.ts would keep while its internal members are stripped.
 /**
  * A WebSocket connection at the message level, both sides: made by {@link connect} (client) and by
  * a {@link WebSocketServer} (server). Strict (the protocol core's {@link RFC_POLICY}): every RFC
@@ -277,7 +279,7 @@ function isNormalClose(code: number): boolean {
  */
 export class WebSocketConnection
   extends EventEmitter<WebSocketConnectionEvents>
-  implements AsyncIterable<Message>, ChannelHandler
+  implements AsyncIterable<Message>
 {
   /** {@link ReadyState}'s `OPEN` (1): messages flow both ways. */
   static readonly OPEN = ReadyState.OPEN;

@@ -58,7 +58,6 @@ import {
   checkSettings,
   reportUnhandled,
   type ConnectionSettings,
-  type ListenerErrorSink,
 } from './connection.js';
 
 /** An HTTP answer that refuses a handshake. */
@@ -163,6 +162,8 @@ export interface WebSocketServerEvents {
 
 const EMPTY = Buffer.alloc(0);
 
+// A ListenerErrorSink, checked where it is handed to each connection: not named in `implements`,
+// which the published .d.ts would keep while the interface and member are stripped.
 /**
  * A WebSocket server for the message API: each accepted handshake becomes a
  * {@link WebSocketConnection} on the `connection` event. It runs standalone (`{ port }`; prefer
@@ -197,10 +198,7 @@ const EMPTY = Buffer.alloc(0);
  * // later: await server.close(); // closes every connection with 1001
  * ```
  */
-export class WebSocketServer
-  extends EventEmitter<WebSocketServerEvents>
-  implements ListenerErrorSink
-{
+export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /** The open connections. */
   readonly clients = new Set<WebSocketConnection>();
   readonly #options: ServerOptions;

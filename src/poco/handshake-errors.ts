@@ -1,6 +1,6 @@
 /**
  * POCO's `WebSocketException` for each handshake check of the protocol core: POCO's error code
- * and POCO's message (poco-behaviour.md §7, §8). The core names the rule (`HandshakeError`'s
+ * and POCO's message (POCO's Net/src/WebSocket.cpp). The core names the rule (`HandshakeError`'s
  * `reason`) in RFC 6455's terms; what POCO calls it lives here.
  */
 import type { HandshakeError, HandshakeErrorReason } from '../protocol/errors.js';

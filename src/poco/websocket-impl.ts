@@ -22,7 +22,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
-import { Channel, ReadPause, type ChannelHandler } from '../io/channel.js';
+import { Channel, ReadPause } from '../io/channel.js';
 import { Inbox } from '../io/inbox.js';
 import { Connection, POCO_POLICY, type ConnectionEvent } from '../protocol/connection.js';
 import type { ProtocolError } from '../protocol/errors.js';
@@ -98,6 +98,8 @@ const DEFAULT_RECEIVE_BUFFER = 1 << 20;
 /** How long `close()` lets the kernel deliver what was written, unless `setLinger` says. */
 const DEFAULT_LINGER_MS = 10_000;
 
+// A ChannelHandler, checked where the channel is made (`new Channel(…, this, …)`): not named in
+// `implements`, which the published .d.ts would keep while its internal members are stripped.
 /**
  * POCO's `WebSocketImpl`: the body that every copy of a {@link WebSocket} shares (copies compare
  * equal because they hold the same impl; {@link WebSocket.impl} returns it). Use the
@@ -108,7 +110,7 @@ const DEFAULT_LINGER_MS = 10_000;
  * buffer size (a full queue stops reading), a frame larger than that is not read ahead of a
  * `receiveFrame` that can take it, and a partly received frame survives a receive timeout.
  */
-export class WebSocketImpl implements ChannelHandler {
+export class WebSocketImpl {
   readonly #socket: Socket;
   readonly #connection: Connection;
   readonly #channel: Channel;

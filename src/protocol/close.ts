@@ -68,7 +68,7 @@ export function encodeClosePayload(code?: number, reason: string | Uint8Array = 
 
 /**
  * The payload bytes for any 16-bit code and any reason, without validation: POCO's `shutdown()`
- * sends whatever it is given (poco-behaviour.md §6).
+ * sends whatever it is given (POCO's Net/src/WebSocket.cpp).
  */
 export function encodeRawClosePayload(code: number, reason: string | Uint8Array = ''): Buffer {
   const reasonBytes = typeof reason === 'string' ? Buffer.from(reason, 'utf8') : reason;

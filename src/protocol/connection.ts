@@ -119,7 +119,7 @@ export const RFC_POLICY: ConnectionPolicy = Object.freeze({
 });
 
 /**
- * What POCO's WebSocket does (poco-behaviour.md §4, (d)): frames are handed over as they are,
+ * What POCO's WebSocket does (Net/src/WebSocketImpl.cpp): frames are handed over as they are,
  * nothing is answered or validated, and only the per-frame size limit applies (POCO's default
  * `maxPayloadSize`, INT_MAX).
  */

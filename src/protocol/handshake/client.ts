@@ -3,7 +3,7 @@
  * WebSocket headers, and the check of the server's response.
  *
  * Two policies, as on the server side:
- * - `'poco'`: POCO's `WebSocket::connect` and `completeHandshake` (poco-behaviour.md §8):
+ * - `'poco'`: POCO's `WebSocket::connect` and `completeHandshake` (Net/src/WebSocket.cpp):
  *   401 → error 6, 200 → 1 "does not understand", another non-101 → 1 "Cannot upgrade", then
  *   `Connection` equal to `Upgrade` as a whole value → 1, `Upgrade` equal to `websocket` → 1,
  *   `Sec-WebSocket-Accept` exactly right → 5. The 401 retry with credentials is the caller's.

@@ -3,7 +3,7 @@
  * then build the 101 response's headers or a rejection. Sending is the I/O layer's job.
  *
  * Two policies:
- * - `'poco'`: exactly POCO's `WebSocket::accept` (poco-behaviour.md §7), in its order:
+ * - `'poco'`: exactly POCO's `WebSocket::accept` (Net/src/WebSocket.cpp), in its order:
  *   `Connection` has the token `upgrade` and `Upgrade` is `websocket` (the whole value,
  *   case-insensitively) → error 1; `Sec-WebSocket-Version` present → 2, and `"13"` → 3;
  *   `Sec-WebSocket-Key` not blank → 4. Method, HTTP version, Host and the key's format are not
