@@ -9,6 +9,8 @@ import { projectRoot } from '../helpers/paths.js';
 
 /** Generated or installed directories: not part of the repository. */
 const NOT_IN_REPOSITORY = new Set(['.git', 'node_modules', 'build', 'dist', 'coverage']);
+/** Made by the project's scripts and git-ignored (`npm run docs`): named, never committed. */
+const GENERATED = ['docs/api'];
 
 async function filesUnder(dir: string, keep: (name: string) => boolean): Promise<string[]> {
   const found: string[] = [];
@@ -82,6 +84,7 @@ export async function brokenReferences(
     const token = raw.replace(/[.,;:]+$/, '');
     const relative = /^\.{1,2}\//.test(token);
     const first = token.replace(/^(\.{1,2}\/)+/, '').split('/')[0];
+    if (GENERATED.some((generated) => `${token}/`.startsWith(`${generated}/`))) continue;
     if (relative) {
       if (!(await inRepository(repository, path.resolve(dir, token)))) broken.push(`path ${token}`);
     } else if (token.includes('/') && repository.topLevel.has(first)) {
