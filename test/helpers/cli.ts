@@ -24,6 +24,12 @@ export interface CliOptions {
   node?: string;
   /** The script to run instead of the wsnet bin (e.g. a compiled example). */
   script?: string;
+  /**
+   * A whole command to run instead of Node and a script (e.g. `['npx', '--offline', 'wsnet']`);
+   * it runs as the leader of a process group of its own, and `kill` signals the whole group, so
+   * that what a launcher such as npx starts ends with it.
+   */
+  command?: readonly string[];
 }
 
 /** A running `wsnet` process. */
@@ -33,13 +39,21 @@ export class CliProcess {
   stderr = '';
   #exit: Promise<CliExit>;
   #exited = false;
+  /** Whether the child leads a process group of its own (signals go to the group). */
+  readonly #group: boolean;
   #wake: Array<() => void> = [];
 
   constructor(args: readonly string[], options: CliOptions = {}) {
-    this.process = spawn(options.node ?? process.execPath, [options.script ?? cliBin, ...args], {
+    const [file, ...prefix] = options.command ?? [
+      options.node ?? process.execPath,
+      options.script ?? cliBin,
+    ];
+    this.#group = options.command !== undefined;
+    this.process = spawn(file, [...prefix, ...args], {
       cwd: options.cwd,
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      detached: this.#group,
     });
     this.process.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       this.stdout += chunk;
@@ -112,7 +126,9 @@ export class CliProcess {
 
   /** Sends `signal` (default SIGKILL) to the child if it still runs. */
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (!this.#exited && this.process.exitCode === null) this.process.kill(signal);
+    if (this.#exited || this.process.exitCode !== null) return;
+    if (this.#group && this.process.pid !== undefined) process.kill(-this.process.pid, signal);
+    else this.process.kill(signal);
   }
 
   #waitUntil(deadline: number): Promise<boolean> {
