@@ -199,7 +199,7 @@ function networkFailure(error: NetworkError, endpoint: string, context: AttemptC
     case 'EAI_AGAIN':
       return fail(
         `cannot resolve the host name: ${error.message}`,
-        'check the host name in the URL (and --proxy) and your DNS',
+        `check the host name in the URL${context.proxy === undefined ? '' : ' and in --proxy'}, and your DNS`,
       );
     case 'ECONNRESET':
     case 'EPIPE':
