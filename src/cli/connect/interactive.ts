@@ -47,7 +47,11 @@ class InteractiveSession {
   readonly #lines: Interface;
   /** Our close was asked for (Ctrl-C, /close, /quit, Ctrl-D): the next Ctrl-C drops the connection. */
   #closing = false;
-  /** The connection is closed: nothing is prompted for any more. */
+  /**
+   * The prompt is gone: the connection closed, or the input ended (Ctrl-D). From then on lines
+   * are only written: `prompt()` would resume reading a closed interface's input, and an input
+   * being read keeps the process alive.
+   */
   #ended = false;
   /** Typed lines are handled one after the other (a /file read must not be overtaken). */
   #handling: Promise<void> = Promise.resolve();
@@ -92,12 +96,14 @@ class InteractiveSession {
     this.#lines.on('SIGINT', () => this.#interrupt());
     // Ctrl-D (or the end of the input): as /quit.
     this.#lines.on('close', () => {
-      if (!this.#ended && !this.#closing) this.#close(1000, '');
+      if (this.#ended) return;
+      this.#ended = true;
+      if (!this.#closing) this.#close(1000, '');
     });
     this.#lines.prompt();
     const status = await connection.closed;
     // The prompt goes: nothing can be sent any more.
-    this.#clearPrompt();
+    if (!this.#ended) this.#clearPrompt();
     this.#ended = true;
     this.#show(`! ${now()} ${describeClose(status)}`);
     this.#lines.close();
