@@ -79,9 +79,11 @@ function handshakeFailure(error: Error, endpoint: string, url: URL): CliError {
       return refused(error.message, 'the server is unavailable or full: try again later');
     case 101:
     case undefined:
-      return refused(
-        error.message,
-        'the server accepted but answered against RFC 6455: it is not a conforming WebSocket server',
+      // Accepted, but the 101 breaks a rule (the accept key, a subprotocol not offered...).
+      return new CliError(
+        `${endpoint} answered the WebSocket handshake wrongly: ${error.message}`,
+        ExitCode.HANDSHAKE_REFUSED,
+        'the server is not a conforming WebSocket server (RFC 6455 §4.2.2)',
       );
     default:
       return refused(error.message, 'the server answered with an HTTP status other than 101');
