@@ -110,6 +110,36 @@ describe('wsnet connect: messages in a pipe', () => {
     assert.deepEqual(result.stdout.split('\n'), [...lines, '']);
   });
 
+  it('a server that closes while stdin is still open ends the session (stdin is let go)', async () => {
+    const { url } = await serverWith(echoUntil('only'));
+    const cli = new CliProcess(['connect', url]);
+    cli.write('only\n'); // and stdin stays open
+    const result = await cli.exit();
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'only\n');
+    assert.match(result.stderr, /^closed: 1000 normal closure, reason "bye"\n$/);
+  });
+
+  it('when its stdout goes away (| head -1), closes with 1001 and exits 0', async () => {
+    const closes: Array<[number, string]> = [];
+    const { url } = await serverWith((connection) => {
+      connection.on('close', (code, reason) => closes.push([code, reason]));
+      // A message every few milliseconds until the client closes (a paced stream, not a flood
+      // that the client would have to read through before the close handshake completes).
+      let count = 0;
+      const timer = setInterval(() => void connection.send(`message ${count++}`), 5);
+      connection.on('close', () => clearInterval(timer));
+    });
+    const cli = new CliProcess(['connect', '-w', '60s', url]);
+    cli.endInput();
+    await cli.waitFor(/^message 0\n/);
+    cli.process.stdout!.destroy();
+    const result = await cli.exit();
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /closed: 1001 going away/);
+    assert.deepEqual(closes, [[1001, 'output closed']]);
+  });
+
   it('prints binary messages in hex by default, in base64 with --binary-format base64', async () => {
     const bytes = Buffer.from([0x00, 0x01, 0x02, 0xff, 0x0a]);
     const { url } = await serverWith(async (connection) => {
