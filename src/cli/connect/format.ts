@@ -86,11 +86,26 @@ export function clockTime(time: Date): string {
  * window with escape sequences.
  */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (char) => {
-    const code = char.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
-  });
+  let shown = '';
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    shown += isControl(code)
+      ? code <= 0xff
+        ? `\\x${code.toString(16).padStart(2, '0')}`
+        : `\\u{${code.toString(16)}}`
+      : char;
+  }
+  return shown;
+}
+
+/** C0 and C1 controls but newline and tab, DEL, and the Unicode line and paragraph separators. */
+function isControl(code: number): boolean {
+  return (
+    (code < 0x20 && code !== 0x0a && code !== 0x09) ||
+    (code >= 0x7f && code <= 0x9f) ||
+    code === 0x2028 ||
+    code === 0x2029
+  );
 }
 
 /** A message as the terminal shows it, after the mark and the time. */
