@@ -28,14 +28,18 @@ export async function runConnect(argv: readonly string[]): Promise<number> {
   } catch (error) {
     throw explainFailure(error, { url: plan.url, proxy: plan.proxy }) ?? error;
   }
-  // Interactive only when a person is at both ends of the terminal, and nothing was scripted.
+  // Interactive only when a person is at both ends of the terminal, and nothing asked for
+  // output made for programs (--execute, --json).
   const interactive =
-    plan.execute.length === 0 && process.stdin.isTTY === true && process.stdout.isTTY === true;
+    plan.execute.length === 0 &&
+    !plan.json &&
+    process.stdin.isTTY === true &&
+    process.stdout.isTTY === true;
   if (interactive)
     return runInteractive(
       connection,
       { input: process.stdin, output: process.stdout },
-      { url: plan.url.href, binaryFormat: plan.binaryFormat },
+      { url: withoutPassword(plan.url), binaryFormat: plan.binaryFormat },
     );
   return runPipe(
     connection,
@@ -47,4 +51,12 @@ export async function runConnect(argv: readonly string[]): Promise<number> {
       binaryFormat: plan.binaryFormat,
     },
   );
+}
+
+/** The URL to show on the screen: a password given in it is not. */
+function withoutPassword(url: URL): string {
+  if (url.password === '') return url.href;
+  const shown = new URL(url.href);
+  shown.password = '***';
+  return shown.href;
 }

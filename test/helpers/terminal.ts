@@ -1,11 +1,11 @@
 /**
  * The `wsnet` command line on a real pseudo-terminal: a tmux server of the test's own (its own
  * socket and configuration in a temporary directory) runs the compiled bin in a pane, keys are
- * typed into it, and the screen is read back. The pane stays after the program exits, with its
- * exit status. Every wait has a deadline; `stop()` ends this tmux server, and only it.
+ * typed into it, and the screen is read back. The pane stays after the program exits, and its
+ * shell writes the exit status to a file. Every wait has a deadline; `stop()` ends this tmux server, and only it.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -24,6 +24,15 @@ export async function hasTmux(): Promise<boolean> {
   }
 }
 
+/** The exit status in `file`, if it was written yet. */
+function readStatus(file: string): number | undefined {
+  try {
+    return Number(readFileSync(file, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
 function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
@@ -31,10 +40,12 @@ function shellQuote(word: string): string {
 export class Terminal {
   readonly #directory: string;
   readonly #socket: string;
+  readonly #statusFile: string;
 
   private constructor(directory: string) {
     this.#directory = directory;
     this.#socket = path.join(directory, 'tmux.sock');
+    this.#statusFile = path.join(directory, 'status');
   }
 
   /** Starts `wsnet args` in a new terminal of `columns` x `rows`. */
@@ -47,7 +58,12 @@ export class Terminal {
     // remain-on-exit keeps the pane (its screen and exit status) after the program ends.
     writeFileSync(config, 'set -g remain-on-exit on\nset -g history-limit 5000\n');
     const terminal = new Terminal(directory);
-    const command = [process.execPath, cliBin, ...args].map(shellQuote).join(' ');
+    // The shell writes the exit status to a file (whole: written to a temporary name, then
+    // renamed), and the pane stays (remain-on-exit) to be read.
+    const status = terminal.#statusFile;
+    const command =
+      `${[process.execPath, cliBin, ...args].map(shellQuote).join(' ')}; ` +
+      `echo $? > ${shellQuote(`${status}.tmp`)} && mv ${shellQuote(`${status}.tmp`)} ${shellQuote(status)}`;
     await terminal.#tmux(
       ['-f', config, 'new-session', '-d', '-x', String(columns), '-y', String(rows), command],
       { NO_COLOR: '1' },
@@ -88,13 +104,10 @@ export class Terminal {
   async exitCode(timeoutMs = 10_000): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const { stdout } = await this.#tmux([
-        'display-message',
-        '-p',
-        '#{pane_dead} #{pane_dead_status}',
-      ]);
-      const [dead, status] = stdout.trim().split(' ');
-      if (dead === '1') return Number(status);
+      // Written by the pane's shell when wsnet ends: tmux's own #{pane_dead_status} is not
+      // relied on (under load it was seen leaving the process unreaped, with no status).
+      const status = readStatus(this.#statusFile);
+      if (status !== undefined) return status;
       if (Date.now() > deadline)
         throw new Error(`wsnet still ran after ${timeoutMs} ms:\n${await this.screen()}`);
       await delay(25);

@@ -19,9 +19,9 @@ export const CONNECT_USAGE = `Usage: wsnet connect [options] URL
 
 Connects to the WebSocket server at URL (ws:// or wss://).
 
-On a terminal (stdin and stdout both a TTY) the session is interactive: type a line to send it as a
-text message; messages are shown as they come, marked and timed ('< 12:00:01.123 hello' received,
-'> 12:00:01.120 hello' sent). Commands:
+On a terminal (stdin and stdout both a TTY, and neither --execute nor --json given) the session
+is interactive: type a line to send it as a text message; messages are shown as they come,
+marked and timed ('< 12:00:01.123 hello' received, '> 12:00:01.120 hello' sent). Commands:
   /ping [data]            send a ping and show the round-trip time
   /binary HEX             send a binary message given in hex (spaces allowed)
   /file PATH              send a file's bytes as one binary message
@@ -44,7 +44,8 @@ Options:
   -o, --origin ORIGIN         send this Origin header, as a browser would
       --auth USER:PASSWORD    credentials for a server that answers 401 (Basic or Digest);
                               ws://USER:PASSWORD@HOST/ in the URL works too
-      --proxy URL             go through an HTTP proxy (CONNECT tunnel): http://[USER:PASS@]HOST:PORT
+      --proxy URL             go through an HTTP proxy's CONNECT tunnel:
+                              http://[USER:PASSWORD@]HOST:PORT
       --ca FILE               trust the certificate authorities in FILE (PEM) for wss://
   -k, --insecure              do not verify the server's TLS certificate
       --handshake-timeout T   give up if the handshake takes longer (default 30s)
