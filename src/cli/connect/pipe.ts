@@ -51,7 +51,14 @@ export async function runPipe(
   const allSent = await Promise.race([
     sending.then(
       () => true,
-      () => false,
+      (error: Error) => {
+        // A send refused for another reason than the close: said, and the session ends.
+        if (error.name !== 'ConnectionClosedError') {
+          streams.errors.write(`wsnet: cannot send: ${error.message}\n`);
+          void connection.close(1011, 'send failed');
+        }
+        return false;
+      },
     ),
     connection.closed.then(() => false),
   ]);
