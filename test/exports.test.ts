@@ -154,10 +154,15 @@ describe('public exports', () => {
 
   it('wsnet/messages: the message API, also in the root', () => {
     assert.deepEqual(Object.keys(messages).sort(), [
+      'ConnectionClosedError',
+      'HandshakeError',
+      'InvalidArgumentError',
       'NetworkError',
+      'ProtocolError',
       'SendQueueFullError',
       'TimeoutError',
       'WebSocketConnection',
+      'WebSocketError',
       'WebSocketServer',
       'connect',
     ]);

@@ -1,7 +1,7 @@
 /**
  * Argument parsing shared by the commands: Node's `util.parseArgs` with wsnet's usage errors, and
- * the checked conversions of option values (numbers, durations, sizes, headers) that every
- * command needs. A bad value is a `CliError` with exit status 2 that names the option.
+ * the checked conversions of option values (numbers, durations, sizes, headers, --auth, --proxy)
+ * that the commands need, so that an option means the same in each. A bad value is a `CliError` with exit status 2 that names the option.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -126,4 +126,29 @@ export function headerOptions(
       throw new CliError(`--${name} must look like 'Name: value', not '${value}'`, ExitCode.USAGE);
     return [header, value.slice(colon + 1).trim()];
   });
+}
+
+/** --auth USER:PASSWORD as the message API's credentials (the password may hold colons). */
+export function credentialsOption(
+  value: string | undefined,
+  usage: string,
+): { username: string; password: string } | undefined {
+  if (value === undefined) return undefined;
+  const colon = value.indexOf(':');
+  if (colon <= 0)
+    throw usageError(
+      `--auth must look like USER:PASSWORD, not '${value.replace(/:.*/, ':…')}'`,
+      usage,
+    );
+  return { username: value.slice(0, colon), password: value.slice(colon + 1) };
+}
+
+/** --proxy's URL, checked: the message API goes through http:// proxies only. */
+export function proxyOption(value: string | undefined, usage: string): string | undefined {
+  if (value !== undefined && !/^http:\/\/[^/]/i.test(value))
+    throw usageError(
+      `--proxy must be an http:// URL such as http://proxy:3128, not '${value}'`,
+      usage,
+    );
+  return value;
 }

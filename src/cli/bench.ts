@@ -3,7 +3,7 @@
  * (bench/options.ts), opens the connections and runs the load (bench/load.ts) with a progress
  * line on a terminal (bench/progress.ts), then prints the report (bench/report.ts) as text or
  * JSON. Exit status: 0 without errors, 1 with some (the report is printed all the same), and
- * 3/4/5 when not even the first connection opens.
+ * 2/3/4/5 when not even the first connection opens (as `wsnet connect` would, with its hint).
  */
 import { LoadRun } from './bench/load.js';
 import { BENCH_USAGE, parseBenchArguments } from './bench/options.js';

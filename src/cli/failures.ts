@@ -1,13 +1,15 @@
 /**
  * How a connection attempt or a connection ended, as an exit status and a hint: one table for
  * every command that connects (`connect`, `bench`), so that the same failure ends the same way
- * and says the same thing whichever command met it.
- *
- * The message API exports `NetworkError` and `TimeoutError`, but not `HandshakeError` nor
- * `InvalidArgumentError` (they live in the protocol core, below the only module cli/ may
- * import): those two are recognised by their `name`, which the core sets to the class's name.
+ * and says the same thing whichever command met it. `failureLabel` names a failure in a few
+ * words, for `wsnet bench` to count the connections that failed by why.
  */
-import { NetworkError, TimeoutError } from '../messages/index.js';
+import {
+  HandshakeError,
+  InvalidArgumentError,
+  NetworkError,
+  TimeoutError,
+} from '../messages/index.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { endpointOf } from './url.js';
 
@@ -43,17 +45,46 @@ export function explainFailure(error: unknown, context: AttemptContext): CliErro
         'on this port? If it is only slow, give it longer with --handshake-timeout',
     );
   if (error instanceof NetworkError) return networkFailure(error, endpoint, context);
-  if (error.name === 'HandshakeError') return handshakeFailure(error, endpoint, context.url);
-  if (error.name === 'InvalidArgumentError')
+  if (error instanceof HandshakeError) return handshakeFailure(error, endpoint, context.url);
+  if (error instanceof InvalidArgumentError)
     return new CliError(error.message, ExitCode.USAGE, '(--help for every option)');
   return undefined;
 }
 
-function handshakeFailure(error: Error, endpoint: string, url: URL): CliError {
-  const status = (error as Error & { status?: unknown }).status;
+/**
+ * A short, stable label for `error`, thrown by `connect()`: what `wsnet bench` counts failed
+ * connections by ("HTTP 403", "ECONNREFUSED", "handshake timeout", "TLS
+ * DEPTH_ZERO_SELF_SIGNED_CERT"...). The same cases as `explainFailure`, in a few words.
+ */
+export function failureLabel(error: unknown): string {
+  if (error instanceof TimeoutError) return 'handshake timeout';
+  if (error instanceof HandshakeError)
+    return error.status === undefined || error.status === 101
+      ? 'bad handshake response'
+      : `HTTP ${error.status}`;
+  if (error instanceof InvalidArgumentError) return 'invalid argument';
+  if (error instanceof NetworkError) {
+    const { code } = rootCause(error);
+    switch (networkKind(error, code)) {
+      case 'network':
+        return code ?? 'network error';
+      case 'tls':
+        return code === undefined ? 'TLS error' : `TLS ${code}`;
+      case 'proxy':
+        return error.status === undefined ? 'proxy error' : `proxy HTTP ${error.status}`;
+      case 'http':
+        return 'bad HTTP response';
+    }
+  }
+  if (error instanceof Error) return rootCause(error).code ?? error.name;
+  return 'error';
+}
+
+function handshakeFailure(error: HandshakeError, endpoint: string, url: URL): CliError {
+  const { status } = error;
   const refused = (message: string, hint: string) =>
     new CliError(
-      `${endpoint} refused the WebSocket handshake${typeof status === 'number' ? ` with HTTP ${status}` : ''}: ${message}`,
+      `${endpoint} refused the WebSocket handshake${status === undefined ? '' : ` with HTTP ${status}`}: ${message}`,
       ExitCode.HANDSHAKE_REFUSED,
       hint,
     );
@@ -152,13 +183,17 @@ const SOCKET_CODES = new Set([
   'ENETUNREACH',
 ]);
 
+/** What failed: a TLS connection that fails before TLS starts (refused...) is a network failure. */
+function networkKind(error: NetworkError, code: string | undefined): NetworkError['kind'] {
+  return error.kind === 'tls' && code !== undefined && SOCKET_CODES.has(code)
+    ? 'network'
+    : error.kind;
+}
+
 function networkFailure(error: NetworkError, endpoint: string, context: AttemptContext): CliError {
   const { code, address, message } = rootCause(error);
   const fail = (message: string, hint: string) => new CliError(message, ExitCode.NETWORK, hint);
-  // A TLS connection that fails before TLS starts (refused, unreachable) is a network failure.
-  const kind =
-    error.kind === 'tls' && code !== undefined && SOCKET_CODES.has(code) ? 'network' : error.kind;
-  switch (kind) {
+  switch (networkKind(error, code)) {
     case 'tls':
       if (code !== undefined && CERTIFICATE_CODES.has(code))
         return fail(

@@ -3,6 +3,15 @@
  * and run the closing handshake themselves. A sibling of the POCO facade over the same I/O
  * layer and protocol core.
  *
+ * The error classes a user of this API meets are exported here too, so that `instanceof` works
+ * without importing the protocol core: `HandshakeError` (`connect()` refused or answered
+ * wrongly), `InvalidArgumentError` (a bad URL, option, close code or text), `ConnectionClosedError`
+ * (`send`, `receive`, `ping` on a closed connection), `ProtocolError` (the peer broke RFC 6455:
+ * the `error` event and the close's cause), this module's own `NetworkError`, `TimeoutError` and
+ * `SendQueueFullError`, and `WebSocketError`, the base of them all. (`InvalidStateError` is not:
+ * the message API checks the state itself and rejects with `ConnectionClosedError`.) They are the
+ * same classes as in `wsnet` and `wsnet/protocol`.
+ *
  * @module wsnet/messages
  */
 export {
@@ -24,3 +33,10 @@ export {
 } from './server.js';
 export { connect, type ConnectOptions, type Credentials } from './client.js';
 export { NetworkError, SendQueueFullError, TimeoutError } from './errors.js';
+export {
+  ConnectionClosedError,
+  HandshakeError,
+  InvalidArgumentError,
+  ProtocolError,
+  WebSocketError,
+} from '../protocol/errors.js';

@@ -1,8 +1,10 @@
 // `wsnet bench` as a child process against real servers on loopback: runs by count and by
 // duration (text, binary, pipelined), the report's consistency and its JSON shape, and every
 // way a run can go wrong (a corrupted echo, a refused or absent server, a server that hangs or
-// drops connections, Ctrl-C, bad options), each with its exit status.
+// drops connections, Ctrl-C, bad options), each with its exit status; and that a first
+// connection that fails ends bench as it ends `wsnet connect` (one failure table for both).
 import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
 import { execFile, fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -17,6 +19,7 @@ import {
 } from '../../src/messages/index.js';
 import { CliProcess, cliBin, runCli } from '../helpers/cli.js';
 import { EchoServers } from '../helpers/echo-servers.js';
+import { startProxy } from '../helpers/proxy.js';
 import { selfSignedCertificate } from '../helpers/self-signed.js';
 import { waitFor, within } from '../helpers/wait.js';
 
@@ -415,23 +418,6 @@ describe('wsnet bench', () => {
     assert.equal(report.errors.byKind['no echo within 300 ms (connection closed)'], 1);
   });
 
-  it('exits 3 with a hint when the server refuses the handshake (403)', async () => {
-    const url = await serverWith(() => undefined, { accept: () => false });
-    const result = await runCli(['bench', url, '-n', '10']);
-    assert.equal(result.code, 3, result.stderr);
-    assert.match(result.stderr, /^wsnet: cannot connect to ws:\/\/127\.0\.0\.1:\d+\/: .*403/m);
-    assert.match(result.stderr, /refused the WebSocket upgrade/);
-    assert.equal(result.stdout, '');
-  });
-
-  it('exits 4 with a hint when nothing listens', async () => {
-    const port = await closedPort();
-    const result = await runCli(['bench', `ws://127.0.0.1:${port}/`, '-n', '10']);
-    assert.equal(result.code, 4, result.stderr);
-    assert.match(result.stderr, /ECONNREFUSED/);
-    assert.match(result.stderr, new RegExp(`is a server listening at 127\\.0\\.0\\.1:${port}\\?`));
-  });
-
   it('exits 5 when the first handshake times out', async () => {
     // Accepts TCP and never answers the HTTP request.
     const sockets: net.Socket[] = [];
@@ -448,7 +434,7 @@ describe('wsnet bench', () => {
         '300ms',
       ]);
       assert.equal(result.code, 5, result.stderr);
-      assert.match(result.stderr, /timed out/);
+      assert.match(result.stderr, /no WebSocket handshake with 127\.0\.0\.1:\d+ within 300 ms/);
       assert.match(result.stderr, /--handshake-timeout/);
     } finally {
       for (const socket of sockets) socket.destroy();
@@ -506,7 +492,7 @@ describe('wsnet bench', () => {
     try {
       const ca = path.join(directory, 'ca.pem');
       writeFileSync(ca, certificate.cert);
-      for (const flags of [['--ca', ca], ['--insecure']]) {
+      for (const flags of [['--ca', ca], ['--insecure'], ['-k']]) {
         const result = await runCli(
           ['bench', url, '-n', '50', '--warmup', '0', '--json', ...flags],
           {
@@ -518,7 +504,8 @@ describe('wsnet bench', () => {
       }
       const refused = await runCli(['bench', url, '-n', '50']);
       assert.equal(refused.code, 4, refused.stderr);
-      assert.match(refused.stderr, /--ca FILE or --insecure/);
+      assert.match(refused.stderr, /the TLS certificate of localhost:\d+ was not accepted/);
+      assert.match(refused.stderr, /--ca FILE \(PEM\), or skip the check with --insecure \(-k\)/);
       const missing = await runCli(['bench', url, '--ca', path.join(directory, 'none.pem')]);
       assert.equal(missing.code, 6, missing.stderr);
       assert.match(missing.stderr, /cannot read --ca .*none\.pem: ENOENT/);
@@ -550,7 +537,8 @@ describe('wsnet bench', () => {
 
   for (const [label, args, pattern] of [
     ['no URL', [], /the server URL is missing/],
-    ['an http URL', ['http://127.0.0.1:1/'], /must start with ws:\/\/ or wss:\/\//],
+    ['an http URL', ['http://127.0.0.1:1/'], /'http:\/\/' is not a WebSocket scheme/],
+    ['a URL without a scheme', ['127.0.0.1:1'], /not a WebSocket URL\n.*did you mean ws:\/\/127/],
     ['two URLs', ['ws://a/', 'ws://b/'], /one URL only/],
     ['an unknown option', ['ws://127.0.0.1:1/', '--conections', '3'], /--conections/],
     ['0 connections', ['ws://127.0.0.1:1/', '-c', '0'], /--connections must be an integer/],
@@ -560,6 +548,8 @@ describe('wsnet bench', () => {
     ['duration and count', ['ws://127.0.0.1:1/', '-d', '1s', '-n', '5'], /exclude each other/],
     ['too much memory', ['ws://127.0.0.1:1/', '-c', '1000', '-p', '100', '-s', '1M'], /1 GiB/],
     ['a bad header', ['ws://127.0.0.1:1/', '-H', 'nocolon'], /--header must look like/],
+    ['a bad --auth', ['ws://127.0.0.1:1/', '--auth', 'nopassword'], /--auth must look like/],
+    ['a bad --proxy', ['ws://127.0.0.1:1/', '--proxy', 'socks://p:1'], /--proxy must be an http/],
   ] as const) {
     it(`exits 2 for ${label}`, async () => {
       const result = await runCli(['bench', ...args]);
@@ -568,4 +558,96 @@ describe('wsnet bench', () => {
       assert.equal(result.stdout, '');
     });
   }
+});
+
+describe('wsnet bench and wsnet connect: the same failure, the same end', () => {
+  /** Both commands against `url`: their exit status and stderr. */
+  async function both(url: string) {
+    const [bench, connect] = await Promise.all([
+      runCli(['bench', url, '-n', '10']),
+      runCli(['connect', '-x', 'hi', url]),
+    ]);
+    return { bench, connect };
+  }
+
+  it('a handshake refused with 403: exit 3, the same message and hint', async () => {
+    const url = await serverWith(() => undefined, { accept: () => false });
+    const { bench, connect } = await both(url);
+    assert.equal(bench.code, 3, bench.stderr);
+    assert.equal(connect.code, 3, connect.stderr);
+    assert.match(
+      bench.stderr,
+      /^wsnet: 127\.0\.0\.1:\d+ refused the WebSocket handshake with HTTP 403: .*\n.*check --origin, --header, --auth and the path\n$/,
+    );
+    assert.equal(bench.stderr, connect.stderr);
+    assert.equal(bench.stdout, '');
+  });
+
+  it('nothing listening: exit 4, the same message and hint', async () => {
+    const port = await closedPort();
+    const { bench, connect } = await both(`ws://127.0.0.1:${port}/`);
+    assert.equal(bench.code, 4, bench.stderr);
+    assert.equal(connect.code, 4, connect.stderr);
+    assert.match(bench.stderr, new RegExp(`connection refused by 127\\.0\\.0\\.1:${port}\\n`));
+    assert.match(bench.stderr, new RegExp(`is the server running on 127\\.0\\.0\\.1:${port}\\?`));
+    assert.equal(bench.stderr, connect.stderr);
+    assert.equal(bench.stdout, '');
+  });
+});
+
+describe('wsnet bench: connect options named as in wsnet connect', () => {
+  it('--auth answers a server that wants credentials; without it, exit 3 naming --auth', async () => {
+    const expected = `Basic ${Buffer.from('user:pa:ss').toString('base64')}`;
+    const url = await serverWith(
+      (connection) => connection.on('message', (data) => void connection.send(data)),
+      {
+        accept: ({ request }) =>
+          request.headers.authorization === expected || {
+            status: 401,
+            headers: { 'WWW-Authenticate': 'Basic realm="bench"' },
+          },
+      },
+    );
+    const granted = await runCli(
+      ['bench', url, '--auth', 'user:pa:ss', '-n', '20', '--warmup', '0', '-c', '2', '--json'],
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(granted.code, 0, granted.stderr);
+    assert.equal(parseReport(granted.stdout).messages.received, 20);
+    const refused = await runCli(['bench', url, '-n', '20']);
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.match(refused.stderr, /HTTP 401/);
+    assert.match(refused.stderr, /--auth USER:PASSWORD/);
+  });
+
+  it('--proxy goes through an HTTP proxy; one that wants credentials: exit 4 naming --proxy', async () => {
+    const url = await serverWith((connection) =>
+      connection.on('message', (data) => void connection.send(data)),
+    );
+    const proxy = await startProxy();
+    const strict = await startProxy({ credentials: 'proxyuser:pw' });
+    try {
+      const result = await runCli(
+        [
+          'bench',
+          url,
+          ...['--proxy', `http://127.0.0.1:${proxy.port}`],
+          ...['-n', '20', '--warmup', '0', '-c', '2', '--json'],
+        ],
+        { timeoutMs: 30_000 },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(parseReport(result.stdout).messages.received, 20);
+      assert.deepEqual(
+        proxy.connects.map(({ target }) => target),
+        Array(2).fill(new URL(url).host),
+      );
+      const refused = await runCli(['bench', url, '--proxy', `http://127.0.0.1:${strict.port}`]);
+      assert.equal(refused.code, 4, refused.stderr);
+      assert.match(refused.stderr, /--proxy http:\/\/USER:PASSWORD@HOST:PORT/);
+    } finally {
+      proxy.stop();
+      strict.stop();
+    }
+  });
 });

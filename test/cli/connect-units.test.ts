@@ -15,10 +15,14 @@ import {
   screenMessage,
 } from '../../src/cli/connect/format.js';
 import { CliError, ExitCode } from '../../src/cli/exit-codes.js';
-import { closeExitCode, explainFailure } from '../../src/cli/failures.js';
+import { closeExitCode, explainFailure, failureLabel } from '../../src/cli/failures.js';
 import { endpointOf, webSocketUrl } from '../../src/cli/url.js';
-import { NetworkError, TimeoutError } from '../../src/messages/index.js';
-import { HandshakeError, InvalidArgumentError } from '../../src/protocol/errors.js';
+import {
+  HandshakeError,
+  InvalidArgumentError,
+  NetworkError,
+  TimeoutError,
+} from '../../src/messages/index.js';
 
 describe('parseCommand', () => {
   const cases: Array<[string, unknown]> = [
@@ -145,13 +149,13 @@ describe('webSocketUrl and endpointOf', () => {
       ));
 });
 
+/** A system error as Node makes them (code, address, port). */
+function systemError(code: string, extra: Record<string, unknown> = {}): Error {
+  return Object.assign(new Error(`${code} happened`), { code, ...extra });
+}
+
 describe('explainFailure: exit status and hint of each failure', () => {
   const context = { url: new URL('ws://server.test:8080/chat') };
-
-  /** A system error as Node makes them (code, address, port). */
-  function systemError(code: string, extra: Record<string, unknown> = {}): Error {
-    return Object.assign(new Error(`${code} happened`), { code, ...extra });
-  }
 
   function explained(error: unknown) {
     const failure = explainFailure(error, context);
@@ -267,4 +271,43 @@ describe('explainFailure: exit status and hint of each failure', () => {
     for (const code of [1002, 1006, 1009, 1011, 3000, 4000])
       assert.equal(closeExitCode(code), ExitCode.ABNORMAL_CLOSE);
   });
+});
+
+describe('failureLabel: the few words bench counts failed connections by', () => {
+  const cases: Array<[string, unknown, string]> = [
+    ['a handshake timeout', new TimeoutError('handshake', 250), 'handshake timeout'],
+    [
+      'a refused handshake: its status',
+      new HandshakeError('CANNOT_UPGRADE', 'Service Unavailable', { status: 503 }),
+      'HTTP 503',
+    ],
+    [
+      'a wrong 101',
+      new HandshakeError('INVALID_ACCEPT', undefined, { status: 101 }),
+      'bad handshake response',
+    ],
+    ['a bad option', new InvalidArgumentError('INVALID_OPTION', 'bad'), 'invalid argument'],
+    [
+      'a refused connection: the system code',
+      new NetworkError('network', 'refused', { cause: systemError('ECONNREFUSED') }),
+      'ECONNREFUSED',
+    ],
+    [
+      'refused before TLS started: the same',
+      new NetworkError('tls', 'refused', { cause: systemError('ECONNREFUSED') }),
+      'ECONNREFUSED',
+    ],
+    [
+      'a certificate not trusted: TLS and the code',
+      new NetworkError('tls', 'self-signed', { cause: systemError('DEPTH_ZERO_SELF_SIGNED_CERT') }),
+      'TLS DEPTH_ZERO_SELF_SIGNED_CERT',
+    ],
+    ['a proxy that refuses', new NetworkError('proxy', 'no', { status: 407 }), 'proxy HTTP 407'],
+    ['not HTTP', new NetworkError('http', 'garbage'), 'bad HTTP response'],
+    ['a network error without a code', new NetworkError('network', 'odd'), 'network error'],
+    ['anything else: its name', new TypeError('x'), 'TypeError'],
+    ['not even an Error', 'a string', 'error'],
+  ];
+  for (const [label, error, expected] of cases)
+    it(label, () => assert.equal(failureLabel(error), expected));
 });

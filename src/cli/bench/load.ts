@@ -14,7 +14,7 @@
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { connect, type WebSocketConnection } from '../../messages/index.js';
-import { classifyConnectFailure, firstConnectionError } from './failures.js';
+import { explainFailure, failureLabel } from '../failures.js';
 import { Histogram } from './histogram.js';
 import type { BenchSettings } from './options.js';
 import { PayloadSlots } from './payload.js';
@@ -125,19 +125,20 @@ export class LoadRun {
   }
 
   /**
-   * Opens the connections: the first alone (if it fails, the run cannot start and the error
-   * tells why, with an exit status), then the others, CONNECT_CONCURRENCY at a time. A later
-   * connection that fails is counted and the run goes on without it.
+   * Opens the connections: the first alone (if it fails, the run cannot start: the error says
+   * why, with the exit status and hint `wsnet connect` gives for the same failure), then the
+   * others, CONNECT_CONCURRENCY at a time. A later connection that fails is counted by its
+   * label and the run goes on without it.
    */
   async open(): Promise<void> {
-    const { connections } = this.#settings;
+    const { connections, target, proxy } = this.#settings;
     const first = await this.#openOne(0);
-    if (!first.ok) throw firstConnectionError(this.#settings.url, first.failure);
+    if (!first.ok) throw explainFailure(first.error, { url: target, proxy }) ?? first.error;
     let index = 1;
     const worker = async () => {
       while (index < connections && !this.#interrupted) {
         const result = await this.#openOne(index++);
-        if (!result.ok) this.#countError(`connect failed: ${result.failure.reason}`);
+        if (!result.ok) this.#countError(`connect failed: ${result.label}`);
       }
     };
     await Promise.all(
@@ -147,7 +148,7 @@ export class LoadRun {
 
   async #openOne(
     index: number,
-  ): Promise<{ ok: true } | { ok: false; failure: ReturnType<typeof classifyConnectFailure> }> {
+  ): Promise<{ ok: true } | { ok: false; error: unknown; label: string }> {
     const start = performance.now();
     try {
       const socket = await connect(this.#settings.url, this.#settings.connectOptions);
@@ -162,9 +163,9 @@ export class LoadRun {
       socket.on('close', (code, reason) => this.#onClose(connection, code, reason));
       return { ok: true };
     } catch (error) {
-      const failure = classifyConnectFailure(error);
-      increment(this.#connectFailures, failure.reason);
-      return { ok: false, failure };
+      const label = failureLabel(error);
+      increment(this.#connectFailures, label);
+      return { ok: false, error, label };
     }
   }
 

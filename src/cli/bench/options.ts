@@ -5,14 +5,17 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectOptions } from '../../messages/index.js';
 import {
+  credentialsOption,
   durationOption,
   headerOptions,
   integerOption,
   parseCommandLine,
+  proxyOption,
   sizeOption,
   usageError,
 } from '../args.js';
 import { CliError, ExitCode } from '../exit-codes.js';
+import { webSocketUrl } from '../url.js';
 
 export const BENCH_USAGE = `Usage: wsnet bench URL [options]
 
@@ -34,11 +37,14 @@ Load:
 Connection:
   -H, --header 'Name: value'  request header (repeatable)
       --protocol NAME     subprotocol to offer (repeatable)
-      --origin ORIGIN     the Origin header
+  -o, --origin ORIGIN     the Origin header
+      --auth USER:PASSWORD  credentials for a server that answers 401 (Basic or Digest)
+      --proxy URL         go through an HTTP proxy's CONNECT tunnel:
+                          http://[USER:PASSWORD@]HOST:PORT
       --deflate           offer permessage-deflate (default: not offered, so that the figures
                           measure the server's WebSocket path, not zlib)
       --ca FILE           trust this CA certificate (PEM) for wss://
-      --insecure          do not verify the server's certificate (wss://)
+  -k, --insecure          do not verify the server's certificate (wss://)
       --handshake-timeout TIME  per connection (default 10s)
 
 Output:
@@ -71,12 +77,17 @@ JSON fields:
 
 Exit status: 0 no errors; 1 some message or connection failed (the report is printed);
 2 usage; 3 the first connection's handshake was refused; 4 it could not reach the server;
-5 its handshake timed out. Ctrl-C stops early and reports what ran.
+5 its handshake timed out; 6 --ca could not be read. Ctrl-C stops early and reports what ran.
 `;
 
 /** What a run is asked to do. */
 export interface BenchSettings {
+  /** The URL as given (the report shows it so). */
   readonly url: string;
+  /** The URL, parsed: what failures name. */
+  readonly target: URL;
+  /** --proxy, if given (failure hints mention it). */
+  readonly proxy: string | undefined;
   readonly connections: number;
   readonly size: number;
   readonly binary: boolean;
@@ -104,10 +115,12 @@ const OPTIONS = {
   timeout: { type: 'string' },
   header: { type: 'string', short: 'H', multiple: true },
   protocol: { type: 'string', multiple: true },
-  origin: { type: 'string' },
+  origin: { type: 'string', short: 'o' },
+  auth: { type: 'string' },
+  proxy: { type: 'string' },
   deflate: { type: 'boolean' },
   ca: { type: 'string' },
-  insecure: { type: 'boolean' },
+  insecure: { type: 'boolean', short: 'k' },
   'handshake-timeout': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -130,8 +143,7 @@ export function parseBenchArguments(argv: readonly string[]): BenchSettings | nu
       BENCH_USAGE,
     );
   const url = positionals[0];
-  if (!/^wss?:\/\//i.test(url))
-    throw usageError(`the URL must start with ws:// or wss://, not '${url}'`, BENCH_USAGE);
+  const target = webSocketUrl(url, BENCH_USAGE);
 
   const connections = integerOption(values.connections, 'connections', 10, {
     min: 1,
@@ -161,7 +173,9 @@ export function parseBenchArguments(argv: readonly string[]): BenchSettings | nu
 
   const headers = headerOptions(values.header);
   const deflate = values.deflate === true;
-  const secure = /^wss:/i.test(url);
+  const secure = target.protocol === 'wss:';
+  const credentials = credentialsOption(values.auth, BENCH_USAGE);
+  const proxy = proxyOption(values.proxy, BENCH_USAGE);
   let ca: string | undefined;
   if (values.ca !== undefined) {
     try {
@@ -177,6 +191,8 @@ export function parseBenchArguments(argv: readonly string[]): BenchSettings | nu
     headers,
     protocols: values.protocol ?? [],
     ...(values.origin === undefined ? {} : { origin: values.origin }),
+    ...(credentials === undefined ? {} : { credentials }),
+    ...(proxy === undefined ? {} : { proxy }),
     handshakeTimeout,
     perMessageDeflate: deflate,
     maxMessageSize: Math.max(size, MAX_MESSAGE_SIZE),
@@ -195,6 +211,8 @@ export function parseBenchArguments(argv: readonly string[]): BenchSettings | nu
   };
   return {
     url,
+    target,
+    proxy,
     connections,
     size,
     binary: values.binary === true,

@@ -5,9 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import type { ConnectOptions } from '../../messages/index.js';
 import {
+  credentialsOption,
   durationOption,
   headerOptions,
   parseCommandLine,
+  proxyOption,
   sizeOption,
   usageError,
 } from '../args.js';
@@ -137,17 +139,14 @@ export function parseConnectArguments(argv: readonly string[]): ConnectPlan | 'h
   const binaryFormat = values['binary-format'] ?? 'hex';
   if (binaryFormat !== 'hex' && binaryFormat !== 'base64')
     throw usageError(`--binary-format must be hex or base64, not '${binaryFormat}'`, CONNECT_USAGE);
-  if (values.proxy !== undefined && !/^http:\/\/[^/]/i.test(values.proxy))
-    throw usageError(
-      `--proxy must be an http:// URL such as http://proxy:3128, not '${values.proxy}'`,
-      CONNECT_USAGE,
-    );
+  const proxy = proxyOption(values.proxy, CONNECT_USAGE);
+  const credentials = credentialsOption(values.auth, CONNECT_USAGE);
   const options: ConnectOptions = {
     headers: headerOptions(values.header),
     protocols: values.subprotocol ?? [],
     ...(values.origin === undefined ? {} : { origin: values.origin }),
-    ...(values.auth === undefined ? {} : { credentials: credentials(values.auth) }),
-    ...(values.proxy === undefined ? {} : { proxy: values.proxy }),
+    ...(credentials === undefined ? {} : { credentials }),
+    ...(proxy === undefined ? {} : { proxy }),
     ...(values.insecure === true ? { tls: { rejectUnauthorized: false } } : {}),
     handshakeTimeout: durationOption(values['handshake-timeout'], 'handshake-timeout', 30_000),
     closeTimeout: durationOption(values['close-timeout'], 'close-timeout', 5000),
@@ -158,22 +157,12 @@ export function parseConnectArguments(argv: readonly string[]): ConnectPlan | 'h
     url,
     options,
     caFile: values.ca,
-    proxy: values.proxy,
+    proxy,
     execute: values.execute ?? [],
     waitMs: durationOption(values.wait, 'wait', DEFAULT_WAIT_MS),
     json: values.json === true,
     binaryFormat,
   };
-}
-
-function credentials(value: string): { username: string; password: string } {
-  const colon = value.indexOf(':');
-  if (colon <= 0)
-    throw usageError(
-      `--auth must look like USER:PASSWORD, not '${value.replace(/:.*/, ':…')}'`,
-      CONNECT_USAGE,
-    );
-  return { username: value.slice(0, colon), password: value.slice(colon + 1) };
 }
 
 /** `plan`'s `connect()` options with --ca's certificates read in (a file that cannot be read: exit 6). */
