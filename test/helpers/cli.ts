@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Signal } from './wait.js';
 
 /** The compiled entry point the package's `bin` names (in build/, as the tests see it). */
 export const cliBin = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
@@ -41,7 +42,8 @@ export class CliProcess {
   #exited = false;
   /** Whether the child leads a process group of its own (signals go to the group). */
   readonly #group: boolean;
-  #wake: Array<() => void> = [];
+  /** Woken by every message, output or exit. */
+  readonly #changed = new Signal();
 
   constructor(args: readonly string[], options: CliOptions = {}) {
     const [file, ...prefix] = options.command ?? [
@@ -57,11 +59,11 @@ export class CliProcess {
     });
     this.process.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       this.stdout += chunk;
-      this.#notify();
+      this.#changed.notify();
     });
     this.process.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderr += chunk;
-      this.#notify();
+      this.#changed.notify();
     });
     // A child that exits before reading its stdin makes writes fail with EPIPE: not the test's
     // failure, which is whatever the exit status and output say.
@@ -69,7 +71,7 @@ export class CliProcess {
     this.#exit = new Promise((resolve) => {
       this.process.on('close', (code, signal) => {
         this.#exited = true;
-        this.#notify();
+        this.#changed.notify();
         resolve({ code, signal, stdout: this.stdout, stderr: this.stderr });
       });
     });
@@ -100,7 +102,7 @@ export class CliProcess {
     for (;;) {
       const match = (stream === 'stdout' ? this.stdout : this.stderr).match(pattern);
       if (match !== null) return match;
-      if (this.#exited || !(await this.#waitUntil(deadline)))
+      if (this.#exited || !(await this.#changed.until(deadline)))
         throw new Error(
           `${this.#exited ? 'wsnet exited' : `no match within ${timeoutMs} ms`} before ${pattern} on ${stream}\n` +
             `stdout: ${JSON.stringify(this.stdout)}\nstderr: ${JSON.stringify(this.stderr)}`,
@@ -129,28 +131,6 @@ export class CliProcess {
     if (this.#exited || this.process.exitCode !== null) return;
     if (this.#group && this.process.pid !== undefined) process.kill(-this.process.pid, signal);
     else this.process.kill(signal);
-  }
-
-  #waitUntil(deadline: number): Promise<boolean> {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wake = this.#wake.filter((w) => w !== wake);
-        resolve(false);
-      }, remaining);
-      const wake = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.#wake.push(wake);
-    });
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = [];
-    for (const w of wake) w();
   }
 }
 

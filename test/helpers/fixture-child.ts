@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { Signal } from './wait.js';
 
 export interface FixtureMessage {
   type: string;
@@ -28,18 +29,19 @@ export class FixtureChild {
   /** What the child sent with `ready` (e.g. its port). */
   ready: FixtureMessage = { type: 'ready' };
   readonly #messages: FixtureMessage[] = [];
-  #wake: Array<() => void> = [];
+  /** Woken by every message, output or exit. */
+  readonly #changed = new Signal();
   #exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
   private constructor(child: ChildProcess) {
     this.process = child;
     child.on('message', (message: FixtureMessage) => {
       this.#messages.push(message);
-      this.#notify();
+      this.#changed.notify();
     });
     child.on('exit', (code, signal) => {
       this.#exit = { code, signal };
-      this.#notify();
+      this.#changed.notify();
     });
   }
 
@@ -74,7 +76,7 @@ export class FixtureChild {
       if (index !== -1) return this.#messages.splice(index, 1)[0];
       if (this.#exit !== undefined)
         throw new Error(`the fixture exited (${JSON.stringify(this.#exit)}) before '${type}'`);
-      if (!(await this.#waitUntil(deadline)))
+      if (!(await this.#changed.until(deadline)))
         throw new Error(`the fixture sent no '${type}' within ${timeoutMs} ms`);
     }
   }
@@ -105,7 +107,7 @@ export class FixtureChild {
     timeoutMs: number,
   ): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
     const deadline = Date.now() + timeoutMs;
-    while (this.#exit === undefined) if (!(await this.#waitUntil(deadline))) return undefined;
+    while (this.#exit === undefined) if (!(await this.#changed.until(deadline))) return undefined;
     return this.#exit;
   }
 
@@ -115,27 +117,6 @@ export class FixtureChild {
   }
 
   /** Waits for a message or the exit; false once `deadline` passed. */
-  #waitUntil(deadline: number): Promise<boolean> {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wake = this.#wake.filter((w) => w !== wake);
-        resolve(false);
-      }, remaining);
-      const wake = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.#wake.push(wake);
-    });
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = [];
-    for (const w of wake) w();
-  }
 }
 
 /** Megabytes, for messages. */

@@ -71,3 +71,46 @@ export async function tcpPair(
     listener.close();
   }
 }
+
+/**
+ * A wake-up call for a poller that waits for "something changed" with a deadline (output came,
+ * a message came, the process exited): `notify()` wakes every waiter; `until(deadline)` resolves
+ * true when woken, false once the deadline (a `Date.now()` time) passes.
+ */
+export class Signal {
+  #waiters: Array<() => void> = [];
+
+  until(deadline: number): Promise<boolean> {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== wake);
+        resolve(false);
+      }, remaining);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.#waiters.push(wake);
+    });
+  }
+
+  notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+/** True if a TCP connection to 127.0.0.1:`port` is refused (nothing listens there any more). */
+export function refusesConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
+}

@@ -14,19 +14,7 @@ import {
   type WebSocketConnection,
 } from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { within } from '../helpers/wait.js';
-
-/** True if a TCP connection to the port is refused. */
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
-  });
-}
+import { within, refusesConnections } from '../helpers/wait.js';
 
 /** A ws client connected to `url`, and the close it will see. */
 async function wsClient(url: string) {
@@ -68,7 +56,7 @@ describe('await using: the message API', () => {
     // The block waited for the close: the client has its close frame already.
     assert.deepEqual(await within(client.closed, 1000, 'the client close'), [1001, '']);
     assert.equal(disposed.clients.size, 0);
-    assert.ok(await refused(port), 'the port still accepts connections');
+    assert.ok(await refusesConnections(port), 'the port still accepts connections');
   });
 
   it('a connection closes at the end of its block with 1000, and waits for the handshake', async () => {
@@ -184,7 +172,7 @@ describe('await using: the message API', () => {
     );
     assert.equal(client!.readyState, ReadyState.CLOSED);
     assert.equal((await client!.closed).code, 1000);
-    assert.ok(await refused(port), 'the port still accepts connections');
+    assert.ok(await refusesConnections(port), 'the port still accepts connections');
   });
 
   it('a raw peer sees the server close over TCP when the server block ends', async () => {
@@ -200,6 +188,6 @@ describe('await using: the message API', () => {
       void raw.readFrame().then((frame) => raw.sendFrame(0x88, frame.payload));
     }
     await raw.closed(1000);
-    assert.ok(await refused(port));
+    assert.ok(await refusesConnections(port));
   });
 });

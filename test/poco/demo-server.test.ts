@@ -1,14 +1,13 @@
 // The `npm start` sample server: the page it serves, and the echo endpoint the page talks to.
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import WebSocketClient from 'ws';
 import { startWebSocketServer } from '../../examples/websocket-server.js';
 import { CliProcess } from '../helpers/cli.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { within } from '../helpers/wait.js';
+import { within, refusesConnections } from '../helpers/wait.js';
 import { FIN, OP_CLOSE, OP_TEXT } from '../helpers/wire.js';
 
 /** The compiled demo, as `npm start` runs it. */
@@ -24,18 +23,6 @@ async function startDemo(): Promise<{ child: CliProcess; port: number }> {
     child.kill();
     throw error;
   }
-}
-
-/** True if a TCP connection to the port is refused. */
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
-  });
 }
 
 describe('the WebSocketServer sample (npm start)', () => {
@@ -118,7 +105,7 @@ describe('the WebSocketServer sample (npm start)', () => {
         const exit = await child.exit();
         assert.deepEqual([exit.code, exit.signal], [0, null], exit.stderr);
         assert.match(exit.stdout, /^SIGTERM: shutting down\.$/m);
-        assert.ok(await refused(port), 'the port still accepts connections');
+        assert.ok(await refusesConnections(port), 'the port still accepts connections');
       } finally {
         child.kill();
       }
@@ -151,7 +138,7 @@ describe('the WebSocketServer sample (npm start)', () => {
           const exit = await child.exit();
           assert.deepEqual([exit.code, exit.signal], [0, null], exit.stderr);
           assert.match(exit.stdout, new RegExp(`^${signal}: shutting down\\.$`, 'm'));
-          assert.ok(await refused(port), 'the port still accepts connections');
+          assert.ok(await refusesConnections(port), 'the port still accepts connections');
         } finally {
           child.kill();
         }

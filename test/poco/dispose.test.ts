@@ -20,20 +20,8 @@ import {
 } from '../../src/poco/index.js';
 import { startEchoServer, startServer } from '../helpers/poco-server.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { within } from '../helpers/wait.js';
+import { within, refusesConnections } from '../helpers/wait.js';
 import { FIN, OP_TEXT } from '../helpers/wire.js';
-
-/** True if a TCP connection to the port is refused. */
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
-  });
-}
 
 const loopback = () => new SocketAddress('127.0.0.1', 0);
 
@@ -83,9 +71,9 @@ describe('using: the POCO facade', () => {
       using server = new HTTPServer({ createRequestHandler: () => null }, socket);
       server.start();
       port = server.port();
-      assert.equal(await refused(port), false);
+      assert.equal(await refusesConnections(port), false);
     }
-    assert.ok(await refused(port), 'the port still accepts connections');
+    assert.ok(await refusesConnections(port), 'the port still accepts connections');
   });
 
   it('a ServerSocket alone stops listening at the end of its block', async () => {
@@ -93,9 +81,9 @@ describe('using: the POCO facade', () => {
     {
       using socket = await ServerSocket.create(loopback());
       port = socket.address().port();
-      assert.equal(await refused(port), false);
+      assert.equal(await refusesConnections(port), false);
     }
-    assert.ok(await refused(port));
+    assert.ok(await refusesConnections(port));
   });
 
   it('a ServerSocket disposed of while an HTTPServer serves on it stays open until the server stops', async () => {
@@ -110,11 +98,11 @@ describe('using: the POCO facade', () => {
       port = socket.address().port();
     }
     try {
-      assert.equal(await refused(port), false, 'the serving socket was closed');
+      assert.equal(await refusesConnections(port), false, 'the serving socket was closed');
     } finally {
       server.stop();
     }
-    assert.ok(await refused(port));
+    assert.ok(await refusesConnections(port));
   });
 
   it('HTTPServer disposal is stop(): the WebSockets being served carry on, as in POCO', async () => {
@@ -122,7 +110,7 @@ describe('using: the POCO facade', () => {
     try {
       const ws = await connectTo(echoServer.port);
       echoServer.server[Symbol.dispose]();
-      assert.ok(await refused(echoServer.port));
+      assert.ok(await refusesConnections(echoServer.port));
       assert.equal(await echo(ws, 'still served'), 'still served');
       ws.close();
     } finally {
