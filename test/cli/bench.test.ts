@@ -17,41 +17,15 @@ import {
   type ServerOptions,
   type WebSocketConnection,
 } from '../../src/messages/index.js';
+import type { BenchReport } from '../../src/cli/bench/report.js';
 import { CliProcess, cliBin, runCli } from '../helpers/cli.js';
 import { EchoServers } from '../helpers/echo-servers.js';
 import { startProxy } from '../helpers/proxy.js';
 import { selfSignedCertificate } from '../helpers/self-signed.js';
 import { waitFor, within } from '../helpers/wait.js';
 
-interface Report {
-  url: string;
-  settings: Record<string, unknown>;
-  interrupted: boolean;
-  elapsedMs: number;
-  connections: {
-    opened: number;
-    failed: number;
-    dropped: number;
-    failures: Record<string, number>;
-    handshakeMs: { p50: number; p99: number; max: number };
-  };
-  messages: {
-    sent: number;
-    received: number;
-    mismatched: number;
-    lost: number;
-    averageInFlight: number;
-  };
-  throughput: { messagesPerSecond: number; sentMBps: number; receivedMBps: number };
-  latencyMs: Record<'min' | 'mean' | 'p50' | 'p90' | 'p99' | 'p999' | 'max', number>;
-  errors: { total: number; byKind: Record<string, number> };
-  generator: {
-    cpuUserMs: number;
-    cpuSystemMs: number;
-    cpuPercent: number;
-    eventLoopUtilization: number | null;
-  };
-}
+/** The report's type, from the module that makes it; SHAPE below checks the JSON field by field. */
+type Report = BenchReport;
 
 /** The JSON report's shape, field by field: the names are a published interface. */
 const SHAPE = {
@@ -136,7 +110,7 @@ function assertConsistent(report: Report): void {
     Math.abs(recomputed - messages.received) <= Math.max(1, messages.received * 0.001),
     `msg/s × elapsed = ${recomputed}, echoes ${messages.received}`,
   );
-  const size = settings.size as number;
+  const size = settings.size;
   assert.ok(
     Math.abs(throughput.receivedMBps * 1e6 - throughput.messagesPerSecond * size) <=
       Math.max(1000, throughput.messagesPerSecond * size * 0.001),
@@ -148,7 +122,7 @@ function assertConsistent(report: Report): void {
   assert.ok(l.min <= l.mean && l.mean <= l.max, 'the mean is between min and max');
   // Little's law, exactly: at most connections × pipeline messages are ever in flight, and each
   // measured message's round trip lies inside the elapsed time.
-  const limit = (settings.connections as number) * (settings.pipeline as number);
+  const limit = settings.connections * settings.pipeline;
   assert.ok(
     messages.averageInFlight <= limit * 1.001 + 0.001,
     `average in flight ${messages.averageInFlight} <= ${limit}`,
