@@ -19,6 +19,9 @@ import {
 const INSTALL_TIMEOUT = 240_000; // npm on a busy machine; offline, so no network wait
 const RUN_TIMEOUT = 60_000;
 const NPX = ['npx', '--offline', 'wsnet'];
+// The bin's `#!/usr/bin/env node` takes the first node on PATH; under `npm test` that would be
+// the node22 dev dependency's (node_modules/.bin/node). This Node comes first, as for a user.
+const env = { PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}` };
 
 let work: string;
 let project: string;
@@ -31,7 +34,11 @@ before(
     const tarball = await packTarball(work);
     project = path.join(work, 'empty-project');
     await installTarball(tarball.path, project, 'commonjs');
-    server = new CliProcess(['serve', '--port', '0', '--quiet'], { command: NPX, cwd: project });
+    server = new CliProcess(['serve', '--port', '0', '--quiet'], {
+      command: NPX,
+      cwd: project,
+      env,
+    });
     [, url] = await server.waitFor(/^listening on (ws:\/\/\S+)$/m, { timeoutMs: RUN_TIMEOUT });
   },
   { timeout: INSTALL_TIMEOUT },
@@ -50,7 +57,7 @@ describe('npx wsnet from the packed tarball, in an empty project', () => {
       const result = await run(
         'npx',
         [...NPX.slice(1), 'connect', url, '--execute', 'hello from npx', '--wait', '1'],
-        { cwd: project, timeoutMs: RUN_TIMEOUT },
+        { cwd: project, timeoutMs: RUN_TIMEOUT, env },
       );
       assertSucceeded(result, 'npx wsnet connect');
       assert.equal(result.stdout, 'hello from npx\n');
@@ -75,7 +82,7 @@ describe('npx wsnet from the packed tarball, in an empty project', () => {
           '4',
           '--json',
         ],
-        { cwd: project, timeoutMs: RUN_TIMEOUT },
+        { cwd: project, timeoutMs: RUN_TIMEOUT, env },
       );
       assertSucceeded(result, 'npx wsnet bench');
       const report = JSON.parse(result.stdout) as {
