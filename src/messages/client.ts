@@ -367,7 +367,7 @@ async function handshake(
       else response.socket.destroy();
       throw error instanceof HandshakeError ? withStatus(error, response.status) : error;
     }
-    return new WebSocketConnection(
+    return WebSocketConnection.create(
       response.socket,
       'client',
       {

@@ -328,13 +328,27 @@ export class WebSocketConnection
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #heartbeatDeadline: NodeJS.Timeout | undefined;
 
-  /** @internal made by the server or by `connect()` once the handshake succeeded. */
-  constructor(
+  /**
+   * @internal made by the server or by `connect()` once the handshake succeeded. A factory in
+   * front of a private constructor, so that the published declarations (where internal members
+   * are stripped) show `private constructor()`, not a public one inherited from EventEmitter.
+   */
+  static create(
     socket: Duplex,
     role: Role,
     outcome: HandshakeOutcome,
     settings: ConnectionSettings = {},
     sink?: ListenerErrorSink,
+  ): WebSocketConnection {
+    return new WebSocketConnection(socket, role, outcome, settings, sink);
+  }
+
+  private constructor(
+    socket: Duplex,
+    role: Role,
+    outcome: HandshakeOutcome,
+    settings: ConnectionSettings,
+    sink: ListenerErrorSink | undefined,
   ) {
     super({ captureRejections: true });
     this.role = role;

@@ -455,7 +455,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         ...(compression === null ? {} : { extensions }),
       }),
     );
-    const connection = new WebSocketConnection(
+    const connection = WebSocketConnection.create(
       socket,
       'server',
       {

@@ -74,8 +74,19 @@ export class HTTPServerRequest extends HTTPRequest {
   /** @internal */
   readonly [REQUEST_SCOPE]: RequestScope;
 
-  /** @internal created by HTTPServer for each request. */
-  constructor(message: IncomingMessage, response: HTTPServerResponse, scope: RequestScope) {
+  /**
+   * @internal created by HTTPServer for each request (a factory in front of a private
+   * constructor: the published declarations show no public constructor).
+   */
+  static create(
+    message: IncomingMessage,
+    response: HTTPServerResponse,
+    scope: RequestScope,
+  ): HTTPServerRequest {
+    return new HTTPServerRequest(message, response, scope);
+  }
+
+  private constructor(message: IncomingMessage, response: HTTPServerResponse, scope: RequestScope) {
     super(message.method ?? 'GET', message.url ?? '/', intern(`HTTP/${message.httpVersion}`));
     const raw = message.rawHeaders;
     for (let i = 0; i + 1 < raw.length; i += 2) this.add(intern(raw[i]), intern(raw[i + 1]));

@@ -20,8 +20,20 @@ export class HTTPServerResponse extends HTTPResponse {
   #sent = false;
   #body: ResponseBody | null = null;
 
-  /** @internal created by HTTPServer for each request. */
-  constructor(
+  /**
+   * @internal created by HTTPServer for each request (a factory in front of a private
+   * constructor: the published declarations show no public constructor).
+   */
+  static create(
+    writer: ResponseWriter,
+    version: string,
+    keepAlive: boolean,
+    softwareVersion: string,
+  ): HTTPServerResponse {
+    return new HTTPServerResponse(writer, version, keepAlive, softwareVersion);
+  }
+
+  private constructor(
     writer: ResponseWriter,
     version: string,
     keepAlive: boolean,

@@ -254,13 +254,13 @@ export class HTTPServer {
     if (connection !== undefined) requestKeepAlive.set(HTTPMessage.CONNECTION, connection);
     const keepAlive =
       this.#params.getKeepAlive() && requestKeepAlive.getKeepAlive() && !this.#stopped;
-    return new HTTPServerResponse(writer, version, keepAlive, this.#params.getSoftwareVersion());
+    return HTTPServerResponse.create(writer, version, keepAlive, this.#params.getSoftwareVersion());
   }
 
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const response = this.#response(new NodeResponseWriter(res), req);
     const scope = new RequestScope(req.socket, null, this.#params);
-    this.#handle(new HTTPServerRequest(req, response, scope), response, scope, null);
+    this.#handle(HTTPServerRequest.create(req, response, scope), response, scope, null);
   }
 
   #onUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
@@ -277,7 +277,7 @@ export class HTTPServer {
     const writer = new SocketResponseWriter(socket);
     const response = this.#response(writer, req);
     const scope = new RequestScope(socket, head, this.#params);
-    this.#handle(new HTTPServerRequest(req, response, scope), response, scope, writer);
+    this.#handle(HTTPServerRequest.create(req, response, scope), response, scope, writer);
   }
 
   /**

@@ -30,8 +30,8 @@ function pair(
   serverSettings: ConnectionSettings = clientSettings,
 ) {
   const [a, b] = duplexPair();
-  const client = new WebSocketConnection(a, 'client', NO_HEAD, clientSettings);
-  const server = new WebSocketConnection(b, 'server', NO_HEAD, serverSettings);
+  const client = WebSocketConnection.create(a, 'client', NO_HEAD, clientSettings);
+  const server = WebSocketConnection.create(b, 'server', NO_HEAD, serverSettings);
   return { client, server, a, b };
 }
 
@@ -264,7 +264,7 @@ describe('WebSocketConnection: ping and pong', () => {
 
   it('pending pings are rejected when the connection closes', async () => {
     const [a, b] = duplexPair();
-    const client = new WebSocketConnection(a, 'client', NO_HEAD);
+    const client = WebSocketConnection.create(a, 'client', NO_HEAD);
     silentPeer(b, 'server');
     const ping = client.ping();
     client.terminate();
@@ -322,7 +322,7 @@ describe('WebSocketConnection: the closing handshake (RFC 6455 §7)', () => {
 
   it('a peer that never answers the close frame: TCP is dropped after closeTimeout (1006)', async () => {
     const [a, b] = duplexPair();
-    const server = new WebSocketConnection(b, 'server', NO_HEAD, { closeTimeout: 100 });
+    const server = WebSocketConnection.create(b, 'server', NO_HEAD, { closeTimeout: 100 });
     const peer = silentPeer(a, 'client');
     const started = Date.now();
     const status = await within(server.close(1001));
@@ -334,7 +334,7 @@ describe('WebSocketConnection: the closing handshake (RFC 6455 §7)', () => {
 
   it('the client waits for the server to close TCP (§7.1.1), but not beyond closeTimeout', async () => {
     const [a, b] = duplexPair();
-    const client = new WebSocketConnection(a, 'client', NO_HEAD, { closeTimeout: 150 });
+    const client = WebSocketConnection.create(a, 'client', NO_HEAD, { closeTimeout: 150 });
     const peer = silentPeer(b, 'server');
     const closing = client.close();
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -364,7 +364,7 @@ describe('WebSocketConnection: the closing handshake (RFC 6455 §7)', () => {
 
   it('a protocol violation by the peer fails the connection with 1002 and an error event', async () => {
     const [a, b] = duplexPair();
-    const server = new WebSocketConnection(b, 'server', NO_HEAD, { closeTimeout: 500 });
+    const server = WebSocketConnection.create(b, 'server', NO_HEAD, { closeTimeout: 500 });
     const peer = silentPeer(a, 'client');
     const errors: Error[] = [];
     server.on('error', (error) => errors.push(error));
@@ -382,7 +382,7 @@ describe('WebSocketConnection: the closing handshake (RFC 6455 §7)', () => {
 describe('WebSocketConnection: heartbeat and idle timeout', () => {
   it('a peer that stops answering pings is declared dead: close 1011, then TCP dropped', async () => {
     const [a, b] = duplexPair();
-    const server = new WebSocketConnection(b, 'server', NO_HEAD, {
+    const server = WebSocketConnection.create(b, 'server', NO_HEAD, {
       heartbeat: { interval: 30, timeout: 60 },
       closeTimeout: 60,
     });
@@ -428,7 +428,7 @@ describe('WebSocketConnection: heartbeat and idle timeout', () => {
 
   it('a heartbeat still declares a peer dead whose pongs never come while reading goes on', async () => {
     const [a, b] = duplexPair();
-    const server = new WebSocketConnection(b, 'server', NO_HEAD, {
+    const server = WebSocketConnection.create(b, 'server', NO_HEAD, {
       heartbeat: { interval: 20, timeout: 40 },
       maxInboxBytes: 4096,
       closeTimeout: 60,

@@ -89,7 +89,7 @@ console.log(JSON.stringify({
 // against the installed declarations, with skipLibCheck off (the published .d.ts must check).
 // The @ts-expect-error lines fail the compile if the types were `any` or kept @internal members.
 const tsConsumer = `
-import { connect, WebSocketServer, WebSocketConnection, ProtocolError } from 'wsnet';
+import { connect, WebSocketServer, WebSocketConnection, ProtocolError, HTTPServerRequest } from 'wsnet';
 import { WebSocketServer as MessagesServer } from 'wsnet/messages';
 import { computeAccept } from 'wsnet/protocol';
 
@@ -113,6 +113,10 @@ export const isError = (error: unknown): boolean => error instanceof ProtocolErr
 export const wrong = () => connect(42);
 // @ts-expect-error onChannelEvents is @internal: not in the published types
 export const hidden = (connection: WebSocketConnection) => connection.onChannelEvents([]);
+// @ts-expect-error connections are made by wsnet (connect(), the servers): the constructor is private
+export const made = () => new WebSocketConnection();
+// @ts-expect-error requests are made by HTTPServer, not by HTTPRequest's public constructor
+export const request = () => new HTTPServerRequest('GET', '/');
 
 echo('hello from TypeScript').then((reply) => console.log(JSON.stringify({ reply, accept })));
 `;
