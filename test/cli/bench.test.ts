@@ -488,6 +488,39 @@ describe('wsnet bench', () => {
     }
   });
 
+  it('sends --header, --subprotocol and --origin with every handshake', async () => {
+    const seen: Array<{ protocol: string; origin?: string; token?: string | string[] }> = [];
+    const url = await serverWith(
+      (connection) => connection.on('message', (data) => void connection.send(data)),
+      {
+        protocols: ['chat.v2'],
+        accept: ({ request }) => {
+          seen.push({
+            protocol: String(request.headers['sec-websocket-protocol']),
+            origin: request.headers.origin,
+            token: request.headers['x-token'],
+          });
+          return true;
+        },
+      },
+    );
+    const result = await runCli(
+      ['bench', url, '-n', '20', '--warmup', '0', '-c', '2', '--json'].concat(
+        ['-H', 'X-Token: abc', '--subprotocol', 'chat.v1', '--subprotocol', 'chat.v2'],
+        ['-o', 'https://app.example'],
+      ),
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(seen.length, 2);
+    for (const handshake of seen)
+      assert.deepEqual(handshake, {
+        protocol: 'chat.v1, chat.v2',
+        origin: 'https://app.example',
+        token: 'abc',
+      });
+  });
+
   it('offers permessage-deflate only with --deflate', async () => {
     const extensions: string[] = [];
     const url = await serverWith(

@@ -36,7 +36,8 @@ Load:
 
 Connection:
   -H, --header 'Name: value'  request header (repeatable)
-      --protocol NAME     subprotocol to offer (repeatable)
+      --subprotocol NAME  subprotocol to offer (repeatable; as wsnet connect's -s, which is
+                          --size here)
   -o, --origin ORIGIN     the Origin header
       --auth USER:PASSWORD  credentials for a server that answers 401 (Basic or Digest)
       --proxy URL         go through an HTTP proxy's CONNECT tunnel:
@@ -114,7 +115,7 @@ const OPTIONS = {
   warmup: { type: 'string' },
   timeout: { type: 'string' },
   header: { type: 'string', short: 'H', multiple: true },
-  protocol: { type: 'string', multiple: true },
+  subprotocol: { type: 'string', multiple: true },
   origin: { type: 'string', short: 'o' },
   auth: { type: 'string' },
   proxy: { type: 'string' },
@@ -189,7 +190,7 @@ export function parseBenchArguments(argv: readonly string[]): BenchSettings | nu
   }
   const connectOptions: ConnectOptions = {
     headers,
-    protocols: values.protocol ?? [],
+    protocols: values.subprotocol ?? [],
     ...(values.origin === undefined ? {} : { origin: values.origin }),
     ...(credentials === undefined ? {} : { credentials }),
     ...(proxy === undefined ? {} : { proxy }),
