@@ -41,16 +41,42 @@ export async function runConnect(argv: readonly string[]): Promise<number> {
       { input: process.stdin, output: process.stdout },
       { url: withoutPassword(plan.url), binaryFormat: plan.binaryFormat },
     );
-  return runPipe(
-    connection,
-    { input: process.stdin, output: process.stdout, errors: process.stderr },
-    {
-      execute: plan.execute,
-      waitMs: plan.waitMs,
-      json: plan.json,
-      binaryFormat: plan.binaryFormat,
-    },
-  );
+  const stopOnSignals = closeOnSignals(connection);
+  try {
+    return await runPipe(
+      connection,
+      { input: process.stdin, output: process.stdout, errors: process.stderr },
+      {
+        execute: plan.execute,
+        waitMs: plan.waitMs,
+        json: plan.json,
+        binaryFormat: plan.binaryFormat,
+      },
+    );
+  } finally {
+    stopOnSignals();
+  }
+}
+
+/**
+ * In a pipe, Ctrl-C (SIGINT) or SIGTERM ends the session with a closing handshake, as on a
+ * terminal: 1000 for the user's Ctrl-C, 1001 (going away) for SIGTERM; the session then ends as
+ * any close does (the close reported, its exit status). A second signal drops the connection.
+ * Returns the function that removes the handlers.
+ */
+function closeOnSignals(connection: WebSocketConnection): () => void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) connection.terminate();
+    else void connection.close(signal === 'SIGINT' ? 1000 : 1001, 'interrupted');
+    signalled = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 }
 
 /** The URL to show on the screen: a password given in it is not. */

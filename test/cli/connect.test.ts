@@ -274,6 +274,25 @@ describe('wsnet connect: how the connection ended', () => {
     assert.equal(result.stdout, '');
     assert.match(result.stderr, /closed: 1009 message too big/);
   });
+
+  for (const [signal, code] of [
+    ['SIGINT', 1000],
+    ['SIGTERM', 1001],
+  ] as const)
+    it(`in a pipe, ${signal} closes with ${code} and the session ends as the close says (exit 0)`, async () => {
+      const closes: Array<[number, string]> = [];
+      const { url } = await serverWith((connection) => {
+        connection.on('close', (closeCode, reason) => closes.push([closeCode, reason]));
+        void connection.send('ready');
+      });
+      const cli = new CliProcess(['connect', url]); // stdin left open: only the signal ends it
+      await cli.waitFor(/^ready\n/);
+      cli.kill(signal);
+      const result = await cli.exit();
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(closes, [[code, 'interrupted']]);
+      assert.match(result.stderr, new RegExp(`^closed: ${code} `));
+    });
 });
 
 describe('wsnet connect: failures to connect, with their exit status and hint', () => {

@@ -39,6 +39,8 @@ each message received is written to stdout on a line of its own: text as it is, 
 apart. At the end of stdin wsnet waits until every line was sent, waits --wait for replies,
 closes normally (1000) and waits for the server's close (at most --close-timeout). The server
 may close first: that ends the session too. The close (code and reason) is written to stderr.
+Ctrl-C (SIGINT) closes normally (1000), SIGTERM with 1001 (going away); a second one drops the
+connection.
 
 Options:
   -H, --header 'NAME: VALUE'  add a request header (repeatable)

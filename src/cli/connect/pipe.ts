@@ -7,7 +7,11 @@
  */
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { CloseStatus, WebSocketConnection } from '../../messages/index.js';
+import {
+  ConnectionClosedError,
+  type CloseStatus,
+  type WebSocketConnection,
+} from '../../messages/index.js';
 import { closeExitCode } from '../failures.js';
 import {
   closeRecord,
@@ -53,7 +57,7 @@ export async function runPipe(
       () => true,
       (error: Error) => {
         // A send refused for another reason than the close: said, and the session ends.
-        if (error.name !== 'ConnectionClosedError') {
+        if (!(error instanceof ConnectionClosedError)) {
           streams.errors.write(`wsnet: cannot send: ${error.message}\n`);
           void connection.close(1011, 'send failed');
         }
