@@ -41,6 +41,10 @@ describe('errors', () => {
       'Sec-WebSocket-Key is missing (RFC 6455 §4.2.1)',
     );
     assert.equal(new HandshakeError('CANNOT_UPGRADE', 'Not Found', { status: 404 }).status, 404);
+    // The error that made the handshake fail stays reachable as `cause`; none is set otherwise.
+    const cause = new Error('socket hang up');
+    assert.equal(new HandshakeError('CANNOT_UPGRADE', undefined, { cause }).cause, cause);
+    assert.equal('cause' in error, false);
     assert.equal('code' in error, false);
     assert.equal('pocoMessage' in error, false);
   });
