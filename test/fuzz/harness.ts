@@ -1,0 +1,174 @@
+/**
+ * The fuzzing harness: runs a target's check over `count` inputs from a seeded generator. Every
+ * input is a byte string, so that a failing one can be written down as a corpus file and replayed
+ * as it is. Half the inputs come from the target's structure-aware generator (fast-check
+ * arbitraries that know frames, heads and headers), half from byte mutation of the target's seed
+ * corpus (test/fuzz/corpus/<target>/*.hex): flip, insert, delete and duplicate bytes, splice two
+ * seeds. fast-check shrinks a failing input before it is reported.
+ */
+import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { projectRoot } from '../helpers/paths.js';
+
+/** One fuzz target: what inputs look like, and the invariant every input must hold. */
+export interface FuzzTarget {
+  /** The target's name: its corpus directory and `--target` value. */
+  readonly name: string;
+  /** Structure-aware inputs (valid and invalid, in the target's own input encoding). */
+  readonly generate: fc.Arbitrary<Buffer>;
+  /** Runs one input; throws (an AssertionError, or whatever escaped) if the invariant breaks. */
+  readonly check: (input: Buffer) => void;
+}
+
+/** Where a target's seed and crash files live. */
+export function corpusDir(target: string): string {
+  return join(projectRoot, 'test', 'fuzz', 'corpus', target);
+}
+
+/**
+ * Reads a corpus file: hex digits, white space ignored, `#` to the end of a line a comment (so a
+ * seed can say what it is in review).
+ */
+export function parseHex(text: string): Buffer {
+  const digits = text.replace(/#.*$/gm, '').replace(/\s+/g, '');
+  if (!/^(?:[0-9a-fA-F]{2})*$/.test(digits)) throw new Error('corpus file is not hex bytes');
+  return Buffer.from(digits, 'hex');
+}
+
+/** Formats bytes as a corpus file: 32 bytes a line. */
+export function formatHex(bytes: Buffer, comment: string): string {
+  const lines = [`# ${comment}`];
+  for (let i = 0; i < bytes.length; i += 32) lines.push(bytes.toString('hex', i, i + 32));
+  return `${lines.join('\n')}\n`;
+}
+
+/** Every corpus file of a target, by file name. */
+export function readCorpus(target: string): Array<[string, Buffer]> {
+  const dir = corpusDir(target);
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.hex'));
+  } catch {
+    return [];
+  }
+  return names.sort().map((name) => [name, parseHex(readFileSync(join(dir, name), 'utf8'))]);
+}
+
+/** Writes a failing input as `crash-<hash>.hex` and returns its path. */
+export function writeCrash(target: string, input: Buffer, why: string): string {
+  const dir = corpusDir(target);
+  mkdirSync(dir, { recursive: true });
+  const hash = createHash('sha256').update(input).digest('hex').slice(0, 16);
+  const path = join(dir, `crash-${hash}.hex`);
+  const firstLine = why.split('\n')[0] ?? '';
+  writeFileSync(path, formatHex(input, `found by npm run fuzz: ${firstLine}`));
+  return path;
+}
+
+/** One mutation of a byte string (positions and bytes are reduced into range when applied). */
+const mutation = fc.oneof(
+  fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.nat(7) }),
+  fc.record({ op: fc.constant('set' as const), at: fc.nat(), byte: fc.nat(255) }),
+  fc.record({ op: fc.constant('insert' as const), at: fc.nat(), byte: fc.nat(255) }),
+  fc.record({
+    op: fc.constant('delete' as const),
+    at: fc.nat(),
+    length: fc.integer({ min: 1, max: 8 }),
+  }),
+  fc.record({
+    op: fc.constant('duplicate' as const),
+    at: fc.nat(),
+    length: fc.integer({ min: 1, max: 32 }),
+  }),
+);
+type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
+
+function mutate(input: Buffer, mutations: readonly Mutation[]): Buffer {
+  let bytes = Buffer.from(input);
+  for (const m of mutations) {
+    const at = m.at % (bytes.length + 1);
+    switch (m.op) {
+      case 'flip':
+        if (at < bytes.length) bytes[at] ^= 1 << m.bit;
+        break;
+      case 'set':
+        if (at < bytes.length) bytes[at] = m.byte;
+        break;
+      case 'insert':
+        bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([m.byte]), bytes.subarray(at)]);
+        break;
+      case 'delete':
+        bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + m.length)]);
+        break;
+      case 'duplicate':
+        bytes = Buffer.concat([bytes.subarray(0, at + m.length), bytes.subarray(at)]);
+        break;
+    }
+  }
+  return bytes;
+}
+
+/** Mutated seeds, and splices of two seeds (the head of one, the tail of the other). */
+export function mutatedCorpus(seeds: readonly Buffer[]): fc.Arbitrary<Buffer> {
+  const seed = fc.constantFrom(...seeds);
+  const spliced = fc
+    .tuple(seed, seed, fc.nat(), fc.nat())
+    .map(([a, b, i, j]) =>
+      Buffer.concat([a.subarray(0, i % (a.length + 1)), b.subarray(j % (b.length + 1))]),
+    );
+  return fc
+    .tuple(fc.oneof(seed, spliced), fc.array(mutation, { minLength: 1, maxLength: 6 }))
+    .map(([bytes, mutations]) => mutate(bytes, mutations));
+}
+
+/** What a run did: how many inputs ran, and the first failure if there was one. */
+export interface FuzzResult {
+  readonly target: string;
+  readonly inputs: number;
+  readonly milliseconds: number;
+  readonly failure?: { readonly input: Buffer; readonly error: unknown };
+}
+
+/** Runs `count` generated inputs (seeded) through a target; stops at the first failure. */
+export function runTarget(target: FuzzTarget, count: number, seed: number): FuzzResult {
+  const seeds = readCorpus(target.name)
+    .filter(([name]) => !name.startsWith('crash-'))
+    .map(([, bytes]) => bytes);
+  const inputs =
+    seeds.length === 0 ? target.generate : fc.oneof(target.generate, mutatedCorpus(seeds));
+  const started = performance.now();
+  const details = fc.check(
+    fc.property(inputs, (input) => {
+      target.check(input);
+    }),
+    { numRuns: count, seed, endOnFailure: false },
+  );
+  const milliseconds = performance.now() - started;
+  if (!details.failed) return { target: target.name, inputs: details.numRuns, milliseconds };
+  const input = details.counterexample?.[0];
+  return {
+    target: target.name,
+    inputs: details.numRuns,
+    milliseconds,
+    failure: { input: input ?? Buffer.alloc(0), error: details.errorInstance },
+  };
+}
+
+/**
+ * Splits `bytes` into chunks whose sizes come from `sizes` (each reduced to 1..16, cycled), so
+ * one input can say how it arrives.
+ */
+export function chunked(bytes: Buffer, sizes: Buffer): Buffer[] {
+  const chunks: Buffer[] = [];
+  let at = 0;
+  let i = 0;
+  while (at < bytes.length) {
+    const size = sizes.length === 0 ? bytes.length : (sizes[i++ % sizes.length] % 16) + 1;
+    chunks.push(Buffer.from(bytes.subarray(at, at + size)));
+    at += size;
+  }
+  return chunks;
+}
