@@ -59,6 +59,12 @@ describe('RFC 7235 §4.1: WWW-Authenticate challenges', () => {
 
   it('malformed input ends the parse without throwing', () => {
     assert.deepEqual(parseChallenges(''), []);
+    // RFC 7235 §2.1: a token68 has at least one character before its '=' padding (a finding of
+    // the challenge fuzzer, which took a bare '=' as one).
+    assert.deepEqual(parseChallenges('Basic ='), [{ scheme: 'Basic', params: [] }]);
+    assert.deepEqual(parseChallenges('Negotiate ==, Basic realm="r"'), [
+      { scheme: 'Negotiate', params: [] },
+    ]);
     assert.deepEqual(parseChallenges('Basic realm="unterminated').length, 0);
     assert.doesNotThrow(() => parseChallenges('==,,="'.repeat(1000)));
   });

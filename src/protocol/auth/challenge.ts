@@ -10,7 +10,6 @@
  * space and something other than `=`. One left-to-right scan; parameters come back as pairs
  * (names lower-cased), never as object keys.
  */
-import { isToken } from '../handshake/headers.js';
 
 export interface Challenge {
   /** The scheme, as sent (compare case-insensitively). */
@@ -58,13 +57,14 @@ export function parseChallenges(value: string): Challenge[] {
     const params: Array<[string, string]> = [];
     let token68: string | undefined;
     skipSpace();
-    // token68: a run of token68 characters (and trailing '=') not followed by '='-param syntax.
+    // token68 (RFC 7235 §2.1): one or more token68 characters, then any '=' padding, not
+    // followed by '='-param syntax. A bare '=' is none: it ends the parse as malformed.
     const save = i;
     let t68 = '';
     while (i < n && TOKEN68.test(value[i])) t68 += value[i++];
     while (i < n && value[i] === '=') t68 += value[i++];
     skipSpace();
-    if (t68 !== '' && (i >= n || value[i] === ',') && !/^[^=]+=[^=]/.test(t68)) {
+    if (TOKEN68.test(t68[0] ?? '') && (i >= n || value[i] === ',') && !/^[^=]+=[^=]/.test(t68)) {
       token68 = t68;
     } else {
       i = save;
@@ -98,7 +98,6 @@ export function parseChallenges(value: string): Challenge[] {
       }
     }
     challenges.push(token68 === undefined ? { scheme, params } : { scheme, params, token68 });
-    if (!isToken(scheme)) break;
   }
   return challenges;
 }
