@@ -13,6 +13,7 @@ import { encodeFrame } from '../../src/protocol/frame.js';
 import { fixedMask } from '../../src/protocol/mask.js';
 import { createKey } from '../../src/protocol/handshake/keys.js';
 import { echo } from './echo-servers.js';
+import { FixtureChild, mb } from './fixture-child.js';
 import { startEchoServer } from './poco-server.js';
 import { RawClient, upgradeRequest, type HttpHead } from './raw-client.js';
 import { Signal } from './wait.js';
@@ -151,5 +152,47 @@ export async function assertServes(port: number, what = 'after the attack'): Pro
     assert.equal(echoed.payload.toString(), text, `the echo ${what}`);
   } finally {
     client.destroy();
+  }
+}
+
+/** Memory of a server in a child process before and after an attack. */
+export interface Growth {
+  /** RSS after the attack (after gc) minus RSS before. */
+  rss: number;
+  /** The highest RSS during the attack minus RSS before. */
+  peak: number;
+  /** heapUsed after minus before (after gc). */
+  heap: number;
+  /** For assertion messages. */
+  text: string;
+}
+
+/**
+ * Runs `attack` against a server of test/fixtures/limits-peer.ts (`mode`, `args`) in a child
+ * process and measures that process's memory around it; the child is killed afterwards. The
+ * attack is given the child's port and should itself check that good clients are served.
+ */
+export async function growthUnder(
+  mode: string,
+  args: string[],
+  attack: (port: number) => Promise<string>,
+): Promise<Growth> {
+  const child = await FixtureChild.start('limits-peer', [mode, ...args]);
+  try {
+    const before = await child.memory();
+    const what = await attack(child.port);
+    const afterwards = await child.memory();
+    assert.equal(child.process.exitCode, null, 'the server process is alive');
+    const rss = afterwards.rss - before.rss;
+    const peak = afterwards.peakRss - before.rss;
+    const heap = afterwards.heapUsed - before.heapUsed;
+    return {
+      rss,
+      peak,
+      heap,
+      text: `${what}; RSS ${mb(before.rss)} -> ${mb(afterwards.rss)} (peak ${mb(afterwards.peakRss)}), heap +${mb(heap)}`,
+    };
+  } finally {
+    child.kill();
   }
 }
