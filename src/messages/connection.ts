@@ -567,10 +567,17 @@ export class WebSocketConnection
    *
    * @throws {@link InvalidArgumentError} (`INVALID_CLOSE_CODE`, a rejection) for a code that may
    * not be sent or a reason over 123 bytes.
+   * @throws `TypeError` (a rejection) for a reason that is not a string.
    */
   close(code: number = CloseCode.NORMAL_CLOSURE, reason = ''): Promise<CloseStatus> {
     // Our close frame is out already (or the connection is closed): wait for the end.
     if (!this.#canSend()) return this.closed;
+    // Checked, not trusted to the types: JavaScript callers can pass anything, and a reason
+    // that is not a string used to make no close frame at all (ws CVE-2026-45736's input).
+    if (typeof reason !== 'string')
+      return quietRejection(
+        new TypeError(`close(code, reason): the reason must be a string, not ${typeName(reason)}`),
+      );
     if (Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES || !isValidWireCloseCode(code))
       return quietRejection(
         new InvalidArgumentError('INVALID_CLOSE_CODE', `close(${code}, ...) cannot be sent`),
@@ -971,4 +978,11 @@ export function reportUnhandled(error: Error, connection: WebSocketConnection): 
     }
   }
   process.emitWarning(error);
+}
+
+/** What a wrong argument is, for an error message: `Uint16Array`, `number`, `null`... */
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return value.constructor?.name ?? 'object';
+  return typeof value;
 }
