@@ -571,6 +571,15 @@ export class WebSocketConnection
   close(code: number = CloseCode.NORMAL_CLOSURE, reason = ''): Promise<CloseStatus> {
     // Our close frame is out already (or the connection is closed): wait for the end.
     if (!this.#canSend()) return this.closed;
+    // From JavaScript, past the types: bytes (e.g. a Uint16Array) would fail only when the queued
+    // close is encoded, where the error has nobody to reach, and close() would wait in vain.
+    if (typeof reason !== 'string')
+      return quietRejection(
+        new InvalidArgumentError(
+          'INVALID_OPTION',
+          `close reason must be a string, got ${typeof reason}`,
+        ),
+      );
     if (Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES || !isValidWireCloseCode(code))
       return quietRejection(
         new InvalidArgumentError('INVALID_CLOSE_CODE', `close(${code}, ...) cannot be sent`),
