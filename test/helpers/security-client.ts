@@ -15,6 +15,8 @@ import {
   type HTTPCredentials,
 } from '../../src/poco/index.js';
 import { computeAccept } from '../../src/protocol/handshake/keys.js';
+import type { FrameServer } from './frame-server.js';
+import type { RawClient } from './raw-client.js';
 import { header, type ReceivedRequest } from './scripted-server.js';
 
 /** A 101 that accepts `request` (the right Sec-WebSocket-Accept), with `extra` header lines. */
@@ -83,6 +85,13 @@ export async function pocoOutcome(
   } catch (error) {
     return describeError(error);
   }
+}
+
+/** A POCO client connected to `server`, and the server's byte-level end of it. */
+export async function pocoClient(server: FrameServer): Promise<{ ws: WebSocket; peer: RawClient }> {
+  const request = new HTTPRequest(HTTPRequest.HTTP_GET, '/', HTTPMessage.HTTP_1_1);
+  const ws = await WebSocket.connect(pocoSession(server.port), request, new HTTPResponse());
+  return { ws, peer: await server.next() };
 }
 
 /**
