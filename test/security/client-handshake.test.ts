@@ -12,6 +12,9 @@
 // Not applicable here: CVE-2021-33880 (python websockets, Basic-auth timing) is a server checking
 // credentials; a client only sends them. CVE-2026-54466 (faye driver, draft-75 length) needs
 // draft-75/76 framing, which wsnet does not speak (RFC 6455 only).
+// socket.io / engine.io (CVE-2024-38355, CVE-2022-41940, GHSA-q9mw-68c2-j6m5, CVE-2023-32695) are
+// packets of their own protocol above WebSocket; what they share with wsnet, no uncaught exception
+// on peer input, is asserted by every test of this suite (EscapeWatch).
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import net from 'node:net';
