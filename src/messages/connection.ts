@@ -567,16 +567,21 @@ export class WebSocketConnection
    *
    * @throws {@link InvalidArgumentError} (`INVALID_CLOSE_CODE`, a rejection) for a code that may
    * not be sent or a reason over 123 bytes.
-   * @throws `TypeError` (a rejection) for a reason that is not a string.
+   * @throws {@link InvalidArgumentError} (`INVALID_OPTION`, a rejection) for a reason that is not
+   * a string.
    */
   close(code: number = CloseCode.NORMAL_CLOSURE, reason = ''): Promise<CloseStatus> {
     // Our close frame is out already (or the connection is closed): wait for the end.
     if (!this.#canSend()) return this.closed;
-    // Checked, not trusted to the types: JavaScript callers can pass anything, and a reason
-    // that is not a string used to make no close frame at all (ws CVE-2026-45736's input).
+    // Checked, not trusted to the types: from JavaScript, bytes (e.g. a Uint16Array) would fail
+    // only when the queued close is encoded, where the error has nobody to reach, and close()
+    // would wait in vain (ws CVE-2026-45736's input).
     if (typeof reason !== 'string')
       return quietRejection(
-        new TypeError(`close(code, reason): the reason must be a string, not ${typeName(reason)}`),
+        new InvalidArgumentError(
+          'INVALID_OPTION',
+          `close(code, reason): the reason must be a string, not ${typeName(reason)}`,
+        ),
       );
     if (Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES || !isValidWireCloseCode(code))
       return quietRejection(

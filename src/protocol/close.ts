@@ -16,6 +16,7 @@
 import { Buffer } from 'node:buffer';
 import { CloseCode, MAX_CLOSE_REASON_BYTES } from './constants.js';
 import { InvalidArgumentError, ProtocolError } from './errors.js';
+import { toBuffer } from './frame.js';
 import { isValidUtf8 } from './utf8.js';
 
 /** True if `code` may be sent in, or received in, a close frame. */
@@ -37,12 +38,21 @@ export interface CloseInfo {
 }
 
 /**
+ * A reason's bytes: UTF-8 for a string; for bytes, the memory they view. A TypedArray other than
+ * Uint8Array (from JavaScript, past the types) counts by bytes, not by elements: taken element by
+ * element, a Uint16Array's values were truncated to their low byte (ws's CVE-2026-45736 class).
+ */
+function reasonBytesOf(reason: string | Uint8Array): Buffer {
+  return typeof reason === 'string' ? Buffer.from(reason, 'utf8') : toBuffer(reason);
+}
+
+/**
  * Builds a close payload. Without a code the payload is empty (and then there can be no reason).
  * Throws {@link InvalidArgumentError} for a code that may not be sent or a reason over 123 bytes:
  * the local side never puts an invalid close frame on the wire.
  */
 export function encodeClosePayload(code?: number, reason: string | Uint8Array = ''): Buffer {
-  const reasonBytes = typeof reason === 'string' ? Buffer.from(reason, 'utf8') : reason;
+  const reasonBytes = reasonBytesOf(reason);
   if (code === undefined) {
     if (reasonBytes.length > 0)
       throw new InvalidArgumentError(
@@ -71,7 +81,7 @@ export function encodeClosePayload(code?: number, reason: string | Uint8Array = 
  * sends whatever it is given (POCO's Net/src/WebSocket.cpp).
  */
 export function encodeRawClosePayload(code: number, reason: string | Uint8Array = ''): Buffer {
-  const reasonBytes = typeof reason === 'string' ? Buffer.from(reason, 'utf8') : reason;
+  const reasonBytes = reasonBytesOf(reason);
   const payload = Buffer.allocUnsafe(2 + reasonBytes.length);
   payload.writeUInt16BE(code & 0xffff, 0);
   payload.set(reasonBytes, 2);

@@ -171,7 +171,7 @@ describe('peer failures, server-side send APIs', () => {
     client.destroy();
   });
 
-  it('CVE-2026-45736 (ws): close(1000, a Uint16Array reason) on the message API server is refused with TypeError; nothing is sent', async () => {
+  it('CVE-2026-45736 (ws): close(1000, a Uint16Array reason) on the message API server is refused with InvalidArgumentError; nothing is sent', async () => {
     const reason = Uint16Array.of(0x4142, 0x4344); // 4 bytes of a typed array, not a string
     const { client, result } = await withHandler(async (connection) => {
       const outcome = await connection.close(1000, reason as unknown as string).then(
@@ -181,11 +181,11 @@ describe('peer failures, server-side send APIs', () => {
       void connection.close(1000, outcome);
       return outcome;
     });
-    assert.deepEqual(await result, { value: 'TypeError' });
+    assert.deepEqual(await result, { value: 'InvalidArgumentError' });
     // The only close frame is the one after the refusal, with its own reason.
     const frame = await readFrame(client, 10_000);
     assert.equal(frame.flags & 0x0f, OP_CLOSE);
-    assert.equal(frame.payload.subarray(2).toString(), 'TypeError');
+    assert.equal(frame.payload.subarray(2).toString(), 'InvalidArgumentError');
     client.destroy();
   });
 });
