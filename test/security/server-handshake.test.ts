@@ -117,7 +117,7 @@ for (const kind of SERVER_KINDS) {
       await assertServes(server.port);
     });
 
-    it('CVE-2024-37890 (ws): 2,100 headers before Sec-WebSocket-Key (over node:http maxHeadersCount) are refused with 400, not a crash', async () => {
+    it('CVE-2024-37890 (ws): 2,100 headers before Sec-WebSocket-Key (over node:http maxHeadersCount) are refused with 400 or 431, not a crash', async () => {
       // ws 8.17.0 read the key node:http had dropped past its 2000th header as undefined.
       const server = await target(kind);
       const filler = Array.from({ length: 2100 }, (): [string, string] => ['a', '1']);
@@ -128,7 +128,9 @@ for (const kind of SERVER_KINDS) {
       assert.ok(Buffer.byteLength(moved) < 16 * 1024, 'under the 16 KiB head limit');
       const { client, head } = await answerTo(server.port, moved);
       client.destroy();
-      assert.equal(head.status, 400);
+      // Node 20's node:http drops the headers past its count (the key is then missing: 400);
+      // Node 22's llhttp refuses the head itself (431). Either way, the handshake is refused.
+      assert.ok([400, 431].includes(head.status), `status ${head.status}`);
       await assertServes(server.port);
     });
 
