@@ -254,8 +254,12 @@ describe('wsnet serve --broadcast', () => {
     const serve = await startServe(t, ['--broadcast']);
     const [a, b, c] = await Promise.all([1, 2, 3].map(() => client(t, serve.url)));
     await a.send('from a');
+    // a's own copy back means the server has broadcast it: b's message (on another socket)
+    // cannot overtake it from here on.
+    assert.equal(await within(a.receive()), 'from a');
     await b.send(Buffer.from('from b (binary)'));
-    for (const connection of [a, b, c]) {
+    assert.deepEqual(await within(a.receive()), Buffer.from('from b (binary)'));
+    for (const connection of [b, c]) {
       assert.equal(await within(connection.receive()), 'from a');
       assert.deepEqual(await within(connection.receive()), Buffer.from('from b (binary)'));
     }
