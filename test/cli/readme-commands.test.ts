@@ -10,12 +10,16 @@ import { after, before, describe, it } from 'node:test';
 import { connect } from '../../src/messages/index.js';
 import { CliProcess, cliBin } from '../helpers/cli.js';
 import { projectRoot } from '../helpers/paths.js';
+import { readBlocks } from '../docs/markdown-blocks.js';
 
 const readme = await readFile(path.join(projectRoot, 'README.md'), 'utf8');
-const section = readme.slice(readme.indexOf('## Command line'));
-const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+const heading = readme.split('\n').indexOf('## Command line') + 1; // 1-based, as blocks' lines
+// The Markdown reader the docs tests use: the first sh block after the heading.
+const block = readBlocks(projectRoot, 'README.md').find(
+  (found) => found.language === 'sh' && heading > 0 && found.line > heading,
+);
 /** The block's command lines, without their comments. */
-const lines = block
+const lines = (block?.code ?? '')
   .split('\n')
   .map((line) => line.replace(/\s+#.*$/, '').trim())
   .filter((line) => line !== '');
