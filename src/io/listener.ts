@@ -44,6 +44,10 @@ export class Listener {
       server.once('error', reject);
       server.listen({ host: options.host, port: options.port, backlog: options.backlog }, () => {
         server.off('error', reject);
+        // From now on the only errors are failed accepts (EMFILE when the process is out of
+        // descriptors: a peer can cause that by opening connections). POCO's TCPServer hands them
+        // to its ErrorHandler and keeps accepting; here they must not crash the process either.
+        server.on('error', () => undefined);
         resolve();
       });
     });

@@ -18,6 +18,7 @@ export {
   WebSocketConnection,
   type CloseStatus,
   type ConnectionSettings,
+  type HeartbeatSettings,
   type Message,
   type SendOptions,
   type WebSocketConnectionEvents,

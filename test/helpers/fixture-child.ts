@@ -46,13 +46,24 @@ export class FixtureChild {
   }
 
   /**
-   * Starts `build/test/fixtures/<name>.js` with `args` and waits for its `ready` message.
+   * Starts `build/test/fixtures/<name>.js` with `args` and waits for its `ready` message. With
+   * `fdLimit`, the child runs under that soft limit of open descriptors (`ulimit -n`, set by a
+   * shell that then execs Node: Node itself cannot set it).
    */
-  static async start(name: string, args: string[], timeoutMs = 10_000): Promise<FixtureChild> {
+  static async start(
+    name: string,
+    args: string[],
+    timeoutMs = 10_000,
+    options: { fdLimit?: number } = {},
+  ): Promise<FixtureChild> {
     const script = fileURLToPath(new URL(`../fixtures/${name}.js`, import.meta.url));
-    const child = spawn(process.execPath, ['--expose-gc', script, ...args], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const node = [process.execPath, '--expose-gc', script, ...args];
+    const child =
+      options.fdLimit === undefined
+        ? spawn(node[0], node.slice(1), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+        : spawn('sh', ['-c', `ulimit -n ${options.fdLimit} && exec "$@"`, 'sh', ...node], {
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          });
     const fixture = new FixtureChild(child);
     try {
       fixture.ready = await fixture.next('ready', timeoutMs);

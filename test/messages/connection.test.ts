@@ -395,6 +395,53 @@ describe('WebSocketConnection: heartbeat and idle timeout', () => {
     assert.equal(close?.payload.readUInt16BE(0), 1011);
   });
 
+  it('is on by default: a ping after 30 s, and a peer silent 30 s more is failed with 1011', async (t) => {
+    // Timers are mocked (setTimeout only): the default heartbeat runs in virtual time, the bytes
+    // still flow through the duplex pair.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const turns = async () => {
+      for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    const [a, b] = duplexPair();
+    const server = WebSocketConnection.create(b, 'server', NO_HEAD, {});
+    const peer = silentPeer(a, 'client');
+    t.mock.timers.tick(29_999);
+    await turns();
+    assert.equal(peer.frames.length, 0, 'no ping before 30 s');
+    t.mock.timers.tick(1);
+    await turns();
+    assert.deepEqual(
+      peer.frames.map((frame) => frame.flags),
+      [FRAME_FLAG_FIN | FRAME_OP_PING],
+    );
+    t.mock.timers.tick(29_999);
+    await turns();
+    assert.equal(server.readyState, ReadyState.OPEN, 'the pong may take 30 s');
+    t.mock.timers.tick(1);
+    await turns();
+    const close = peer.frames.find((frame) => frame.flags === (FRAME_FLAG_FIN | FRAME_OP_CLOSE));
+    assert.equal(close?.payload.readUInt16BE(0), 1011);
+    t.mock.timers.tick(5_000); // the close timeout: TCP dropped
+    await turns();
+    assert.deepEqual(await server.closed, {
+      code: 1011,
+      reason: 'keepalive ping timeout',
+      wasClean: false,
+    });
+  });
+
+  it('heartbeat: false turns it off: a silent peer is kept', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const [a, b] = duplexPair();
+    const server = WebSocketConnection.create(b, 'server', NO_HEAD, { heartbeat: false });
+    const peer = silentPeer(a, 'client');
+    t.mock.timers.tick(10 * 60_000);
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(peer.frames.length, 0);
+    assert.equal(server.readyState, ReadyState.OPEN);
+    server.terminate();
+  });
+
   it('a live peer keeps answering: the heartbeat keeps the connection open', async () => {
     const { client, server } = pair({}, { heartbeat: { interval: 20, timeout: 100 } });
     const pings: Buffer[] = [];

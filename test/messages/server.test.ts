@@ -59,6 +59,8 @@ describe('settings that cannot mean anything are refused at configuration time',
     ['a timeout that is not a number', { closeTimeout: Number.NaN }],
     ['an idle timeout of Infinity', { idleTimeout: Infinity }],
     ['a heartbeat every 0 ms', { heartbeat: { interval: 0, timeout: 100 } }],
+    ['a heartbeat without its timeout', { heartbeat: { interval: 1000 } as never }],
+    ['a heartbeat that is not an object', { heartbeat: true as never }],
     ['a negative message size', { maxMessageSize: -5 }],
   ];
   for (const [what, options] of bad) {
