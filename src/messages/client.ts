@@ -204,7 +204,7 @@ function headerValues(response: ReceivedResponse, name: string): string[] {
  * @throws {@link TimeoutError} (`operation: 'handshake'`) when the handshake took longer than
  * `handshakeTimeout`.
  * @throws {@link NetworkError} when no connection could be made (`network`, `tls`, `proxy`) or the
- * response was not HTTP (`http`).
+ * response (the server's, or a proxy's to the CONNECT) was not HTTP or did not come (`http`).
  * @throws {@link InvalidArgumentError} (`INVALID_OPTION`) for a bad URL, option or setting.
  *
  * @example
