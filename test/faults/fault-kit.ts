@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import net from 'node:net';
+import type tls from 'node:tls';
 import { RawClient } from '../helpers/raw-client.js';
 import { FIN, OP_CLOSE, OP_TEXT, close, cont, encode, readFrame, text } from '../helpers/wire.js';
 
@@ -79,8 +80,12 @@ export async function until(condition: () => boolean, what: string, ms = 5000): 
  * the handshake, a text message echoed, a clean close (the server closes TCP). Proves that the
  * server still serves after a fault.
  */
-export async function goodVisit(port: number, what: string): Promise<void> {
-  const { client } = await RawClient.open(port, '/ws');
+export async function goodVisit(
+  port: number,
+  what: string,
+  secure?: tls.ConnectionOptions,
+): Promise<void> {
+  const { client } = await RawClient.open(port, '/ws', secure === undefined ? {} : { tls: secure });
   try {
     const message = `served after ${what}`;
     client.write(encode(text(message), true));
@@ -152,3 +157,60 @@ export async function startCuttingServer(): Promise<CuttingServer> {
 
 /** The length of the 101 that {@link startCuttingServer} answers with (its key's accept is 28 characters). */
 export const SWITCHING_LENGTH = switchingFor('Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==').length;
+
+/**
+ * A TCP relay in front of a server, through which a man in the middle can inject bytes: after
+ * `inject`, the relay stops forwarding in that direction and writes `bytes` instead (garbage
+ * inside a TLS stream). When either side closes, the relay closes the other.
+ */
+export interface Relay {
+  readonly port: number;
+  /** Injects into the latest connection, toward its client or its server. */
+  inject(toward: 'client' | 'server', bytes: Uint8Array): void;
+  stop(): Promise<void>;
+}
+
+export async function startRelay(targetPort: number): Promise<Relay> {
+  const sockets = new Set<net.Socket>();
+  let latest: { client: net.Socket; upstream: net.Socket } | undefined;
+  const server = net.createServer((client) => {
+    const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    latest = { client, upstream };
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    inject(toward, bytes) {
+      if (latest === undefined) throw new Error('no connection to inject into');
+      const { client, upstream } = latest;
+      if (toward === 'client') {
+        upstream.unpipe(client);
+        client.write(bytes);
+      } else {
+        client.unpipe(upstream);
+        upstream.write(bytes);
+      }
+    },
+    stop() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Bytes that are no TLS record: plain HTTP, then bytes that are not even that. */
+export const GARBAGE = Buffer.concat([
+  Buffer.from('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 'latin1'),
+  Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 151 + 7) & 0xff)),
+]);

@@ -6,7 +6,7 @@
  */
 import { WebSocketServer, type ServerOptions } from '../../src/messages/index.js';
 import { WebSocketException } from '../../src/poco/index.js';
-import { startEchoServer } from '../helpers/poco-server.js';
+import { startEchoServer, testCertificate } from '../helpers/poco-server.js';
 import { echo } from '../helpers/echo-servers.js';
 import { Signal } from '../helpers/wait.js';
 
@@ -50,10 +50,12 @@ export interface FaultTarget {
   stop(): Promise<void>;
 }
 
+/** `secure`: wss, with test/helpers/poco-server.ts's `testCertificate()` (the clients' CA). */
 export async function startFaultTarget(
   kind: ServerKind,
-  options: Partial<ServerOptions> = {},
+  options: Partial<ServerOptions> & { secure?: boolean } = {},
 ): Promise<FaultTarget> {
+  const { secure = false, ...settings } = options;
   const ends: End[] = [];
   const serverErrors: unknown[] = [];
   const changed = new Signal();
@@ -77,7 +79,13 @@ export async function startFaultTarget(
     opened: () => opened,
   };
   if (kind === 'messages') {
-    const server = await WebSocketServer.listen({ port: 0, host: '127.0.0.1', ...options });
+    const certificate = testCertificate();
+    const server = await WebSocketServer.listen({
+      port: 0,
+      host: '127.0.0.1',
+      ...(secure ? { tls: { key: certificate.key, cert: certificate.cert } } : {}),
+      ...settings,
+    });
     server.on('error', (error) => serverErrors.push(error));
     server.on('handlerError', (error) => serverErrors.push(error));
     server.on('connection', (connection) => {
@@ -97,6 +105,7 @@ export async function startFaultTarget(
     };
   }
   const running = await startEchoServer({
+    secure,
     onWebSocket: () => opened++,
     onEnd: (error) => {
       if (error === null) record({ kind: 'clean' });
