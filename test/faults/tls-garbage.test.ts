@@ -183,6 +183,40 @@ for (const kind of ['messages', 'poco'] as const) {
       }
     });
 
+    it(`garbage inside the TLS stream after the TLS handshake, before the 101: ${kind === 'messages' ? "NetworkError 'tls'" : 'SSLException'}, nothing left open`, async () => {
+      // The server holds the 101 in its accept hook while the relay injects the garbage.
+      let hookCalled!: () => void;
+      const inHook = new Promise<void>((resolve) => (hookCalled = resolve));
+      let release!: (verdict: boolean) => void;
+      const target = await startFaultTarget('messages', {
+        secure: true,
+        accept: () => {
+          hookCalled();
+          return new Promise<boolean>((resolve) => (release = resolve));
+        },
+      });
+      const relay = await startRelay(target.port);
+      try {
+        const baseline = tcpSockets();
+        const connecting = openClient(kind, relay.port).then((client) => {
+          if (client instanceof WebSocket) client.close();
+          else client.terminate();
+          return 'connected';
+        }, nameOf);
+        await within(inHook, 5000, 'the accept hook');
+        relay.inject('client', GARBAGE);
+        const outcome = await within(connecting, 10_000, 'the client');
+        assert.equal(outcome, kind === 'messages' ? 'NetworkError tls' : 'SSLException');
+        release(true);
+        await noSocketLeft(baseline, 'the connection that got garbage');
+        await until(() => target.open() === 0, 'the server to have no connection');
+        await watch.assertNone();
+      } finally {
+        await relay.stop();
+        await target.stop();
+      }
+    });
+
     it('garbage inside the TLS stream of an open WebSocket: that connection ends (1006 / a POCO exception), the server serves on', async () => {
       const target = await startFaultTarget('messages', { secure: true });
       const relay = await startRelay(target.port);
