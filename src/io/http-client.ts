@@ -104,7 +104,9 @@ function tunnel(proxy: ProxySettings, target: Endpoint, attempt: Attempt): Promi
     // A proxy whose answer is not HTTP, or who closes without one, failed the way a server
     // does (`malformed`, `no-response`: NetworkError 'http', POCO's MessageException and
     // NoMessageException); only what the socket itself reports (refused, reset) is 'network'.
-    request.once('error', (error) => reject(responseFailure(error) ?? networkFailure(error)));
+    request.once('error', (error) =>
+      reject(responseFailure(error, 'the proxy') ?? networkFailure(error)),
+    );
     request.end();
   });
 }
@@ -254,14 +256,17 @@ export class ResponseError extends Error {
  * node:http's error for a response that is not HTTP (llhttp's `HPE_*`) or that never came (the
  * peer closed first: "socket hang up"), as a ResponseError; undefined for any other error.
  */
-function responseFailure(error: NodeJS.ErrnoException): ResponseError | undefined {
+function responseFailure(
+  error: NodeJS.ErrnoException,
+  peer = 'the server',
+): ResponseError | undefined {
   const code = error.code ?? '';
   if (code.startsWith('HPE_'))
     return new ResponseError('malformed', error.message, { cause: error });
   if (code === 'ECONNRESET' && error.message === 'socket hang up')
     return new ResponseError(
       'no-response',
-      'the server closed the connection without a complete response',
+      `${peer} closed the connection without a complete response`,
       { cause: error },
     );
   return undefined;
