@@ -215,8 +215,9 @@ function networkFailure(error: NetworkError, endpoint: string, context: AttemptC
         `check that the proxy allows CONNECT to ${endpoint}`,
       );
     case 'http':
+      // Through a proxy, 'http' may be the proxy's answer to the CONNECT (garbage, or none).
       return fail(
-        `${endpoint} did not answer with HTTP: ${error.message}`,
+        `${endpoint}${context.proxy !== undefined ? ' (or the proxy)' : ''} did not answer with HTTP: ${error.message}`,
         context.url.protocol === 'ws:'
           ? 'if the server speaks TLS, use wss://; otherwise check the port'
           : 'check the port: is a WebSocket server listening there?',

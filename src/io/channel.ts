@@ -145,6 +145,11 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
     const channel = this[CHANNEL]!;
     channel.#error ??= error;
     channel.#handler.onChannelError?.();
+    // A TLS socket that fails after its handshake (garbage or a bad record in the stream) only
+    // emits 'error': Node leaves it open, and it would never close nor read again, keeping the
+    // connection (and its file descriptor) forever. Nothing more can pass on a failed socket:
+    // destroy it, so that 'close' follows as it does after a TCP error (test/faults/).
+    if (!this.destroyed) this.destroy();
   }
   static #onDrain(this: ChannelSocket): void {
     this[CHANNEL]!.#drained();

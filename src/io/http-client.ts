@@ -101,8 +101,11 @@ function tunnel(proxy: ProxySettings, target: Endpoint, attempt: Attempt): Promi
         ),
       );
     });
+    // A proxy whose answer is not HTTP, or who closes without one, failed the way a server
+    // does (`malformed`, `no-response`: NetworkError 'http', POCO's MessageException and
+    // NoMessageException); only what the socket itself reports (refused, reset) is 'network'.
     request.once('error', (error) =>
-      reject(new ConnectError('network', error.message, undefined, undefined, { cause: error })),
+      reject(responseFailure(error, 'the proxy') ?? networkFailure(error)),
     );
     request.end();
   });
@@ -249,6 +252,30 @@ export class ResponseError extends Error {
   }
 }
 
+/**
+ * node:http's error for a response that is not HTTP (llhttp's `HPE_*`) or that never came (the
+ * peer closed first: "socket hang up"), as a ResponseError; undefined for any other error.
+ */
+function responseFailure(
+  error: NodeJS.ErrnoException,
+  peer = 'the server',
+): ResponseError | undefined {
+  const code = error.code ?? '';
+  if (code.startsWith('HPE_'))
+    return new ResponseError('malformed', error.message, { cause: error });
+  if (code === 'ECONNRESET' && error.message === 'socket hang up')
+    return new ResponseError(
+      'no-response',
+      `${peer} closed the connection without a complete response`,
+      { cause: error },
+    );
+  return undefined;
+}
+
+function networkFailure(error: Error): ConnectError {
+  return new ConnectError('network', error.message, undefined, undefined, { cause: error });
+}
+
 function toHeaderPairs(raw: string[]): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i], raw[i + 1]]);
@@ -323,19 +350,12 @@ export class HttpConnection {
       });
       request.once('error', (error: NodeJS.ErrnoException) => {
         settle();
-        const code = error.code ?? '';
-        if (error instanceof ConnectError) reject(error);
-        else if (code.startsWith('HPE_'))
-          reject(new ResponseError('malformed', error.message, { cause: error }));
-        else if (code === 'ECONNRESET' && error.message === 'socket hang up')
+        // A ConnectError or, from a proxy's answer, a ResponseError: from `connect`, as it is.
+        if (error instanceof ConnectError || error instanceof ResponseError) reject(error);
+        else
           reject(
-            new ResponseError(
-              'no-response',
-              'the server closed the connection without a complete response',
-              { cause: error },
-            ),
+            responseFailure(error) ?? new ResponseError('network', error.message, { cause: error }),
           );
-        else reject(new ResponseError('network', error.message, { cause: error }));
       });
     });
     // The request's own errors are the response promise's; keep Node from reporting them twice.

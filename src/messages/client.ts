@@ -204,7 +204,7 @@ function headerValues(response: ReceivedResponse, name: string): string[] {
  * @throws {@link TimeoutError} (`operation: 'handshake'`) when the handshake took longer than
  * `handshakeTimeout`.
  * @throws {@link NetworkError} when no connection could be made (`network`, `tls`, `proxy`) or the
- * response was not HTTP (`http`).
+ * response (the server's, or a proxy's to the CONNECT) was not HTTP or did not come (`http`).
  * @throws {@link InvalidArgumentError} (`INVALID_OPTION`) for a bad URL, option or setting.
  *
  * @example
@@ -429,8 +429,19 @@ function translate(error: unknown): Error {
     });
   }
   if (error instanceof ResponseError) {
-    const kind = error.kind === 'malformed' || error.kind === 'no-response' ? 'http' : 'network';
+    const kind =
+      error.kind === 'malformed' || error.kind === 'no-response'
+        ? 'http'
+        : isTlsFailure(error.cause)
+          ? 'tls' // the TLS stream failed after its handshake (a bad record), as POCO's SSLException
+          : 'network';
     return new NetworkError(kind, error.message, { cause: error });
   }
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** An error of OpenSSL's (Node's `ERR_SSL_*` codes): the TLS layer failed, not TCP. */
+function isTlsFailure(cause: unknown): boolean {
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_SSL_');
 }

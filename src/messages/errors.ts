@@ -44,8 +44,10 @@ export class SendQueueFullError extends WebSocketError {
 
 /**
  * The connection could not be made or the server's answer could not be read: `network` (DNS,
- * refused, reset), `tls` (certificate, handshake), `proxy` (the proxy refused the tunnel;
- * `status` is its answer) or `http` (a malformed or missing HTTP response).
+ * refused, reset), `tls` (certificate, handshake, or a TLS stream that fails before the 101: a
+ * bad record), `proxy` (the proxy refused the tunnel; `status` is its answer) or `http` (a
+ * malformed or missing HTTP response, the server's or a proxy's: garbage in answer to the
+ * CONNECT, or a connection closed before the answer).
  */
 export class NetworkError extends WebSocketError {
   /** The proxy's HTTP status, for `proxy`. */

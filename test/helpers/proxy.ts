@@ -1,7 +1,8 @@
 /**
  * A minimal HTTP proxy on node:http, started inside a test: CONNECT tunnels (what WebSocket
  * clients use) and forwarding of absolute-form requests, optionally demanding Basic proxy
- * credentials or refusing every tunnel with a given status. It records what it was asked.
+ * credentials or refusing every tunnel with a given status, or dropping every tunnel at a chosen
+ * point (test/faults/). It records what it was asked.
  */
 import { Buffer } from 'node:buffer';
 import http from 'node:http';
@@ -14,9 +15,57 @@ export interface Proxy {
   stop(): void;
 }
 
+/**
+ * Where a tunnel is dropped: before the CONNECT is answered, after the 200 (before a byte of the
+ * target's reply is relayed), or once the target's reply head (its 101) and then `bytes` more
+ * have been relayed; `how`: with a FIN, or a reset. The target's side is closed too.
+ */
+export interface TunnelDrop {
+  readonly at: 'before-answer' | 'after-200' | 'after-head';
+  readonly how: 'end' | 'reset';
+  /** For `after-head`: how many bytes after the head reach the client. */
+  readonly bytes?: number;
+}
+
+function drop(socket: net.Socket, how: TunnelDrop['how']): void {
+  if (how === 'end') socket.end();
+  else socket.resetAndDestroy();
+}
+
+/**
+ * Relays what `upstream` sends to `client` until the head (through the empty line) and `bytes`
+ * more went through, then drops both.
+ */
+function relayThenDrop(upstream: net.Socket, client: net.Socket, plan: TunnelDrop): void {
+  let seen = Buffer.alloc(0);
+  let left = -1; // bytes still to relay once the head is through; -1 until then
+  upstream.on('data', (chunk: Buffer) => {
+    let relay = chunk;
+    if (left < 0) {
+      seen = Buffer.concat([seen, chunk]);
+      const end = seen.indexOf('\r\n\r\n');
+      if (end === -1) {
+        client.write(chunk);
+        return;
+      }
+      const afterHead = seen.length - (end + 4); // of this chunk, what follows the head
+      client.write(chunk.subarray(0, chunk.length - afterHead));
+      relay = chunk.subarray(chunk.length - afterHead);
+      left = plan.bytes ?? 0;
+    }
+    const part = relay.subarray(0, left);
+    left -= part.length;
+    if (part.length > 0) client.write(part);
+    if (left === 0) {
+      upstream.destroy();
+      drop(client, plan.how);
+    }
+  });
+}
+
 /** A minimal HTTP proxy: CONNECT tunnels, and forwarding of absolute-form requests. */
 export async function startProxy(
-  options: { credentials?: string; refuse?: number } = {},
+  options: { credentials?: string; refuse?: number; drop?: TunnelDrop } = {},
 ): Promise<Proxy> {
   const connects: Proxy['connects'] = [];
   const forwarded: Proxy['forwarded'] = [];
@@ -68,11 +117,23 @@ export async function startProxy(
       );
       return;
     }
+    if (options.drop?.at === 'before-answer') {
+      drop(client, options.drop.how);
+      return;
+    }
     const [host, port] = (req.url ?? '').split(':');
+    const plan = options.drop;
     const upstream = net.connect(Number(port), host, () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (plan?.at === 'after-200') {
+        upstream.destroy();
+        // Once the 200 is written: a reset would otherwise throw it away.
+        client.write('', () => drop(client, plan.how));
+        return;
+      }
       if (head.length > 0) upstream.write(head);
-      upstream.pipe(client);
+      if (plan?.at === 'after-head') relayThenDrop(upstream, client, plan);
+      else upstream.pipe(client);
       client.pipe(upstream);
     });
     upstream.on('error', () => client.destroy());
