@@ -23,7 +23,12 @@
  * POCO facade ({@link POCO_POLICY}), which hands every frame to the application as POCO does.
  */
 import { Buffer } from 'node:buffer';
-import { encodeClosePayload, parseClosePayload, type CloseInfo } from './close.js';
+import {
+  encodeClosePayload,
+  isValidWireCloseCode,
+  parseClosePayload,
+  type CloseInfo,
+} from './close.js';
 import {
   CloseCode,
   FRAME_FLAG_FIN,
@@ -745,10 +750,10 @@ export class Connection {
     if (policy.strictFraming) this.discarding = true;
     if (policy.autoCloseReply) {
       // "It SHOULD do so as soon as practical", "typically echoing the status code it received".
-      if (this.sentClose === undefined) {
-        const code = info.code === CloseCode.NO_STATUS_RECEIVED ? undefined : info.code;
-        this.queueClose(code, '');
-      }
+      // A code that may not be sent is not echoed: the reply then has none. Only 1005 (an empty
+      // close frame) comes here under strictFraming; without it, any code can (1006, 0, ...).
+      if (this.sentClose === undefined)
+        this.queueClose(isValidWireCloseCode(info.code) ? info.code : undefined, '');
       // §7.1.1: the server closes the TCP connection first, once the handshake is complete.
       if (this.role === 'server') this.endOutput = true;
     }
@@ -886,8 +891,9 @@ export class Connection {
     this.assertCanSend();
     this.queueClose(code, reason);
     this.readyState = ReadyState.CLOSING;
-    if (this.receivedClose !== undefined && this.role === 'server' && this.policy.autoCloseReply)
-      this.endOutput = true;
+    // Completing the closing handshake never ends the output here: with autoCloseReply the reply
+    // to the peer's close frame went out with it (handleClose), so sendClose throws CLOSE_SENT
+    // after one; without it, ending the transport is the application's call.
   }
 
   /**

@@ -27,8 +27,11 @@ const MEMORY_PAGES = 1;
 /** The kernel XORs 64 bytes (four 128-bit vectors) per loop iteration. */
 const STRIDE = 64;
 
-/** Unsigned LEB128, for sizes, counts and memory offsets. */
-function leb128(value: number): number[] {
+/**
+ * Unsigned LEB128, for sizes, counts and memory offsets. Exported for its tests: today's module
+ * only needs one-byte values, but a longer kernel would not.
+ */
+export function leb128(value: number): number[] {
   const out: number[] = [];
   do {
     let byte = value & 0x7f;
@@ -39,8 +42,8 @@ function leb128(value: number): number[] {
   return out;
 }
 
-/** Signed LEB128, for `i32.const` immediates (0x40 alone would read as -64). */
-function sleb128(value: number): number[] {
+/** Signed LEB128, for `i32.const` immediates (0x40 alone would read as -64). Exported for its tests. */
+export function sleb128(value: number): number[] {
   const out: number[] = [];
   for (;;) {
     const byte = value & 0x7f;
@@ -141,10 +144,15 @@ function asBuffer(bytes: Uint8Array): Buffer {
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function instantiate(): SimdMasker | null {
+/**
+ * The masker running the kernel in `moduleBytes` (the module above), or null if this runtime
+ * cannot compile or instantiate it. A parameter so that tests take the null path with bytes no
+ * runtime accepts, on a runtime that has SIMD.
+ */
+export function instantiateSimdMasker(moduleBytes: Uint8Array): SimdMasker | null {
   let exports: Record<string, unknown>;
   try {
-    exports = new WebAssembly.Instance(new WebAssembly.Module(MODULE_BYTES)).exports;
+    exports = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes)).exports;
   } catch {
     return null; // No WebAssembly or no SIMD (e.g. --jitless): callers use the word loop.
   }
@@ -171,4 +179,4 @@ function instantiate(): SimdMasker | null {
 }
 
 /** The SIMD masker, or null where this runtime cannot run it. */
-export const simdMasker: SimdMasker | null = instantiate();
+export const simdMasker: SimdMasker | null = instantiateSimdMasker(MODULE_BYTES);

@@ -37,9 +37,13 @@ function keyFromPhase(mask: ArrayLike<number>, phase: number): number {
   );
 }
 
-/** The same key packed in the host's byte order, for a `Uint32Array` view. */
-function nativeKey(mask: ArrayLike<number>, phase: number): number {
-  return LITTLE_ENDIAN
+/**
+ * The same key packed in the byte order of a host that is `littleEndian` or not, for a
+ * `Uint32Array` view. The order is a parameter so that tests on a little-endian host (every
+ * host Node runs on today) check the big-endian packing as well.
+ */
+export function nativeKey(mask: ArrayLike<number>, phase: number, littleEndian: boolean): number {
+  return littleEndian
     ? keyFromPhase(mask, phase)
     : (mask[phase & 3] << 24) |
         (mask[(phase + 1) & 3] << 16) |
@@ -75,13 +79,18 @@ function maskShort(
   if (i + 2 < length) target[targetOffset + i + 2] = source[i + 2] ^ m2;
 }
 
-function applyMaskByWords(data: Uint8Array, mask: ArrayLike<number>, phase: number): void {
+/**
+ * The word loop: what {@link applyMask} uses below {@link SIMD_THRESHOLD}, and for every length
+ * where WebAssembly SIMD is not available. Exported so that tests check that fallback on large
+ * payloads too, against the SIMD kernel.
+ */
+export function applyMaskByWords(data: Uint8Array, mask: ArrayLike<number>, phase: number): void {
   const length = data.length;
   // Bytes before the first 4-byte-aligned address of the underlying buffer.
   const head = -data.byteOffset & 3;
   for (let i = 0; i < head; i++) data[i] ^= mask[(phase + i) & 3];
 
-  const key = nativeKey(mask, phase + head);
+  const key = nativeKey(mask, phase + head, LITTLE_ENDIAN);
   const wordCount = (length - head) >>> 2;
   const words = new Uint32Array(data.buffer, data.byteOffset + head, wordCount);
   const unrolled = wordCount & ~7;

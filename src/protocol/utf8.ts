@@ -42,9 +42,11 @@ function isValidUtf8Short(bytes: Uint8Array): boolean {
   return true;
 }
 
-/** Length of the sequence a lead byte starts, or 0 if it cannot start one. */
+/**
+ * Length of the sequence a non-ASCII lead byte starts, or 0 if it cannot start one. Every caller
+ * has handled ASCII (below 0x80) already, so it is not tested for here (it would read as 0).
+ */
 function sequenceLength(lead: number): number {
-  if (lead < 0x80) return 1;
   if (lead < 0xc2) return 0; // continuation bytes and the overlong leads C0, C1
   if (lead < 0xe0) return 2;
   if (lead < 0xf0) return 3;
@@ -69,13 +71,13 @@ function secondByteRange(lead: number): [number, number] {
 }
 
 /**
- * True if `bytes[start..end)` (at most 3 bytes) can begin a well-formed sequence that is not yet
- * complete.
+ * True if `bytes[start..end)` (at most 3 bytes) can begin a well-formed sequence. Only called
+ * with a valid lead byte at `start` whose sequence is longer than the bytes given (what
+ * `incompleteTailStart` returns, or a cut code point being completed), so the length is not
+ * checked again: only the bytes after the lead are.
  */
 function isIncompletePrefix(bytes: Uint8Array, start: number, end: number): boolean {
   const lead = bytes[start];
-  const length = sequenceLength(lead);
-  if (length <= end - start) return false;
   for (let i = start + 1; i < end; i++) {
     const [low, high] = i === start + 1 ? secondByteRange(lead) : [0x80, 0xbf];
     const byte = bytes[i];

@@ -166,6 +166,27 @@ describe('Connection with permessage-deflate: receiving', () => {
     assert.deepEqual(failure(list), ['INVALID_COMPRESSED_DATA', 1007]);
   });
 
+  it('an error of ours while receiving (not a ProtocolError) fails with 1011, its cause kept', () => {
+    // The connection's guard against its own bugs: a codec that throws what no input should
+    // make it throw stands in for one. The peer gets 1011 and no detail.
+    const codec = new PerMessageDeflate(AGREED, 'server');
+    const bug = new TypeError('not a real inflate error');
+    codec.decompress = () => {
+      throw bug;
+    };
+    const connection = new Connection('server', { deflate: codec });
+    const peer = new PerMessageDeflate(AGREED, 'client');
+    const list = events(
+      connection,
+      encodeFrame(FIN | RSV1 | TEXT, compressed(peer, 'Hello'), true),
+      encodeFrame(FIN | TEXT, Buffer.from('ignored'), true),
+    );
+    assert.deepEqual(failure(list), ['INTERNAL_ERROR', 1011]);
+    assert.equal(list.length, 1, 'nothing is read after the failure');
+    assert.equal(connection.failure?.cause, bug);
+    assert.equal(Buffer.concat(connection.takeOutgoing()).toString('hex'), '880203f3');
+  });
+
   it('is refused with a frame-level (POCO) policy', () => {
     assert.throws(
       () =>

@@ -380,6 +380,37 @@ describe('RFC 6455 §5.5.1 and §7: the closing handshake', () => {
     });
   }
 
+  it('strictFraming off: a received close code that may not be sent is not echoed', () => {
+    // Without strictFraming any code is taken as it comes; the reply then has no code.
+    for (const [code, sent] of [
+      ['03 ee', '88 00'], // 1006
+      ['00 00', '88 00'], // 0
+      ['03 ed', '88 00'], // 1005 in a payload
+      ['0f a0', '88 02 0f a0'], // 4000 is echoed as usual
+      ['', '88 00'], // no code: 1005, answered by an empty close frame
+    ] as const) {
+      const s = server({ strictFraming: false });
+      const value = code === '' ? 1005 : hex(code).readUInt16BE(0);
+      assert.deepEqual(receive(s, fromClient(0x88, hex(code))), [['close', value, '']], code);
+      assert.equal(toHex(outgoing(s)), sent, code);
+      assert.equal(s.failure, undefined, code);
+      assert.equal(s.outputEnded, true, code);
+    }
+  });
+
+  it('strictFraming off: a close reason is taken as it comes, even if it is not UTF-8', () => {
+    const s = server({ strictFraming: false });
+    const payload = Buffer.concat([hex('03 e8'), Buffer.from('bye'), hex('ff')]);
+    assert.deepEqual(receive(s, fromClient(0x88, payload)), [['close', 1000, 'bye\ufffd']]);
+    assert.equal(toHex(outgoing(s)), '88 02 03 e8');
+  });
+
+  it("with autoCloseReply, sendClose after the peer's close frame is CLOSE_SENT (the reply went)", () => {
+    const s = server();
+    receive(s, fromClient(0x88, hex('03 e8')));
+    assert.throws(() => s.sendClose(1000), { reason: 'CLOSE_SENT' });
+  });
+
   it('autoCloseReply: false leaves the answer to the application', () => {
     const s = server({ autoCloseReply: false });
     assert.deepEqual(receive(s, fromClient(0x88, hex('03 e8'))), [['close', 1000, '']]);
@@ -387,6 +418,7 @@ describe('RFC 6455 §5.5.1 and §7: the closing handshake', () => {
     assert.equal(s.outputEnded, false);
     s.sendClose(1000);
     assert.equal(toHex(outgoing(s)), '88 02 03 e8');
+    assert.equal(s.outputEnded, false, "ending the transport is the application's call too");
   });
 });
 
@@ -471,6 +503,13 @@ describe('RFC 6455 §5.6, §8.1: text must be UTF-8', () => {
     assert.equal(toHex(outgoing(s)), '88 02 03 ef');
   });
 
+  it('fails fast inside an unmasked frame too (a client reading a server)', () => {
+    const c = client();
+    const frame = fromServer(0x81, Buffer.concat([Buffer.from('ok'), hex('c0'), Buffer.alloc(50)]));
+    assert.deepEqual(receive(c, frame.subarray(0, 4)), []);
+    assert.deepEqual(receive(c, frame.subarray(4, 5)), [['failure', 'INVALID_UTF8', 1007]]);
+  });
+
   it('inside a frame, a code point cut by a read is not mistaken for invalid text', () => {
     const text = 'a€𝄞b'.repeat(20);
     const frame = fromClient(0x81, text);
@@ -542,6 +581,17 @@ describe('RFC 6455 §7.1.7: failing the connection', () => {
     assert.equal(s.state, ReadyState.CLOSING);
   });
 
+  it('fail() once the transport has ended records nothing and sends nothing', () => {
+    const s = server();
+    s.receiveEof();
+    outgoing(s);
+    s.fail(1008, 'too late');
+    assert.equal(outgoing(s).length, 0);
+    assert.equal(s.state, ReadyState.CLOSED);
+    assert.deepEqual(s.closeStatus, { code: 1006, reason: '', wasClean: false });
+    assert.deepEqual(s.takeEvents(), []);
+  });
+
   it('a failure after our close frame sends no second close frame', () => {
     const s = server();
     s.sendClose(1000);
@@ -575,6 +625,7 @@ describe('size limits', () => {
 
   it('maxFrameSize defaults to maxMessageSize, and can be changed on an open connection', () => {
     const s = server({ maxMessageSize: 500 });
+    assert.equal(s.maxMessageSize, 500);
     assert.equal(s.maxFrameSize, 500);
     s.maxFrameSize = 10;
     receive(s, fromClient(0x82, Buffer.alloc(11)));
@@ -602,6 +653,16 @@ describe('end of stream', () => {
     assert.deepEqual(s.closeStatus, { code: 1006, reason: '', wasClean: false });
     assert.equal(s.outputEnded, true);
     assert.throws(() => s.sendText('x'), { reason: 'CONNECTION_CLOSED' });
+  });
+
+  it('a second EOF changes nothing', () => {
+    const s = server();
+    receive(s, fromClient(0x81, 'Hello').subarray(0, 5));
+    s.receiveEof();
+    assert.deepEqual(summary(s.takeEvents()), [['failure', 'INCOMPLETE_FRAME', 1006]]);
+    s.receiveEof();
+    assert.deepEqual(s.takeEvents(), [], 'no second failure');
+    assert.equal(s.state, ReadyState.CLOSED);
   });
 
   it('closeStatus reads 1006 while nothing has closed, and settles with the close records', () => {
@@ -690,6 +751,20 @@ describe('incomingFrameLength: the frame under way, known from its header', () =
     s.receiveData(hex('82 ff 00 00 00 00 7f ff ff ff 01 02 03 04'));
     assert.equal(s.incomingFrameLength, 2 ** 31 - 1);
     assert.deepEqual(s.takeEvents(), []);
+  });
+});
+
+describe('bufferedBytes: received and not yet parsed into a frame', () => {
+  it('counts a partial frame until it completes', () => {
+    const s = server();
+    const frame = fromClient(0x81, 'Hello');
+    assert.equal(s.bufferedBytes, 0);
+    receive(s, frame.subarray(0, 1));
+    assert.equal(s.bufferedBytes, 1, 'half a header');
+    receive(s, frame.subarray(1, 8));
+    assert.equal(s.bufferedBytes, 2, 'the header is read; 2 payload bytes wait');
+    assert.deepEqual(receive(s, frame.subarray(8)), [['text', 'Hello']]);
+    assert.equal(s.bufferedBytes, 0);
   });
 });
 
@@ -830,6 +905,17 @@ describe('POCO policy (poco-behaviour.md §4.1): every frame handed over as it i
       ['failure', 'FRAME_TOO_BIG', 1009],
     ]);
     assert.equal(outgoing(s).length, 0);
+  });
+
+  it('sendFrame of a close frame records its code and reason, 1005 when it has no code', () => {
+    const empty = poco('client');
+    empty.sendFrame(0x88, Buffer.alloc(0));
+    assert.deepEqual(empty.closeSent, { code: 1005, reason: '' });
+    const withReason = poco('client');
+    withReason.sendFrame(0x88, Buffer.concat([hex('0f a0'), Buffer.from('bye')]));
+    assert.deepEqual(withReason.closeSent, { code: 4000, reason: 'bye' });
+    withReason.sendFrame(0x88, hex('03 e8'));
+    assert.deepEqual(withReason.closeSent, { code: 4000, reason: 'bye' }, 'the first one counts');
   });
 
   it('sendFrame puts any first byte and any payload on the wire, in any state', () => {

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { PerMessageDeflate } from '../../src/protocol/deflate/codec.js';
 import type { DeflateAgreement, WindowBits } from '../../src/protocol/deflate/negotiation.js';
 import { ProtocolError } from '../../src/protocol/errors.js';
+import { pseudoRandomBytes } from '../helpers/bytes.js';
 
 function agreement(overrides: Partial<DeflateAgreement> = {}): DeflateAgreement {
   return {
@@ -125,6 +126,28 @@ describe('PerMessageDeflate: limits and errors', () => {
     rejectsWith(() => under.decompress(compressed, 4999), 'MESSAGE_TOO_BIG', 1009);
   });
 
+  it('a small message inflated into a large output chunk does not keep the chunk alive', () => {
+    // Incompressible bytes: the input is as long as the output, and zlib's output chunk (four
+    // times the input) is far larger than the message.
+    const data = pseudoRandomBytes(3000);
+    const wire = new PerMessageDeflate(agreement(), 'client').compressFragment(data, true);
+    assert.ok(wire.length >= data.length);
+    const inflated = new PerMessageDeflate(agreement(), 'server').decompress(wire, 1 << 20);
+    assert.ok(inflated.equals(data));
+    assert.ok(
+      inflated.buffer.byteLength <= Math.max(Buffer.poolSize, 2 * inflated.length + 4096),
+      `${inflated.buffer.byteLength} bytes held for ${inflated.length}`,
+    );
+  });
+
+  it('maxSize 0 lets only the empty message through', () => {
+    // zlib takes no output limit of 0, so the codec asks it for at most 1 byte and checks after.
+    const codec = new PerMessageDeflate(agreement(), 'server');
+    assert.equal(codec.decompress(hex('00'), 0).length, 0);
+    rejectsWith(() => codec.decompress(hex('f2 48 cd c9 c9 07 00'), 0), 'MESSAGE_TOO_BIG', 1009);
+    rejectsWith(() => codec.decompress(hex('4a 04 00'), 0), 'MESSAGE_TOO_BIG', 1009);
+  });
+
   it('data that is not DEFLATE gets INVALID_COMPRESSED_DATA (1007)', () => {
     const codec = new PerMessageDeflate(agreement(), 'server');
     rejectsWith(() => codec.decompress(hex('ff ff ff'), 1000), 'INVALID_COMPRESSED_DATA', 1007);
@@ -159,6 +182,7 @@ describe('PerMessageDeflate: limits and errors', () => {
     assert.equal(codec.canCompress, false);
     assert.equal(codec.wantsToCompress(1 << 20), false);
     assert.equal(codec.decompress(hex('f2 48 cd c9 c9 07 00'), 100).toString(), 'Hello');
+    assert.equal(codec.memory, 256, 'only the received history is held (its first 256-byte block)');
     const client = new PerMessageDeflate(agreement({ serverMaxWindowBits: 8 }), 'client');
     assert.equal(client.canCompress, true);
     assert.equal(client.receiveWindowBits, 9); // zlib-based peers that agreed on 8 use 9

@@ -7,7 +7,7 @@ import { ProtocolError } from '../../src/protocol/errors.js';
 import { encodeFrame } from '../../src/protocol/frame.js';
 import { FrameReader } from '../../src/protocol/frame-reader.js';
 import { fixedMask } from '../../src/protocol/mask.js';
-import { hex, pseudoRandomBytes } from '../helpers/bytes.js';
+import { hex, pseudoRandomBytes, toHex } from '../helpers/bytes.js';
 
 interface ReadFrame {
   flags: number;
@@ -200,6 +200,61 @@ describe('FrameReader', () => {
     const chunkCount = (reader as unknown as { chunks: unknown[] }).chunks.length;
     assert.ok(chunkCount < 20, `${chunkCount} chunks held`);
     assert.ok(reader.readPayload(200_000)!.equals(payload));
+  });
+
+  it('a small chunk after a large one goes into the block as a piece of its own', () => {
+    const reader = new FrameReader();
+    const parts = [
+      pseudoRandomBytes(10, 1), // taken as it is: nothing was pending
+      pseudoRandomBytes(10, 2), // small, after pending bytes: starts a coalescing block
+      pseudoRandomBytes(2000, 3), // large: queued as it is
+      pseudoRandomBytes(10, 4), // small again: into the block, but not after its last piece
+      pseudoRandomBytes(10, 5), // appended to that piece
+    ];
+    for (const part of parts) reader.push(part);
+    const chunks = (reader as unknown as { chunks: Buffer[] }).chunks;
+    assert.deepEqual(
+      chunks.map((chunk) => chunk.length),
+      [10, 10, 2000, 20],
+    );
+    assert.equal(chunks[1].buffer, chunks[3].buffer, 'both pieces share one block');
+    assert.ok(reader.readPayload(2040)!.equals(Buffer.concat(parts)));
+  });
+
+  it('peekPayload copies what is buffered past a position without consuming it', () => {
+    const reader = new FrameReader(0);
+    reader.push(hex('01 02 03'));
+    reader.push(hex('04 05'));
+    assert.equal(toHex(reader.peekPayload(1)), '02 03 04 05');
+    assert.equal(
+      toHex(reader.peekPayload(3, [0x10, 0x20, 0x30, 0x40])),
+      '44 15',
+      'unmasked from mask phase 3 on',
+    );
+    assert.equal(reader.peekPayload(5).length, 0, 'nothing past the end');
+    assert.equal(reader.peekPayload(9).length, 0, 'nor far past it');
+    assert.equal(reader.bufferedBytes, 5);
+    assert.equal(toHex(reader.readPayload(5)!), '01 02 03 04 05');
+  });
+
+  it('drops consumed chunks from its list once over 1024 of them are used up', () => {
+    // Coalescing off: every 1-byte push stays a chunk of its own, as large pushes do.
+    const reader = new FrameReader(0);
+    const bytes = pseudoRandomBytes(3000);
+    for (let i = 0; i < bytes.length; i++) reader.push(bytes.subarray(i, i + 1));
+    const chunks = () => (reader as unknown as { chunks: unknown[] }).chunks.length;
+    assert.equal(chunks(), 3000);
+    // Read in pieces that end on chunk boundaries with chunks left over: the list is compacted
+    // once more than 1024 chunks and more than half the list are consumed.
+    let at = 0;
+    for (const size of [1000, 600]) {
+      assert.ok(reader.readPayload(size)!.equals(bytes.subarray(at, at + size)));
+      at += size;
+    }
+    assert.equal(chunks(), 3000 - 1600, 'the 1600 consumed chunks are gone');
+    assert.equal(reader.bufferedBytes, 1400);
+    assert.ok(reader.readPayload(1400)!.equals(bytes.subarray(1600)));
+    assert.equal(reader.bufferedBytes, 0);
   });
 
   it('empty pushes and zero-length payloads are harmless', () => {

@@ -173,6 +173,14 @@ describe('RFC 6455 §9.1: Sec-WebSocket-Extensions', () => {
       () => formatExtensionList([{ name: 'e', params: [['p', 'not a token']] }]),
       TypeError,
     );
+    assert.throws(() => formatExtensionList([{ name: 'a b', params: [] }]), {
+      name: 'TypeError',
+      message: 'not a token: "a b"',
+    });
+    assert.throws(() => formatExtensionList([{ name: 'e', params: [['p;q', null]] }]), {
+      name: 'TypeError',
+      message: 'not a token: "p;q"',
+    });
   });
 });
 
@@ -186,6 +194,12 @@ describe('headerLookup', () => {
     ]);
     assert.equal(pairs('connection'), 'keep-alive, Upgrade');
     assert.equal(headerLookup((name) => (name === 'host' ? 'h' : undefined))('host'), 'h');
+  });
+
+  it('skips undefined values of a header object (node:http types allow them)', () => {
+    const get = headerLookup({ Upgrade: undefined, Host: 'h' });
+    assert.equal(get('upgrade'), undefined);
+    assert.equal(get('host'), 'h');
   });
 });
 
@@ -349,10 +363,31 @@ describe('server handshake check, RFC policy (RFC 6455 §4.2.1)', () => {
       ['Sec-WebSocket-Accept', SAMPLE_ACCEPT],
       ['Sec-WebSocket-Protocol', 'chat'],
     ]);
+    assert.deepEqual(
+      acceptResponseHeaders(SAMPLE_ACCEPT, { extensions: 'permessage-deflate' }).slice(3),
+      [['Sec-WebSocket-Extensions', 'permessage-deflate']],
+    );
+  });
+
+  it('an error that is not a header syntax error propagates, not disguised as INVALID_HEADER', () => {
+    // A JavaScript caller's lookup that breaks its contract (null instead of undefined).
+    const headers = (name: string) =>
+      name === 'sec-websocket-extensions' ? (null as unknown as string) : headerLookup(GOOD)(name);
+    assert.throws(
+      () => checkUpgradeRequest({ method: 'GET', httpVersion: '1.1', headers }),
+      TypeError,
+    );
   });
 });
 
 describe('client handshake', () => {
+  it('request headers with extensions: the offer goes last, as given', () => {
+    assert.deepEqual(
+      upgradeRequestHeaders(SAMPLE_KEY, { extensions: 'permessage-deflate' }).slice(4),
+      [['Sec-WebSocket-Extensions', 'permessage-deflate']],
+    );
+  });
+
   it("request headers in POCO's order", () => {
     assert.deepEqual(upgradeRequestHeaders(SAMPLE_KEY, { protocols: ['chat', 'superchat'] }), [
       ['Connection', 'Upgrade'],
@@ -429,6 +464,14 @@ describe('client handshake', () => {
       ['NO_UPGRADE_WEBSOCKET', 1, 'No Upgrade: websocket header in handshake response'],
     ],
     [
+      'no Connection header',
+      response(101, 'Switching Protocols', {
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Accept': SAMPLE_ACCEPT,
+      }),
+      ['NO_CONNECTION_UPGRADE', 1, 'No Connection: Upgrade header in handshake response'],
+    ],
+    [
       'an unoffered subprotocol (POCO does not check)',
       response(101, 'Switching Protocols', { ...ok101, 'Sec-WebSocket-Protocol': 'other' }),
       'ok',
@@ -436,6 +479,27 @@ describe('client handshake', () => {
   ];
   for (const [what, res, expected] of pocoCases)
     it(`POCO policy: ${what}`, () => assert.deepEqual(outcome(res, 'poco'), expected));
+
+  it('POCO policy: an empty Sec-WebSocket-Protocol selects no subprotocol', () => {
+    for (const value of ['', '  ']) {
+      const result = checkUpgradeResponse(
+        response(101, 'x', { ...ok101, 'Sec-WebSocket-Protocol': value }),
+        SAMPLE_KEY,
+        'poco',
+        { protocols: ['chat'] },
+      );
+      assert.ok(result.ok, JSON.stringify(value));
+      assert.equal(result.protocol, undefined, JSON.stringify(value));
+    }
+    const chosen = checkUpgradeResponse(
+      response(101, 'x', { ...ok101, 'Sec-WebSocket-Protocol': ' chat ' }),
+      SAMPLE_KEY,
+      'poco',
+      { protocols: ['chat'] },
+    );
+    assert.ok(chosen.ok);
+    assert.equal(chosen.protocol, 'chat');
+  });
 
   it('RFC policy: Connection only has to contain "upgrade"', () => {
     assert.equal(
@@ -473,5 +537,27 @@ describe('client handshake', () => {
     assert.ok(result.ok);
     assert.equal(result.protocol, 'chat');
     assert.deepEqual(result.extensions, [{ name: 'permessage-deflate', params: [] }]);
+  });
+
+  it('RFC policy: with nothing offered, any subprotocol or extension is unexpected', () => {
+    const check = (headers: Record<string, string>) => {
+      const result = checkUpgradeResponse(response(101, 'x', { ...ok101, ...headers }), SAMPLE_KEY);
+      return result.ok ? 'ok' : result.error.reason;
+    };
+    assert.equal(check({}), 'ok');
+    assert.equal(check({ 'Sec-WebSocket-Protocol': 'chat' }), 'UNEXPECTED_SUBPROTOCOL');
+    assert.equal(
+      check({ 'Sec-WebSocket-Extensions': 'permessage-deflate' }),
+      'UNEXPECTED_EXTENSION',
+    );
+  });
+
+  it('RFC policy: an error that is not a header syntax error propagates', () => {
+    const headers = (name: string) =>
+      name === 'sec-websocket-extensions' ? (null as unknown as string) : headerLookup(ok101)(name);
+    assert.throws(
+      () => checkUpgradeResponse({ status: 101, reason: 'x', headers }, SAMPLE_KEY, 'rfc', {}),
+      TypeError,
+    );
   });
 });

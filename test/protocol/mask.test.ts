@@ -6,11 +6,18 @@ import {
   SIMD_THRESHOLD,
   WORD_THRESHOLD,
   applyMask,
+  applyMaskByWords,
   fixedMask,
   maskInto,
+  nativeKey,
   randomMask,
 } from '../../src/protocol/mask.js';
-import { simdMasker } from '../../src/protocol/mask-simd.js';
+import {
+  instantiateSimdMasker,
+  leb128,
+  simdMasker,
+  sleb128,
+} from '../../src/protocol/mask-simd.js';
 import { hex, pseudoRandomBytes, toHex } from '../helpers/bytes.js';
 
 /** The definition, §5.3: octet i of the transformed data is octet i XOR mask[i MOD 4]. */
@@ -126,6 +133,61 @@ describe('RFC 6455 §5.3 masking', () => {
         assert.equal(target[3 + length], 0xee);
       }
     }
+  });
+});
+
+// The paths this host does not take on its own: it has WebAssembly SIMD and is little-endian.
+describe('masking on other runtimes', () => {
+  it('the word loop, used for every length without WebAssembly SIMD, equals the SIMD path', () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const length = SIMD_THRESHOLD + ((seed * 7919) % 150_000);
+      const offset = seed & 3;
+      const phase = (seed >> 2) & 3;
+      const mask = Array.from(pseudoRandomBytes(4, seed * 31));
+      const backing = pseudoRandomBytes(length + 4, seed);
+      const bySimd = Buffer.from(backing);
+      const byWords = Buffer.from(backing);
+      applyMask(bySimd.subarray(offset, offset + length), mask, phase);
+      applyMaskByWords(byWords.subarray(offset, offset + length), mask, phase);
+      assert.ok(byWords.equals(bySimd), `${length} bytes at offset ${offset}, phase ${phase}`);
+      assert.ok(!byWords.equals(backing));
+    }
+  });
+
+  it('the SIMD masker is null where the module cannot be compiled', () => {
+    // A WebAssembly header with an unknown version: no runtime compiles it.
+    assert.equal(instantiateSimdMasker(hex('00 61 73 6d 02 00 00 00')), null);
+    assert.equal(instantiateSimdMasker(new Uint8Array(0)), null);
+  });
+
+  it('the word key on a big-endian host: its Uint32 holds the mask bytes in order', () => {
+    for (const littleEndian of [true, false]) {
+      for (let phase = 0; phase < 4; phase++) {
+        const key = nativeKey(MASK, phase, littleEndian);
+        // What a Uint32Array element holding `key` looks like in memory on such a host.
+        const memory = Buffer.alloc(4);
+        new DataView(memory.buffer, memory.byteOffset, 4).setUint32(0, key >>> 0, littleEndian);
+        assert.deepEqual(
+          [...memory],
+          [0, 1, 2, 3].map((i) => MASK[(phase + i) & 3]),
+          `${littleEndian ? 'little' : 'big'}-endian, phase ${phase}`,
+        );
+      }
+    }
+  });
+
+  it('LEB128 as the WebAssembly spec encodes it, multi-byte and negative values included', () => {
+    assert.deepEqual(leb128(0), [0x00]);
+    assert.deepEqual(leb128(127), [0x7f]);
+    assert.deepEqual(leb128(128), [0x80, 0x01]);
+    assert.deepEqual(leb128(624_485), [0xe5, 0x8e, 0x26]);
+    assert.deepEqual(sleb128(0), [0x00]);
+    assert.deepEqual(sleb128(63), [0x3f]);
+    assert.deepEqual(sleb128(64), [0xc0, 0x00], '0x40 alone would read as -64');
+    assert.deepEqual(sleb128(-1), [0x7f]);
+    assert.deepEqual(sleb128(-64), [0x40]);
+    assert.deepEqual(sleb128(-65), [0xbf, 0x7f]);
+    assert.deepEqual(sleb128(-123_456), [0xc0, 0xbb, 0x78]);
   });
 });
 

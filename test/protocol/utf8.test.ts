@@ -27,6 +27,9 @@ const invalid: Array<[string, string]> = [
   ['ff', 'byte FF'],
   ['ce ba e1 bd b9 cf 83 ce bc ce b5 ed a0 80 65 64 69 74 65 64', 'Autobahn 6.3.1'],
   ['e2 82', 'a truncated 3-byte sequence'],
+  ['e2 82 41', 'a letter as the third byte of a 3-byte sequence'],
+  ['f0 9f 98 41', 'a letter as the fourth byte of a 4-byte sequence'],
+  ['41'.repeat(30) + ' e2 82 41', 'the same in a long input'],
 ];
 
 describe('isValidUtf8', () => {
