@@ -50,18 +50,18 @@ export async function holdSuite(): Promise<void> {
     console.log(
       `  ${LABELS[server]}: ${result.opened} open at ${result.openRate.toFixed(0)}/s, ` +
         `RSS +${((result.after.rss - result.before.rss) / 2 ** 20).toFixed(0)} MiB, ` +
-        `${result.pongs} pongs, ${result.failures} failures` +
+        `${result.pongs} pongs, ${result.listenOverflows} listen-queue overflows, ` +
+        `${result.failures} failures` +
         (result.failures > 0 ? ` (${result.firstFailure})` : ''),
     );
   }
   const header = [
     'server',
-    'connections',
+    'connections (held)',
     'open rate',
     'RSS / connection',
     'heap used / connection',
     'external / connection',
-    'heartbeat pongs',
     'failures',
     'RSS ws/wsnet',
     'open rate wsnet/ws',
@@ -73,12 +73,11 @@ export async function holdSuite(): Promise<void> {
       : undefined;
     return [
       LABELS[server],
-      String(r.opened),
+      r.held === r.opened ? String(r.opened) : `${r.opened} (${r.held})`,
       `${r.openRate.toFixed(0)} conn/s`,
       kib(r.rssPerConnection),
       kib(r.heapPerConnection),
       kib(r.externalPerConnection),
-      String(r.pongs),
       String(r.failures),
       ws ? `${(ws.rssPerConnection / r.rssPerConnection).toFixed(2)}x` : '',
       ws ? `${(r.openRate / ws.openRate).toFixed(2)}x` : '',

@@ -72,6 +72,31 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
+/**
+ * At most `limit` handshakes in flight from this process: beyond Node's listen backlog (511) the
+ * kernel drops SYNs and the clients wait out retransmission back-off (1 s, 3 s, 7 s…), which
+ * measures nothing. The others wait here, in order.
+ */
+class Gate {
+  #free: number;
+  readonly #waiting: Array<() => void> = [];
+  constructor(limit: number) {
+    this.#free = limit;
+  }
+  async acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next === undefined) this.#free++;
+    else next();
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const between = ([low, high]: [number, number]) => randomInt(low, high + 1);
 
@@ -154,14 +179,23 @@ async function churn(job: ChurnJob): Promise<void> {
     if (message.stats === true) process.send?.({ stats });
   });
   const deadline = performance.now() + job.durationMs;
+  const handshakes = new Gate(100);
 
   async function life(): Promise<void> {
     let peer: Peer;
+    await handshakes.acquire();
+    if (performance.now() >= deadline) {
+      // The time ran out while this slot waited its turn: it does not start another connection.
+      handshakes.release();
+      return;
+    }
     try {
       peer = await within(Peer.open(job.port), OPERATION_MS, 'a handshake');
     } catch (error) {
       fail(error);
       return;
+    } finally {
+      handshakes.release();
     }
     stats.connections++;
     stats.open++;

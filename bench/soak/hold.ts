@@ -3,8 +3,9 @@
  * or ws with the heartbeat from its README), client children that open `connections` between
  * them, exchange one message on each, and hold them for `holdMs` while the heartbeat pings them.
  * It measures the server's RSS and heap per connection (after minus before, each after two full
- * garbage collections, divided by the connections held) and the open rate.
+ * garbage collections, divided by the connections the server still held) and the open rate.
  */
+import { readFileSync } from 'node:fs';
 import { Child } from './children.js';
 import type { HoldJob } from './client-process.js';
 import type { Sample } from './server-process.js';
@@ -15,7 +16,11 @@ export interface HoldOptions {
   server: HoldServer;
   connections: number;
   perClientProcess?: number;
-  /** Handshakes in flight per client process. Default 250. */
+  /**
+   * Handshakes in flight per client process. Default 100: with more, the listen queue (Node's
+   * backlog is 511) overflows on a busy machine, and the open rate measures SYN retransmission
+   * back-off instead of the server.
+   */
   concurrency?: number;
   heartbeatMs?: number;
   /** How long the connections are held before the measure. Default 3 heartbeats. */
@@ -26,6 +31,8 @@ export interface HoldOptions {
 export interface HoldResult {
   server: HoldServer;
   opened: number;
+  /** Connections the server held at the measure (fewer if its heartbeat ended some). */
+  held: number;
   /** Connections per second, handshakes included, over the slowest client process. */
   openRate: number;
   rssPerConnection: number;
@@ -35,6 +42,8 @@ export interface HoldResult {
   pongs: number;
   /** Heartbeat pings the clients answered, in all. */
   pings: number;
+  /** SYNs the kernel dropped at a full listen queue while the connections opened (system-wide). */
+  listenOverflows: number;
   /** Connections that failed to open, to echo, or while held. */
   failures: number;
   firstFailure: string;
@@ -57,6 +66,21 @@ interface Released {
   firstHeldFailure: string;
 }
 
+/**
+ * The kernel's count of SYNs dropped because a listen queue was full (Linux, system-wide; 0
+ * elsewhere): while it grows, the open rate measures SYN retransmission back-off.
+ */
+function listenOverflows(): number {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'latin1').split('\n');
+    const names = lines.find((line) => line.startsWith('TcpExt:'))?.split(' ') ?? [];
+    const values = lines.filter((line) => line.startsWith('TcpExt:'))[1]?.split(' ') ?? [];
+    return Number(values[names.indexOf('ListenOverflows')] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runHold(options: HoldOptions): Promise<HoldResult> {
@@ -77,6 +101,7 @@ export async function runHold(options: HoldOptions): Promise<HoldResult> {
       clients.push(client);
     }
     const before = await server.ask<Sample>({ sample: true }, 'sample');
+    const overflowsBefore = listenOverflows();
     const opened = await Promise.all(
       clients.map((client, i) => {
         const job: HoldJob = {
@@ -85,7 +110,7 @@ export async function runHold(options: HoldOptions): Promise<HoldResult> {
           count:
             Math.floor(options.connections / processes) +
             (i < options.connections % processes ? 1 : 0),
-          concurrency: options.concurrency ?? 250,
+          concurrency: options.concurrency ?? 100,
           deflate: options.server.endsWith('-deflate'),
           messageSize: options.messageSize ?? 1024,
         };
@@ -94,6 +119,7 @@ export async function runHold(options: HoldOptions): Promise<HoldResult> {
         return answer;
       }),
     );
+    const overflows = listenOverflows() - overflowsBefore;
     await sleep(options.holdMs ?? 3 * heartbeatMs + 1000);
     const after = await server.ask<Sample>({ sample: true }, 'sample', 120_000);
     const released = await Promise.all(
@@ -107,6 +133,8 @@ export async function runHold(options: HoldOptions): Promise<HoldResult> {
       await sleep(500);
     }
     const count = opened.reduce((sum, o) => sum + o.opened, 0);
+    // Per connection the server still held at the measure (a heartbeat may have ended some).
+    const held = Math.max(1, after.connections);
     const failures =
       opened.reduce((sum, o) => sum + o.openFailures + o.exchangeFailures, 0) +
       released.reduce((sum, r) => sum + r.heldFailures, 0);
@@ -118,10 +146,12 @@ export async function runHold(options: HoldOptions): Promise<HoldResult> {
       server: options.server,
       opened: count,
       openRate: (count * 1000) / Math.max(...opened.map((o) => o.openMs)),
-      rssPerConnection: (after.rss - before.rss) / count,
-      heapPerConnection: (after.heapUsed - before.heapUsed) / count,
-      externalPerConnection: (after.external - before.external) / count,
+      held: after.connections,
+      rssPerConnection: (after.rss - before.rss) / held,
+      heapPerConnection: (after.heapUsed - before.heapUsed) / held,
+      externalPerConnection: (after.external - before.external) / held,
       pongs: after.pongs - before.pongs,
+      listenOverflows: overflows,
       pings: released.reduce((sum, r) => sum + r.pings, 0),
       failures,
       firstFailure,

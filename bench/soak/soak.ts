@@ -10,7 +10,7 @@
  *   unexpected (handler errors, uncaught exceptions, unhandled rejections);
  * - no leak: after warm-up, the mean of the last third of the samples of RSS and of heap used is
  *   within `margin` (a fraction) of the first third's mean, or grew by less than `slackBytes`
- *   (small servers' figures are dominated by noise); and once every client has gone, the server's
+ *   (small servers' figures are dominated by noise; default 8 MiB); and once every client has gone, the server's
  *   active handle count is back to its baseline from before the first client.
  */
 import { Child } from './children.js';
@@ -32,7 +32,7 @@ export interface SoakOptions {
   warmupMs?: number;
   /** Allowed growth of the last third's mean over the first third's. Default 0.10. */
   margin?: number;
-  /** Growth below this many bytes passes whatever the ratio. Default 4 MiB. */
+  /** Growth below this many bytes passes whatever the ratio. Default 8 MiB. */
   slackBytes?: number;
   /** Told each sample (for progress lines). */
   onSample?: (sample: Sample, clients: ChurnStats) => void;
@@ -92,7 +92,7 @@ export async function runSoak(input: SoakOptions): Promise<SoakResult> {
     faultRate: input.faultRate ?? 0.2,
     warmupMs: input.warmupMs ?? Math.min(60_000, input.durationMs / 5),
     margin: input.margin ?? 0.1,
-    slackBytes: input.slackBytes ?? 4 * 1024 * 1024,
+    slackBytes: input.slackBytes ?? 8 * 1024 * 1024,
   };
   const children: Child[] = [];
   try {
@@ -136,7 +136,8 @@ async function soak(
       thinkMs: options.thinkMs,
       sizes: options.sizes,
       faultRate: options.faultRate,
-      rampMs: options.warmupMs,
+      // The load is steady for the second half of the warm-up already.
+      rampMs: options.warmupMs / 2,
     };
     // The slots' last connections end within their messages' pauses and deadlines after the run.
     const result = client.next<ChurnStats>('done', options.durationMs + 120_000);
