@@ -1,7 +1,8 @@
 /**
  * `npm run bench [suite...]`: wsnet side by side with ws, in one process, ratios printed.
  * Suites: mask, parse, utf8, echo, client, messages, messages-client, deflate, cli (all by
- * default).
+ * default), and the long, opt-in ones: hold and soak (run only when named; their options, such as
+ * `--duration 10m`, follow the suite names).
  * BENCH_ROUNDS and BENCH_ROUND_MS tune the effort.
  */
 import os from 'node:os';
@@ -9,8 +10,10 @@ import { cliSuite } from './cli.bench.js';
 import { clientSuite, messagesClientSuite } from './client.bench.js';
 import { deflateSuite } from './deflate.bench.js';
 import { echoSuite, messagesSuite } from './echo.bench.js';
+import { holdSuite } from './hold.bench.js';
 import { maskSuite } from './mask.bench.js';
 import { parseSuite } from './parse.bench.js';
+import { soakSuite } from './soak.bench.js';
 import { utf8Suite } from './utf8.bench.js';
 
 const suites: Record<string, () => void | Promise<void>> = {
@@ -23,8 +26,15 @@ const suites: Record<string, () => void | Promise<void>> = {
   'messages-client': messagesClientSuite,
   deflate: deflateSuite,
   cli: cliSuite,
+  hold: holdSuite,
+  soak: soakSuite,
 };
-const selected = process.argv.slice(2);
+/** Minutes long: run only when named. */
+const optIn = new Set(['hold', 'soak']);
+// Suite names come first; what follows the first `--option` is the suites' options.
+const args = process.argv.slice(2);
+const firstOption = args.findIndex((arg) => arg.startsWith('--'));
+const selected = firstOption === -1 ? args : args.slice(0, firstOption);
 const unknown = selected.filter((name) => !(name in suites));
 if (unknown.length > 0) {
   console.error(
@@ -38,4 +48,5 @@ console.log(
   `wsnet benchmarks — Node ${process.version}, ${os.cpus().length} × ${cpu}, ${new Date().toISOString().slice(0, 10)}`,
 );
 console.log('Each cell is the median of the rounds; ratios > 1.00x mean wsnet is faster.');
-for (const name of selected.length > 0 ? selected : Object.keys(suites)) await suites[name]();
+const defaults = Object.keys(suites).filter((name) => !optIn.has(name));
+for (const name of selected.length > 0 ? selected : defaults) await suites[name]();

@@ -1,0 +1,94 @@
+/**
+ * `npm run bench -- hold` (opt-in, not in the default run; 3-5 minutes): the most idle
+ * connections one server process can hold (its hard fd limit, less a reserve), with heartbeats
+ * running, against wsnet's message API and ws 8, without and with permessage-deflate: the
+ * server's RSS and heap per connection and the open rate. See bench/soak/hold.ts.
+ * Options: `--connections N` (default: the hard fd limit less 200), `--heartbeat 5s`,
+ * `--hold 16s` (how long the connections are held before the measure),
+ * `--servers messages,ws,messages-deflate,ws-deflate`.
+ */
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { countOption, durationOption, option } from './soak/args.js';
+import { runHold, type HoldResult, type HoldServer } from './soak/hold.js';
+
+const SERVERS: readonly HoldServer[] = ['messages', 'ws', 'messages-deflate', 'ws-deflate'];
+const LABELS: Record<HoldServer, string> = {
+  messages: 'wsnet (message API)',
+  ws: 'ws',
+  'messages-deflate': 'wsnet, permessage-deflate',
+  'ws-deflate': 'ws, permessage-deflate',
+};
+
+/** The hard limit on open files: what a child may raise its own to. */
+function hardFdLimit(): number {
+  const text = execFileSync('sh', ['-c', 'ulimit -Hn']).toString().trim();
+  return text === 'unlimited' ? 1_000_000 : Number(text);
+}
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+export async function holdSuite(): Promise<void> {
+  const limit = hardFdLimit();
+  const connections = countOption('connections', Math.max(100, limit - 200));
+  const heartbeatMs = durationOption('heartbeat', 5000);
+  const holdMs = durationOption('hold', 3 * heartbeatMs + 1000);
+  const servers = (option('servers')?.split(',') ?? SERVERS) as HoldServer[];
+  for (const server of servers)
+    if (!SERVERS.includes(server))
+      throw new Error(`unknown server ${server}; choose from ${SERVERS.join(', ')}`);
+  const [load1] = os.loadavg();
+  console.log(
+    `\nHold: ${connections} connections to one server process (hard fd limit ${limit}), one 1 KiB ` +
+      `echo each, then held ${holdMs / 1000} s with a heartbeat every ${heartbeatMs / 1000} s ` +
+      `(load average ${load1.toFixed(1)} at the start)`,
+  );
+  const results = new Map<HoldServer, HoldResult>();
+  for (const server of servers) {
+    const result = await runHold({ server, connections, heartbeatMs, holdMs });
+    results.set(server, result);
+    console.log(
+      `  ${LABELS[server]}: ${result.opened} open at ${result.openRate.toFixed(0)}/s, ` +
+        `RSS +${((result.after.rss - result.before.rss) / 2 ** 20).toFixed(0)} MiB, ` +
+        `${result.pongs} pongs, ${result.listenOverflows} listen-queue overflows, ` +
+        `${result.failures} failures` +
+        (result.failures > 0 ? ` (${result.firstFailure})` : ''),
+    );
+  }
+  const header = [
+    'server',
+    'connections (held)',
+    'open rate',
+    'RSS / connection',
+    'heap used / connection',
+    'external / connection',
+    'failures',
+    'RSS ws/wsnet',
+    'open rate wsnet/ws',
+  ];
+  const rows = servers.map((server) => {
+    const r = results.get(server)!;
+    const ws = server.startsWith('messages')
+      ? results.get(server.replace('messages', 'ws') as HoldServer)
+      : undefined;
+    return [
+      LABELS[server],
+      r.held === r.opened ? String(r.opened) : `${r.opened} (${r.held})`,
+      `${r.openRate.toFixed(0)} conn/s`,
+      kib(r.rssPerConnection),
+      kib(r.heapPerConnection),
+      kib(r.externalPerConnection),
+      String(r.failures),
+      ws ? `${(ws.rssPerConnection / r.rssPerConnection).toFixed(2)}x` : '',
+      ws ? `${(r.openRate / ws.openRate).toFixed(2)}x` : '',
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(`\n${line(header)}\n| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  for (const row of rows) console.log(line(row));
+  console.log(
+    '(per connection: server after minus before, after two full GCs, divided by the connections; ' +
+      'RSS ws/wsnet above 1.00x means wsnet uses less)',
+  );
+}

@@ -1,0 +1,171 @@
+/**
+ * The server child of the hold and soak runs: `node server-process.js <kind> <heartbeatMs>`, kind
+ * `messages` (wsnet's message API), `messages-deflate` (the same, accepting permessage-deflate),
+ * `ws` or `ws-deflate` (ws 8's WebSocketServer, for comparison in the hold run). Each echoes every
+ * message. wsnet's server runs with a heartbeat (ping every `heartbeatMs`, a pong due within as
+ * long), the way a long-lived server should; ws has none built in, so it pings every connection
+ * from one interval timer, as ws's README shows.
+ *
+ * It prints nothing; over IPC it sends `{ ready: port }`, then answers `{ sample: true }` with a
+ * `Sample` (after two full garbage collections, so that heap figures are live data) and ends
+ * itself on `{ exit: true }`. It counts how its connections closed and what errors they
+ * reported, so that the parent can tell injected faults from anything else.
+ */
+import { WebSocketServer as WsServer, type WebSocket as WsSocket } from 'ws';
+import { WebSocketServer } from '../../src/index.js';
+
+const kind = process.argv[2] ?? '';
+const heartbeatMs = Number(process.argv[3] ?? 5000);
+
+export interface Sample {
+  /** Milliseconds since the server started. */
+  at: number;
+  rss: number;
+  heapUsed: number;
+  /** External memory, ArrayBuffers included (zlib's and sockets' native memory is in RSS only). */
+  external: number;
+  /**
+   * The server's active handles: `process.getActiveResourcesInfo()` without the pipes to the
+   * harness (stdio and IPC, which come and go with the harness's own traffic): sockets, timers,
+   * pending shutdowns, the listening socket.
+   */
+  handles: number;
+  /** The active resources by type (`TCPSocketWrap: 2, Timeout: 1`…). */
+  resources: Record<string, number>;
+  /** Connections open now. */
+  connections: number;
+  /** Connections accepted so far. */
+  accepted: number;
+  /** How the closed connections closed: close code → count (1006: no close frame). */
+  closeCodes: Record<string, number>;
+  /** Errors the connections reported: `name: code` (or message) → count. */
+  errors: Record<string, number>;
+  /** Errors nobody expects: handler errors, server errors, uncaught exceptions, rejections. */
+  unexpected: string[];
+  /** Echo sends that the connection refused (it had closed under the message). */
+  refusedSends: number;
+  /** Heartbeat pings answered with a pong (ws: counted by the interval). */
+  pongs: number;
+}
+
+const closeCodes: Record<string, number> = {};
+const errors: Record<string, number> = {};
+const unexpected: string[] = [];
+let accepted = 0;
+let refusedSends = 0;
+let pongs = 0;
+const started = performance.now();
+const count = (table: Record<string, number>, key: string) => {
+  table[key] = (table[key] ?? 0) + 1;
+};
+const note = (what: string, error: unknown) => {
+  if (unexpected.length < 50) unexpected.push(`${what}: ${String(error)}`);
+};
+process.on('uncaughtException', (error) => note('uncaughtException', error));
+process.on('unhandledRejection', (error) => note('unhandledRejection', error));
+
+function errorKey(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  return `${error.name}: ${typeof code === 'string' ? code : error.message}`;
+}
+
+async function startWsnet(deflate: boolean): Promise<{ port: number; open: () => number }> {
+  const server = await WebSocketServer.listen({
+    port: 0,
+    host: '127.0.0.1',
+    heartbeat: { interval: heartbeatMs, timeout: heartbeatMs },
+    perMessageDeflate: deflate,
+  });
+  server.on('error', (error) => note('server error', error));
+  server.on('handlerError', (error) => note('handlerError', error));
+  server.on('rejection', (status) => note('rejection', status));
+  server.on('connection', (connection) => {
+    accepted++;
+    connection.on('message', (data) => {
+      connection.send(data).catch(() => refusedSends++);
+    });
+    connection.on('pong', () => pongs++);
+    connection.on('error', (error) => count(errors, errorKey(error)));
+    connection.on('close', (code) => count(closeCodes, String(code)));
+  });
+  return { port: server.address().port, open: () => server.clients.size };
+}
+
+async function startWs(deflate: boolean): Promise<{ port: number; open: () => number }> {
+  const server = new WsServer({ host: '127.0.0.1', port: 0, perMessageDeflate: deflate });
+  const alive = new WeakMap<WsSocket, boolean>();
+  server.on('connection', (ws) => {
+    accepted++;
+    alive.set(ws, true);
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    ws.on('pong', () => {
+      pongs++;
+      alive.set(ws, true);
+    });
+    ws.on('error', (error) => count(errors, errorKey(error)));
+    ws.on('close', (code) => count(closeCodes, String(code)));
+  });
+  // ws's README heartbeat: ping everyone each interval, terminate who did not pong since the last.
+  const timer = setInterval(() => {
+    for (const ws of server.clients) {
+      if (alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, heartbeatMs);
+  server.on('close', () => clearInterval(timer));
+  await new Promise((resolve) => server.once('listening', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    open: () => server.clients.size,
+  };
+}
+
+const starters: Record<string, () => Promise<{ port: number; open: () => number }>> = {
+  messages: () => startWsnet(false),
+  'messages-deflate': () => startWsnet(true),
+  ws: () => startWs(false),
+  'ws-deflate': () => startWs(true),
+};
+const start = starters[kind];
+if (start === undefined) {
+  console.error(`unknown server kind ${kind}; choose from ${Object.keys(starters).join(', ')}`);
+  process.exit(2);
+}
+const { port, open } = await start();
+
+function sample(): Sample {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const memory = process.memoryUsage();
+  const active = process.getActiveResourcesInfo();
+  const resources: Record<string, number> = {};
+  for (const type of active) count(resources, type);
+  return {
+    at: performance.now() - started,
+    rss: memory.rss,
+    heapUsed: memory.heapUsed,
+    external: memory.external,
+    handles: active.filter((type) => type !== 'PipeWrap' && type !== 'TTYWrap').length,
+    resources,
+    connections: open(),
+    accepted,
+    closeCodes: { ...closeCodes },
+    errors: { ...errors },
+    unexpected: [...unexpected],
+    refusedSends,
+    pongs,
+  };
+}
+
+process.on('message', (message: { sample?: boolean; exit?: boolean }) => {
+  if (message.sample === true) process.send?.({ sample: sample() });
+  if (message.exit === true) process.exit(0);
+});
+// The parent going away (or ending this process by its PID) ends the server too.
+process.on('disconnect', () => process.exit(0));
+process.send?.({ ready: port });
