@@ -248,6 +248,9 @@ function checkHeartbeat(setting: unknown): HeartbeatSettings | undefined {
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/** The heartbeat's ping payload: none (its pong is told apart by nothing; any pong will do). */
+const EMPTY_PING: Buffer = Buffer.alloc(0);
+
 function ignore(): void {
   // a promise nobody awaits is still handled
 }
@@ -352,6 +355,8 @@ export class WebSocketConnection
   readonly #heartbeat: HeartbeatSettings | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #heartbeatDeadline: NodeJS.Timeout | undefined;
+  /** The heartbeat's ping is out and no pong has come since. */
+  #awaitingPong = false;
 
   /**
    * @internal made by the server or by `connect()` once the handshake succeeded. A factory in
@@ -699,6 +704,7 @@ export class WebSocketConnection
           this.#emitSafely('ping', event.data);
           break;
         case 'pong':
+          this.#heartbeatAnswered();
           this.#settlePings(event.data);
           this.#emitSafely('pong', event.data);
           break;
@@ -953,44 +959,54 @@ export class WebSocketConnection
   }
 
   // --- Heartbeat ---
+  //
+  // It runs on every connection by default, so a beat allocates nothing: two timers made once and
+  // re-armed with refresh(), an empty ping, and a flag any pong clears (any pong proves the peer
+  // alive, RFC 6455 §5.5.3). A ping() promise per beat, its closures and a random payload, all
+  // alive until the pong, cost several KiB of RSS per idle connection (bench/README.md, hold).
 
   #scheduleHeartbeat(): void {
     if (this.#heartbeat === undefined || this.#closedStatus !== undefined) return;
-    this.#heartbeatTimer = setTimeout(WebSocketConnection.#beat, this.#heartbeat.interval, this);
+    if (this.#heartbeatTimer === undefined)
+      this.#heartbeatTimer = setTimeout(WebSocketConnection.#beat, this.#heartbeat.interval, this);
+    else this.#heartbeatTimer.refresh();
   }
 
   static #beat(connection: WebSocketConnection): void {
-    connection.#heartbeatTimer = undefined;
     if (connection.readyState !== ReadyState.OPEN) return;
-    connection.#heartbeatDeadline = setTimeout(
-      WebSocketConnection.#pongOverdue,
-      connection.#heartbeat!.timeout,
-      connection,
-    );
-    connection.ping().then(
-      () => {
-        clearTimeout(connection.#heartbeatDeadline);
-        connection.#scheduleHeartbeat();
-      },
-      () => clearTimeout(connection.#heartbeatDeadline),
-    );
+    // Watching before it is sent: over a fast path the pong can arrive during the write itself.
+    connection.#awaitingPong = true;
+    if (connection.#heartbeatDeadline === undefined)
+      connection.#heartbeatDeadline = setTimeout(
+        WebSocketConnection.#pongOverdue,
+        connection.#heartbeat!.timeout,
+        connection,
+      );
+    else connection.#heartbeatDeadline.refresh();
+    try {
+      connection.#channel.sendPing(EMPTY_PING);
+    } catch {
+      connection.#awaitingPong = false; // closing meanwhile: nothing to watch
+    }
+  }
+
+  /** A pong arrived: the peer is alive; the next beat is an interval from now. */
+  #heartbeatAnswered(): void {
+    if (!this.#awaitingPong) return;
+    this.#awaitingPong = false;
+    this.#scheduleHeartbeat();
   }
 
   static #pongOverdue(connection: WebSocketConnection): void {
-    if (connection.readyState !== ReadyState.OPEN) return;
-    const timeout = connection.#heartbeat!.timeout;
+    if (!connection.#awaitingPong || connection.readyState !== ReadyState.OPEN) return;
     if (connection.#channel.readingPaused) {
       // This side stopped reading (its inbox is full): the pong may be waiting unread behind
       // what the application has not taken. No verdict on the peer until reading resumes.
-      connection.#heartbeatDeadline = setTimeout(
-        WebSocketConnection.#pongOverdue,
-        timeout,
-        connection,
-      );
+      connection.#heartbeatDeadline!.refresh();
       return;
     }
     // No pong: the peer (or the path to it) is dead. Fail with 1011, then drop TCP.
-    connection.#failure = new TimeoutError('ping', timeout);
+    connection.#failure = new TimeoutError('ping', connection.#heartbeat!.timeout);
     connection.#channel.fail(CloseCode.INTERNAL_ERROR, 'keepalive ping timeout');
   }
 }
