@@ -15,8 +15,9 @@ const BUDGET: Record<string, number> = {
   deflate: 40000,
   challenge: 100000,
   // The facades end to end: one input at a time over the stream pair, each settling through a few
-  // turns of the event loop, so thousands, not 10^5: 4 x 6,000 inputs took about 15 s on these
-  // 2 cores when idle, about 40 s at a load average of 8 (where the targets above took 95 s).
+  // turns of the event loop, so thousands, not 10^5: 4 x 6,000 inputs took 16 s on these 2 cores
+  // at a load average of 2.6 (the targets above: 40 s), and 4 x 8,000 took 54 s at a load
+  // average of 8 (the targets above: 95 s).
   'messages-server': 6000,
   'messages-client': 6000,
   'poco-server': 6000,
