@@ -4,8 +4,8 @@
  * test/fuzz/corpus/<target>/crash-<hash>.hex, which the CI test then replays.
  */
 import { parseArgs } from 'node:util';
-import { runTarget, writeCrash } from './harness.js';
-import { targets } from './targets/index.js';
+import { runAsyncTarget, runTarget, writeCrash, type FuzzResult } from './harness.js';
+import { asyncTargets, targets } from './targets/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -20,19 +20,33 @@ if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(seed)) {
   console.error('--count and --seed must be integers');
   process.exit(2);
 }
-const chosen = values.target === 'all' ? targets : targets.filter((t) => t.name === values.target);
+const every = [...targets, ...asyncTargets];
+const chosen = values.target === 'all' ? every : every.filter((t) => t.name === values.target);
 if (chosen.length === 0) {
   console.error(
-    `unknown target ${values.target}; one of: all, ${targets.map((t) => t.name).join(', ')}`,
+    `unknown target ${values.target}; one of: all, ${every.map((t) => t.name).join(', ')}`,
   );
   process.exit(2);
 }
 
 let failed = false;
+let total = 0;
 for (const target of chosen) {
-  const result = runTarget(target, count, seed);
+  const result: FuzzResult =
+    'checkAsync' in target
+      ? await runAsyncTarget(target, count, seed)
+      : runTarget(target, count, seed);
   const rate = Math.round((result.inputs / result.milliseconds) * 1000);
-  console.log(`${target.name}: ${result.inputs} inputs, seed ${seed}, ${rate} inputs/s`);
+  // Inputs that held the invariant: all of them, or those before the failing one (fast-check
+  // counts the failing run in numRuns).
+  const passed = result.failure === undefined ? result.inputs : result.inputs - 1;
+  total += passed;
+  console.log(
+    `${target.name}: ${result.inputs} inputs, seed ${seed}, ${rate} inputs/s, ${Math.round(result.milliseconds / 1000)} s`,
+  );
+  console.log(
+    `COUNT target=${target.name} seed=${seed} inputs_without_finding=${passed}${result.failure === undefined ? '' : ' (stopped at a finding)'}`,
+  );
   if (result.failure !== undefined) {
     failed = true;
     const why =
@@ -50,4 +64,5 @@ for (const target of chosen) {
     );
   }
 }
+console.log(`COUNT total inputs_without_finding=${total}`);
 process.exit(failed ? 1 : 0);

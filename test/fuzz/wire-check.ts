@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
+import { constants, inflateRawSync } from 'node:zlib';
 
 /** Close codes an endpoint may send (RFC 6455 §7.4.1, §7.4.2; IANA registry up to 1014). */
 function sendableCloseCode(code: number): boolean {
@@ -68,19 +69,26 @@ export function parseWireFrame(
 /**
  * Checks the frames an endpoint sends, across calls (a message may span frames sent at different
  * times). `masked`: a client's frames must be masked, a server's must not (§5.1). `utf8`: text
- * messages must be valid UTF-8 at their end (the sender's `validateUtf8`).
+ * messages must be valid UTF-8 at their end (the sender's `validateUtf8`). `deflate`:
+ * permessage-deflate was negotiated without context takeover in the sending direction, so RSV1 may
+ * mark the first frame of a data message (RFC 7692 §6), and each compressed message inflates on
+ * its own (for the UTF-8 check of compressed text).
  */
 export class OutputChecker {
   private pending = Buffer.alloc(0);
   private inMessage = false;
   private text = false;
   private textParts: Buffer[] = [];
+  private compressed = false;
   private closed = false;
   frames = 0;
+  /** The close frame sent: undefined if none, null if it had no code, else its code. */
+  closeCode: number | null | undefined = undefined;
 
   constructor(
     private readonly masked: boolean,
     private readonly utf8: boolean,
+    private readonly deflate = false,
   ) {}
 
   push(buffers: readonly Buffer[]): void {
@@ -105,9 +113,15 @@ export class OutputChecker {
     this.frames++;
     assert.ok(!this.closed, 'a frame after the close frame (RFC 6455 §5.5.1)');
     assert.equal(frame.masked, this.masked, 'masked iff sent by a client (RFC 6455 §5.1)');
-    assert.equal(frame.flags & 0x70, 0, 'RSV bits without an extension (§5.2)');
     const fin = (frame.flags & 0x80) !== 0;
     const opcode = frame.flags & 0x0f;
+    const rsv1 = (frame.flags & 0x40) !== 0;
+    const firstOfMessage = opcode === 1 || opcode === 2;
+    assert.equal(frame.flags & 0x30, 0, 'RSV2/RSV3 without an extension (§5.2)');
+    assert.ok(
+      !rsv1 || (this.deflate && firstOfMessage),
+      'RSV1 set but not on the first frame of a compressed message (RFC 7692 §6)',
+    );
     if (opcode >= 8) {
       assert.ok(opcode <= 10, `reserved control opcode ${opcode}`);
       assert.ok(fin, 'fragmented control frame (§5.5)');
@@ -115,6 +129,7 @@ export class OutputChecker {
       if (opcode === 8) {
         this.closed = true;
         assert.notEqual(frame.payload.length, 1, 'close payload of 1 byte (§5.5.1)');
+        this.closeCode = frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : null;
         if (frame.payload.length >= 2) {
           const code = frame.payload.readUInt16BE(0);
           assert.ok(sendableCloseCode(code), `close code ${code} may not be sent (§7.4)`);
@@ -129,11 +144,24 @@ export class OutputChecker {
     } else {
       assert.ok(!this.inMessage, 'new data frame inside a fragmented message (§5.4)');
       this.text = opcode === 1;
+      this.compressed = rsv1;
       this.textParts = [];
     }
-    if (this.text) this.textParts.push(frame.payload);
+    if (this.text || this.compressed) this.textParts.push(frame.payload);
     this.inMessage = !fin;
-    if (fin && this.text && this.utf8)
+    if (fin && this.compressed) {
+      const deflated = Buffer.concat([...this.textParts, Buffer.from([0, 0, 0xff, 0xff])]);
+      let inflated: Buffer;
+      try {
+        inflated = inflateRawSync(deflated, { finishFlush: constants.Z_SYNC_FLUSH });
+      } catch (error) {
+        assert.fail(
+          `a compressed message that does not inflate (RFC 7692 §7.2.2): ${String(error)}`,
+        );
+      }
+      if (this.text && this.utf8)
+        assert.ok(validUtf8(inflated), 'compressed text message not UTF-8 (§8.1)');
+    } else if (fin && this.text && this.utf8)
       assert.ok(validUtf8(Buffer.concat(this.textParts)), 'text message not UTF-8 (§8.1)');
   }
 }

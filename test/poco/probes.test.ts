@@ -257,6 +257,26 @@ describe('P4: payload limits', () => {
     });
   });
 
+  it('maxPayloadSize set in the handler holds for a frame that came with the handshake (fuzz find)', async () => {
+    // The request and the frame in one write: node:http reads the frame past the head, and the
+    // WebSocket parsed it when it was made, before the handler lowered the limit.
+    const probe = recorder((ws) => ws.setMaxPayloadSize(16));
+    await withServer(await startServer(probe.factory), async (port) => {
+      const client = await RawClient.connect(port);
+      const frame = Buffer.concat([
+        ...encodeFrame(0x82, Buffer.alloc(17), fixedMask([1, 2, 3, 4])),
+      ]);
+      client.write(
+        Buffer.concat([Buffer.from(upgradeRequest('/ws', port, createKey()), 'latin1'), frame]),
+      );
+      assert.equal((await client.readHead()).status, 101);
+      client.end();
+      await probe.finished;
+      assert.deepEqual(probe.results, ['10 Payload too big']);
+      client.destroy();
+    });
+  });
+
   it('setMaxPayloadSize(0) is an AssertionViolationException', async () => {
     let thrown: unknown;
     const probe = recorder((ws) => {
