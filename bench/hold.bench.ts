@@ -31,8 +31,9 @@ const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 export async function holdSuite(): Promise<void> {
   const limit = hardFdLimit();
   const connections = countOption('connections', Math.max(100, limit - 200));
-  const heartbeatMs = durationOption('heartbeat', 5000);
-  const holdMs = durationOption('hold', 3 * heartbeatMs + 1000);
+  // `--heartbeat off`: no heartbeat on either server, to measure what the heartbeat costs.
+  const heartbeatMs = option('heartbeat') === 'off' ? 0 : durationOption('heartbeat', 5000);
+  const holdMs = durationOption('hold', heartbeatMs === 0 ? 16_000 : 3 * heartbeatMs + 1000);
   const servers = (option('servers')?.split(',') ?? SERVERS) as HoldServer[];
   for (const server of servers)
     if (!SERVERS.includes(server))
@@ -40,7 +41,7 @@ export async function holdSuite(): Promise<void> {
   const [load1] = os.loadavg();
   console.log(
     `\nHold: ${connections} connections to one server process (hard fd limit ${limit}), one 1 KiB ` +
-      `echo each, then held ${holdMs / 1000} s with a heartbeat every ${heartbeatMs / 1000} s ` +
+      `echo each, then held ${holdMs / 1000} s ${heartbeatMs === 0 ? 'without a heartbeat' : `with a heartbeat every ${heartbeatMs / 1000} s`} ` +
       `(load average ${load1.toFixed(1)} at the start)`,
   );
   const results = new Map<HoldServer, HoldResult>();

@@ -4,7 +4,7 @@
  * `ws` or `ws-deflate` (ws 8's WebSocketServer, for comparison in the hold run). Each echoes every
  * message. wsnet's server runs with a heartbeat (ping every `heartbeatMs`, a pong due within as
  * long), the way a long-lived server should; ws has none built in, so it pings every connection
- * from one interval timer, as ws's README shows.
+ * from one interval timer, as ws's README shows. A `heartbeatMs` of 0: no heartbeat on either.
  *
  * It prints nothing; over IPC it sends `{ ready: port }`, then answers `{ sample: true }` with a
  * `Sample` (after two full garbage collections, so that heap figures are live data) and ends
@@ -73,7 +73,7 @@ async function startWsnet(deflate: boolean): Promise<{ port: number; open: () =>
   const server = await WebSocketServer.listen({
     port: 0,
     host: '127.0.0.1',
-    heartbeat: { interval: heartbeatMs, timeout: heartbeatMs },
+    heartbeat: heartbeatMs === 0 ? false : { interval: heartbeatMs, timeout: heartbeatMs },
     perMessageDeflate: deflate,
   });
   server.on('error', (error) => note('server error', error));
@@ -106,16 +106,20 @@ async function startWs(deflate: boolean): Promise<{ port: number; open: () => nu
     ws.on('close', (code) => count(closeCodes, String(code)));
   });
   // ws's README heartbeat: ping everyone each interval, terminate who did not pong since the last.
-  const timer = setInterval(() => {
-    for (const ws of server.clients) {
-      if (alive.get(ws) === false) {
-        ws.terminate();
-        continue;
-      }
-      alive.set(ws, false);
-      ws.ping();
-    }
-  }, heartbeatMs);
+  // (None with a heartbeat of 0: the hold's `--heartbeat off`.)
+  const timer =
+    heartbeatMs === 0
+      ? undefined
+      : setInterval(() => {
+          for (const ws of server.clients) {
+            if (alive.get(ws) === false) {
+              ws.terminate();
+              continue;
+            }
+            alive.set(ws, false);
+            ws.ping();
+          }
+        }, heartbeatMs);
   server.on('close', () => clearInterval(timer));
   await new Promise((resolve) => server.once('listening', resolve));
   return {
