@@ -7,8 +7,13 @@
  * - `messages`: wsnet's message API (WebSocketServer, echoing from 'message' events and from a
  *   `for await` loop) against ws's WebSocketServer; it also reports the servers' CPU time per
  *   message, which the load generator's own limits do not hide.
+ *
+ * Both also run `ceiling`, a raw TCP echo behind a real 101 (bench/echo/server-process.ts), in
+ * the same rounds: every row prints each wsnet server's ratio to ws and to that ceiling, and the
+ * load generator's own CPU share, so that a row the generator cannot drive faster shows as such.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { LoadConnection, clientFrame, runEchoLoad } from './echo/load.js';
 
@@ -16,7 +21,9 @@ const ROW_MS = Number(process.env['BENCH_ECHO_MS'] ?? 1000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const IDLE_CONNECTIONS = Number(process.env['BENCH_IDLE_CONNECTIONS'] ?? 5000);
 /** The server kinds bench/echo/server-process.ts runs. */
-type ServerKind = 'wsnet' | 'messages' | 'messages-iter' | 'ws';
+type ServerKind = 'wsnet' | 'messages' | 'messages-iter' | 'ws' | 'ceiling';
+/** The servers every wsnet server is compared with, in the order of the ratio columns. */
+const REFERENCES: readonly ServerKind[] = ['ws', 'ceiling'];
 
 /** One server in a comparison: its kind and its column heading. */
 interface Contender {
@@ -90,38 +97,51 @@ function median(values: number[]): number {
 
 interface Row {
   label: string;
-  unit: 'msg/s' | 'MB/s' | 'µs/msg';
+  unit: 'msg/s' | 'MB/s' | 'µs/msg' | 'KiB' | '%';
   values: Partial<Record<ServerKind, number>>;
 }
 
 function format(value: number, unit: Row['unit']): string {
-  return unit === 'MB/s'
-    ? `${value.toFixed(0)} MB/s`
-    : unit === 'µs/msg'
-      ? `${value.toFixed(value >= 100 ? 0 : 1)} µs/msg`
-      : value >= 1000
-        ? `${(value / 1000).toFixed(1)} k msg/s`
-        : `${value.toFixed(0)} msg/s`;
+  switch (unit) {
+    case 'MB/s':
+      return `${value.toFixed(0)} MB/s`;
+    case 'µs/msg':
+      return `${value.toFixed(value >= 100 ? 0 : 1)} µs/msg`;
+    case 'KiB':
+      return `${(value / 1024).toFixed(1)} KiB`;
+    case '%':
+      return `${(value * 100).toFixed(0)} %`;
+    default:
+      return value >= 1000 ? `${(value / 1000).toFixed(1)} k msg/s` : `${value.toFixed(0)} msg/s`;
+  }
 }
 
 /**
- * Prints one row per workload: each server's figure, then each wsnet server's ratio to ws
- * (`inverse`: ws's ratio to it, for costs, where less is better).
+ * Prints one row per workload: each server's figure, then each wsnet server's ratio to each
+ * reference, ws and the ceiling (`ratios: 'inverse'`: the reference's ratio to it, for costs,
+ * where less is better; `'none'`: no ratios).
  */
 function printRows(
   title: string,
   contenders: readonly Contender[],
   rows: Row[],
-  inverse = false,
+  ratios: 'direct' | 'inverse' | 'none' = 'direct',
+  firstColumn = 'workload',
 ): void {
-  const others = contenders.filter((c) => c.kind !== 'ws');
+  const references = REFERENCES.filter((kind) => contenders.some((c) => c.kind === kind));
+  const others = contenders.filter((c) => !REFERENCES.includes(c.kind));
   const single = others.length === 1;
+  const pairs =
+    ratios === 'none'
+      ? []
+      : references.flatMap((reference) => others.map((c) => ({ reference, c })));
   const header = [
-    'workload',
+    firstColumn,
     ...contenders.map((c) => c.column),
-    ...others.map((c) =>
-      inverse ? `ws/${single ? 'wsnet' : c.column}` : `${single ? 'wsnet' : c.column}/ws`,
-    ),
+    ...pairs.map(({ reference, c }) => {
+      const name = single ? 'wsnet' : c.column;
+      return ratios === 'inverse' ? `${reference}/${name}` : `${name}/${reference}`;
+    }),
   ];
   const cells = rows.map((row) => [
     row.label,
@@ -129,11 +149,11 @@ function printRows(
       const value = row.values[c.kind];
       return value === undefined ? 'n/a' : format(value, row.unit);
     }),
-    ...others.map((c) => {
+    ...pairs.map(({ reference, c }) => {
       const mine = row.values[c.kind];
-      const ws = row.values.ws;
-      if (mine === undefined || ws === undefined || mine === 0 || ws === 0) return 'n/a';
-      return `${(inverse ? ws / mine : mine / ws).toFixed(2)}x`;
+      const theirs = row.values[reference];
+      if (mine === undefined || theirs === undefined || mine === 0 || theirs === 0) return 'n/a';
+      return `${(ratios === 'inverse' ? theirs / mine : mine / theirs).toFixed(2)}x`;
     }),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
@@ -166,10 +186,16 @@ const WORKLOADS: ReadonlyArray<{
   { label: '1 connection, 1 MiB', connections: 1, size: 1 << 20, inFlight: 1, unit: 'MB/s' },
 ];
 
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+
 /**
- * Runs every workload against each contender's server (the last one is ws, the reference),
- * then the idle-connection memory, and prints the tables. `cpu` adds the servers' CPU time per
- * message in the measured windows.
+ * Runs every workload against each contender's server (ws and the ceiling are the references),
+ * then the idle-connection memory, and prints the tables, with the load generator's CPU share
+ * per server and workload. `cpu` adds the servers' CPU time per message in the measured windows.
  */
 async function compareServers(
   title: string,
@@ -185,13 +211,16 @@ async function compareServers(
   const rowMs = options.rowMs;
   // Started one by one and killed by PID in `finally`, also if a later one fails to start.
   const servers: Server[] = [];
+  const loadBefore = loadAverage();
   try {
     for (const contender of contenders) servers.push(await startServer(contender.kind));
     const rows: Row[] = [];
     const cpuRows: Row[] = [];
+    const generatorRows: Row[] = [];
     for (const workload of WORKLOADS) {
       const row: Row = { label: workload.label, unit: workload.unit, values: {} };
       const cpuRow: Row = { label: workload.label, unit: 'µs/msg', values: {} };
+      const generatorRow: Row = { label: workload.label, unit: '%', values: {} };
       const frame = clientFrame(workload.size);
       const connections = new Map<ServerKind, LoadConnection[]>();
       try {
@@ -199,6 +228,7 @@ async function compareServers(
           connections.set(server.name, await openConnections(server.port, workload.connections));
         const samples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
         const cpuSamples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
+        const generatorSamples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
         // Rounds alternate the order of the servers, so none profits from another's warm-up.
         for (let round = 0; round < ROUNDS; round++) {
           const order = round % 2 === 0 ? servers : [...servers].reverse();
@@ -206,6 +236,11 @@ async function compareServers(
             let cpuStart: Promise<number> | undefined;
             let cpuEnd: Promise<number> | undefined;
             let messages = 0;
+            // The load generator is this process: its CPU time over the window's wall time is
+            // the share of one core it used (near 100 %, it was what limited the row).
+            let generatorStart = process.cpuUsage();
+            let windowStart = 0;
+            let generatorShare = -1;
             const perSecond = await runEchoLoad(
               connections.get(server.name)!,
               frame,
@@ -213,19 +248,23 @@ async function compareServers(
               workload.inFlight,
               {
                 warmupMs: round > 0 ? options.rewarmMs : undefined,
-                probe: options.cpu
-                  ? {
-                      start: () => {
-                        cpuStart = cpu(server);
-                      },
-                      end: (count) => {
-                        cpuEnd = cpu(server);
-                        messages = count;
-                      },
-                    }
-                  : undefined,
+                probe: {
+                  start: () => {
+                    if (options.cpu) cpuStart = cpu(server);
+                    generatorStart = process.cpuUsage();
+                    windowStart = performance.now();
+                  },
+                  end: (count) => {
+                    const used = process.cpuUsage(generatorStart);
+                    generatorShare =
+                      (used.user + used.system) / 1000 / (performance.now() - windowStart);
+                    if (options.cpu) cpuEnd = cpu(server);
+                    messages = count;
+                  },
+                },
               },
             );
+            if (generatorShare >= 0) generatorSamples.get(server.name)!.push(generatorShare);
             samples
               .get(server.name)!
               .push(workload.unit === 'MB/s' ? (perSecond * workload.size) / 1e6 : perSecond);
@@ -236,6 +275,7 @@ async function compareServers(
         for (const server of servers) {
           row.values[server.name] = median(samples.get(server.name)!);
           if (options.cpu) cpuRow.values[server.name] = median(cpuSamples.get(server.name)!);
+          generatorRow.values[server.name] = median(generatorSamples.get(server.name)!);
         }
       } finally {
         for (const list of connections.values()) for (const connection of list) connection.close();
@@ -243,6 +283,7 @@ async function compareServers(
       await new Promise((resolve) => setTimeout(resolve, 200));
       rows.push(row);
       cpuRows.push(cpuRow);
+      generatorRows.push(generatorRow);
     }
     printRows(
       `${title}, lock-step round trips unless noted (median of ${ROUNDS} rounds of ${rowMs} ms)`,
@@ -254,13 +295,19 @@ async function compareServers(
         `${title}: server CPU time (user + system) per echoed message, same runs`,
         contenders,
         cpuRows,
-        true,
+        'inverse',
       );
+    printRows(
+      `${title}: the load generator's CPU (user + system) as a share of one core, per server, same runs`,
+      contenders,
+      generatorRows,
+      'none',
+    );
 
     const count = Math.min(IDLE_CONNECTIONS, socketBudget());
     const memory: Row = {
       label: `server RSS per idle connection (${count} connections)`,
-      unit: 'msg/s',
+      unit: 'KiB',
       values: {},
     };
     for (const server of servers) {
@@ -276,29 +323,14 @@ async function compareServers(
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    const others = contenders.filter((c) => c.kind !== 'ws');
-    const single = others.length === 1;
-    const bytes = (v: number | undefined) =>
-      v === undefined ? 'n/a' : `${(v / 1024).toFixed(1)} KiB`;
-    const ratio = (kind: ServerKind) => {
-      const mine = memory.values[kind];
-      const ws = memory.values.ws;
-      return mine && ws ? `${(ws / mine).toFixed(2)}x` : 'n/a';
-    };
-    const header = [
-      'memory',
-      ...contenders.map((c) => c.column),
-      ...others.map((c) => `ws/${single ? 'wsnet' : c.column}`),
-    ];
-    console.log(`\n| ${header.join(' | ')} |\n|${' --- |'.repeat(header.length)}`);
+    printRows(`${title}: memory`, contenders, [memory], 'inverse', 'memory');
     console.log(
-      `| ${[
-        memory.label,
-        ...contenders.map((c) => bytes(memory.values[c.kind])),
-        ...others.map((c) => ratio(c.kind)),
-      ].join(' | ')} |`,
+      '(for memory, a ratio ws/wsnet above 1.00x means wsnet uses less; ceiling/wsnet is the share\n' +
+        " of wsnet's memory per connection that a bare net.Socket needs)",
     );
-    console.log('(for memory, a ratio ws/wsnet above 1.00x means wsnet uses less)');
+    console.log(
+      `load average (1, 5, 15 min): ${loadBefore} at the start, ${loadAverage()} at the end`,
+    );
   } finally {
     for (const server of servers) server.child.kill();
   }
@@ -310,8 +342,10 @@ export function echoSuite(): Promise<void> {
     [
       { kind: 'wsnet', column: 'wsnet' },
       { kind: 'ws', column: 'ws' },
+      { kind: 'ceiling', column: 'ceiling' },
     ],
-    { cpu: false, rowMs: ROW_MS },
+    // A short warm-up once each server is warm, so that a third server adds less than half.
+    { cpu: false, rowMs: ROW_MS, rewarmMs: 50 },
   );
 }
 
@@ -322,8 +356,9 @@ export function messagesSuite(): Promise<void> {
       { kind: 'messages', column: 'wsnet events' },
       { kind: 'messages-iter', column: 'wsnet for-await' },
       { kind: 'ws', column: 'ws' },
+      { kind: 'ceiling', column: 'ceiling' },
     ],
-    // Three servers: shorter rounds, and a short warm-up once each is warm, to stay near a minute.
+    // Four servers: shorter rounds, and a short warm-up once each is warm, to stay near 80 s.
     { cpu: true, rowMs: Number(process.env['BENCH_ECHO_MS'] ?? 750), rewarmMs: 50 },
   );
 }

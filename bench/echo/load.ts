@@ -81,6 +81,11 @@ export class LoadConnection {
     this.#socket.destroy();
   }
 
+  /**
+   * Counts the echoed frames. The payload is skipped, never unmasked or checked, and a header
+   * with the mask bit set reads like any other (the reader takes the 4-byte key with the
+   * header): so the ceiling's echoes, the client's own masked frames, count like a server's.
+   */
   #receive(chunk: Buffer): void {
     this.#reader.push(chunk);
     for (;;) {

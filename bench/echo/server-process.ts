@@ -1,11 +1,15 @@
 /**
  * A child process that runs one echo server for the benchmarks: `wsnet` (the POCO facade:
  * HTTPServer + WebSocket, echoing each frame), `messages` (the message API's WebSocketServer,
- * echoing each 'message' event), `messages-iter` (the same, echoing with `for await`) or `ws`
- * (a WebSocketServer echoing each message).
+ * echoing each 'message' event), `messages-iter` (the same, echoing with `for await`), `ws`
+ * (a WebSocketServer echoing each message) or `ceiling` (not a WebSocket server: a raw TCP echo
+ * behind a real 101, the most any Node server can do here).
  * It prints `ready <port>` and serves until its parent kills it; asked `rss` over IPC, it
  * collects garbage and answers its resident set size; asked `cpu`, its CPU time so far.
  */
+import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import net from 'node:net';
 import { WebSocketServer } from 'ws';
 import { WebSocketServer as MessageServer } from '../../src/index.js';
 import {
@@ -76,6 +80,60 @@ async function startMessages(iterate: boolean): Promise<number> {
   return server.address().port;
 }
 
+/** RFC 6455 §1.3: the accept value is base64(SHA-1(key + this GUID)). */
+const HANDSHAKE_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+/** A request head longer than this is not the load generator's: drop the connection. */
+const MAX_HEAD = 16384;
+
+/**
+ * The ceiling: a `node:net` server that answers the upgrade with a real 101 (its
+ * Sec-WebSocket-Accept computed from the request's key, the head parsed only as far as that
+ * needs: it is a benchmark reference, not a server) and from then on writes back every byte it
+ * receives, unchanged — the client's masked frames, which the load generator reads like any
+ * other frames. No parsing, no unmasking, no framing, no allocation per message beyond what
+ * `net.Socket` does: what the generator measures against it is the most any Node server can do
+ * on this machine, with this generator.
+ */
+async function startCeiling(): Promise<number> {
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    socket.on('error', () => undefined); // a load client that goes away is no concern
+    let head: Buffer | null = null;
+    const onHead = (chunk: Buffer) => {
+      head = head === null ? chunk : Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) {
+        if (head.length > MAX_HEAD) socket.destroy();
+        return;
+      }
+      socket.off('data', onHead);
+      const request = head.subarray(0, end).toString('latin1');
+      const key = /\r\nsec-websocket-key:([^\r\n]*)/i.exec(request)?.[1]?.trim();
+      if (key === undefined || key.length === 0) {
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      const accept = createHash('sha1')
+        .update(key + HANDSHAKE_GUID, 'latin1')
+        .digest('base64');
+      socket.write(
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      );
+      // Frames that came with the head are echoed like the rest.
+      if (head.length > end + 4) socket.write(head.subarray(end + 4));
+      head = null;
+      // Every chunk written back as it came, paused while the kernel's send buffer is full.
+      socket.pipe(socket);
+    };
+    socket.on('data', onHead);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, resolve);
+  });
+  return (server.address() as net.AddressInfo).port;
+}
+
 // `void connection.send(data)` above rejects when a load client goes away with a send pending:
 // of no interest here, and not a reason to crash the server.
 process.on('unhandledRejection', () => undefined);
@@ -85,6 +143,7 @@ const starters: Record<string, (() => Promise<number>) | undefined> = {
   messages: () => startMessages(false),
   'messages-iter': () => startMessages(true),
   ws: startWs,
+  ceiling: startCeiling,
 };
 const port = (await starters[impl ?? '']?.()) ?? -1;
 if (port < 0) {
