@@ -54,7 +54,8 @@ export async function holdSuite(): Promise<void> {
         `${result.pongs} pongs, ${result.listenOverflows} listen-queue overflows, ` +
         `${result.failures} failures` +
         (result.failures > 0 ? ` (${result.firstFailure})` : '') +
-        `; per connection: V8 heap committed ${kib(result.heapTotalPerConnection)}, ` +
+        `; per connection: V8 heap committed ${kib(result.heapTotalPerConnection)} ` +
+        `(young generation ${((result.after.newSpace - result.before.newSpace) / 2 ** 20).toFixed(1)} MiB more in all), ` +
         `C heap ${kib(result.mallocHeapPerConnection)}`,
     );
   }

@@ -12,7 +12,7 @@
  * reported, so that the parent can tell injected faults from anything else.
  */
 import { readFileSync } from 'node:fs';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { WebSocketServer as WsServer, type WebSocket as WsSocket } from 'ws';
 import { WebSocketServer } from '../../src/index.js';
 
@@ -26,6 +26,8 @@ export interface Sample {
   heapUsed: number;
   /** The V8 heap committed (what of it is in RSS): used plus free space and fragmentation. */
   heapTotal: number;
+  /** Of `heapTotal`, the young generation's (sized by recent allocation, not by live data). */
+  newSpace: number;
   /**
    * Resident bytes of the C heap (glibc's `[heap]` mapping, /proc/self/smaps; 0 elsewhere): what
    * the sockets, libuv handles and ArrayBuffer contents allocate, with its free holes.
@@ -176,6 +178,8 @@ function sample(): Sample {
     rss: memory.rss,
     heapUsed: memory.heapUsed,
     heapTotal: memory.heapTotal,
+    newSpace:
+      getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0,
     mallocHeap: mallocHeapRss(),
     external: memory.external,
     handles: active.filter((type) => type !== 'PipeWrap' && type !== 'TTYWrap').length,
