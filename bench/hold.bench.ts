@@ -53,7 +53,10 @@ export async function holdSuite(): Promise<void> {
         `RSS +${((result.after.rss - result.before.rss) / 2 ** 20).toFixed(0)} MiB, ` +
         `${result.pongs} pongs, ${result.listenOverflows} listen-queue overflows, ` +
         `${result.failures} failures` +
-        (result.failures > 0 ? ` (${result.firstFailure})` : ''),
+        (result.failures > 0 ? ` (${result.firstFailure})` : '') +
+        `; per connection: V8 heap committed ${kib(result.heapTotalPerConnection)} ` +
+        `(young generation ${((result.after.newSpace - result.before.newSpace) / 2 ** 20).toFixed(1)} MiB more in all), ` +
+        `C heap ${kib(result.mallocHeapPerConnection)}`,
     );
   }
   const header = [

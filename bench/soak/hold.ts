@@ -37,6 +37,10 @@ export interface HoldResult {
   openRate: number;
   rssPerConnection: number;
   heapPerConnection: number;
+  /** The V8 heap committed per connection (used, free space and fragmentation). */
+  heapTotalPerConnection: number;
+  /** The resident C heap (`[heap]`) per connection. */
+  mallocHeapPerConnection: number;
   externalPerConnection: number;
   /** Heartbeat pongs the server received while the connections were held. */
   pongs: number;
@@ -149,6 +153,8 @@ export async function runHold(options: HoldOptions): Promise<HoldResult> {
       held: after.connections,
       rssPerConnection: (after.rss - before.rss) / held,
       heapPerConnection: (after.heapUsed - before.heapUsed) / held,
+      heapTotalPerConnection: (after.heapTotal - before.heapTotal) / held,
+      mallocHeapPerConnection: (after.mallocHeap - before.mallocHeap) / held,
       externalPerConnection: (after.external - before.external) / held,
       pongs: after.pongs - before.pongs,
       listenOverflows: overflows,

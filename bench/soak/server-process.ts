@@ -11,6 +11,8 @@
  * itself on `{ exit: true }`. It counts how its connections closed and what errors they
  * reported, so that the parent can tell injected faults from anything else.
  */
+import { readFileSync } from 'node:fs';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { WebSocketServer as WsServer, type WebSocket as WsSocket } from 'ws';
 import { WebSocketServer } from '../../src/index.js';
 
@@ -22,6 +24,15 @@ export interface Sample {
   at: number;
   rss: number;
   heapUsed: number;
+  /** The V8 heap committed (what of it is in RSS): used plus free space and fragmentation. */
+  heapTotal: number;
+  /** Of `heapTotal`, the young generation's (sized by recent allocation, not by live data). */
+  newSpace: number;
+  /**
+   * Resident bytes of the C heap (glibc's `[heap]` mapping, /proc/self/smaps; 0 elsewhere): what
+   * the sockets, libuv handles and ArrayBuffer contents allocate, with its free holes.
+   */
+  mallocHeap: number;
   /** External memory, ArrayBuffers included (zlib's and sockets' native memory is in RSS only). */
   external: number;
   /**
@@ -141,6 +152,19 @@ if (start === undefined) {
 }
 const { port, open } = await start();
 
+/** The resident size of the `[heap]` mapping (Linux), bytes. */
+function mallocHeapRss(): number {
+  try {
+    const smaps = readFileSync('/proc/self/smaps', 'latin1');
+    const at = smaps.indexOf(' [heap]\n');
+    if (at < 0) return 0;
+    const rss = /\nRss:\s+(\d+) kB/.exec(smaps.slice(at, at + 400));
+    return rss === null ? 0 : Number(rss[1]) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
 function sample(): Sample {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
@@ -153,6 +177,10 @@ function sample(): Sample {
     at: performance.now() - started,
     rss: memory.rss,
     heapUsed: memory.heapUsed,
+    heapTotal: memory.heapTotal,
+    newSpace:
+      getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0,
+    mallocHeap: mallocHeapRss(),
     external: memory.external,
     handles: active.filter((type) => type !== 'PipeWrap' && type !== 'TTYWrap').length,
     resources,
@@ -166,8 +194,11 @@ function sample(): Sample {
   };
 }
 
-process.on('message', (message: { sample?: boolean; exit?: boolean }) => {
+process.on('message', (message: { sample?: boolean; exit?: boolean; snapshot?: string }) => {
   if (message.sample === true) process.send?.({ sample: sample() });
+  // A heap snapshot of the server at rest (for profiling the memory per connection).
+  if (typeof message.snapshot === 'string')
+    process.send?.({ snapshot: writeHeapSnapshot(message.snapshot) });
   if (message.exit === true) process.exit(0);
 });
 // The parent going away (or ending this process by its PID) ends the server too.

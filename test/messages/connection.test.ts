@@ -396,9 +396,9 @@ describe('WebSocketConnection: heartbeat and idle timeout', () => {
   });
 
   it('is on by default: a ping after 30 s, and a peer silent 30 s more is failed with 1011', async (t) => {
-    // Timers are mocked (setTimeout only): the default heartbeat runs in virtual time, the bytes
+    // Timers are mocked (setTimeout and setInterval: the heartbeat's one timer repeats): the default heartbeat runs in virtual time, the bytes
     // still flow through the duplex pair.
-    t.mock.timers.enable({ apis: ['setTimeout'] });
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
     const turns = async () => {
       for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
     };
@@ -431,7 +431,7 @@ describe('WebSocketConnection: heartbeat and idle timeout', () => {
   });
 
   it('heartbeat: false turns it off: a silent peer is kept', async (t) => {
-    t.mock.timers.enable({ apis: ['setTimeout'] });
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
     const [a, b] = duplexPair();
     const server = WebSocketConnection.create(b, 'server', NO_HEAD, { heartbeat: false });
     const peer = silentPeer(a, 'client');
@@ -442,50 +442,59 @@ describe('WebSocketConnection: heartbeat and idle timeout', () => {
     server.terminate();
   });
 
-  it('a live peer keeps answering: the heartbeat keeps the connection open', async () => {
-    const { client, server } = pair({}, { heartbeat: { interval: 20, timeout: 100 } });
-    const pings: Buffer[] = [];
-    client.on('ping', (data) => pings.push(data));
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.ok(pings.length >= 3, `${pings.length} pings`);
-    assert.equal(server.readyState, ReadyState.OPEN);
-    await within(client.close());
-  });
-
-  it('while its own reading is paused (inbox full), an overdue pong is not held against the peer', async () => {
-    // The peer answers every ping, but its pongs wait unread behind messages the application
-    // has not taken: the heartbeat must not call that peer dead.
-    const { client, server, b } = pair(
-      {},
-      { heartbeat: { interval: 20, timeout: 40 }, maxInboxBytes: 4096 },
-    );
-    const sent = Array.from({ length: 64 }, (_, i) => `m${i}:${'x'.repeat(1000)}`);
-    for (const message of sent) void client.send(message);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(b.isPaused(), true, 'the server stopped reading');
-    await new Promise((resolve) => setTimeout(resolve, 400)); // ten heartbeat timeouts
-    assert.equal(server.readyState, ReadyState.OPEN);
-    const received: unknown[] = [];
-    for (let i = 0; i < sent.length; i++) received.push(await within(server.receive()));
-    assert.deepEqual(received, sent);
-    await new Promise((resolve) => setTimeout(resolve, 150)); // the pongs are read now
-    assert.equal(server.readyState, ReadyState.OPEN);
-    await within(client.close());
-  });
-
-  it('a heartbeat still declares a peer dead whose pongs never come while reading goes on', async () => {
-    const [a, b] = duplexPair();
-    const server = WebSocketConnection.create(b, 'server', NO_HEAD, {
-      heartbeat: { interval: 20, timeout: 40 },
-      maxInboxBytes: 4096,
-      closeTimeout: 60,
+  // A timeout equal to the interval runs on one repeating timer, a different one on two timers.
+  for (const [name, timeouts] of [
+    ['one timer', { answer: 20, pong: 20 }],
+    ['two timers', { answer: 100, pong: 40 }],
+  ] as const) {
+    it(`${name}: a live peer keeps answering: the heartbeat keeps the connection open`, async () => {
+      const { client, server } = pair(
+        {},
+        { heartbeat: { interval: 20, timeout: timeouts.answer } },
+      );
+      const pings: Buffer[] = [];
+      client.on('ping', (data) => pings.push(data));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.ok(pings.length >= 3, `${pings.length} pings`);
+      assert.equal(server.readyState, ReadyState.OPEN);
+      await within(client.close());
     });
-    const peer = silentPeer(a, 'client');
-    void server.receive().catch(() => undefined); // a consumer: the inbox never fills
-    const status = await within(server.closed, 2000, 'heartbeat death');
-    assert.equal(status.code, 1011);
-    assert.ok(peer.frames.length > 0);
-  });
+
+    it(`${name}: while its own reading is paused (inbox full), an overdue pong is not held against the peer`, async () => {
+      // The peer answers every ping, but its pongs wait unread behind messages the application
+      // has not taken: the heartbeat must not call that peer dead.
+      const { client, server, b } = pair(
+        {},
+        { heartbeat: { interval: 20, timeout: timeouts.pong }, maxInboxBytes: 4096 },
+      );
+      const sent = Array.from({ length: 64 }, (_, i) => `m${i}:${'x'.repeat(1000)}`);
+      for (const message of sent) void client.send(message);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(b.isPaused(), true, 'the server stopped reading');
+      await new Promise((resolve) => setTimeout(resolve, 400)); // ten heartbeat timeouts
+      assert.equal(server.readyState, ReadyState.OPEN);
+      const received: unknown[] = [];
+      for (let i = 0; i < sent.length; i++) received.push(await within(server.receive()));
+      assert.deepEqual(received, sent);
+      await new Promise((resolve) => setTimeout(resolve, 150)); // the pongs are read now
+      assert.equal(server.readyState, ReadyState.OPEN);
+      await within(client.close());
+    });
+
+    it(`${name}: a heartbeat still declares a peer dead whose pongs never come while reading goes on`, async () => {
+      const [a, b] = duplexPair();
+      const server = WebSocketConnection.create(b, 'server', NO_HEAD, {
+        heartbeat: { interval: 20, timeout: timeouts.pong },
+        maxInboxBytes: 4096,
+        closeTimeout: 60,
+      });
+      const peer = silentPeer(a, 'client');
+      void server.receive().catch(() => undefined); // a consumer: the inbox never fills
+      const status = await within(server.closed, 2000, 'heartbeat death');
+      assert.equal(status.code, 1011);
+      assert.ok(peer.frames.length > 0);
+    });
+  }
 
   it('idleTimeout closes a connection that received nothing with 1001', async () => {
     const { client, server } = pair({}, { idleTimeout: 80 });
