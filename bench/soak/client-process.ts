@@ -15,6 +15,7 @@
  *
  * Every wait has a deadline; the process ends itself when its parent disconnects.
  */
+import { emptyChurnStats } from './churn-stats.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import { Peer } from './peer.js';
 
@@ -42,22 +43,6 @@ export interface ChurnJob {
   faultRate: number;
   /** How long the first round of connections is spread over, ms. */
   rampMs: number;
-}
-
-export interface ChurnStats {
-  connections: number;
-  /** Connections open now. */
-  open: number;
-  closedNormally: number;
-  resets: number;
-  drops: number;
-  messages: number;
-  /** Bytes echoed and verified. */
-  bytes: number;
-  pings: number;
-  /** Unexpected failures (anything but the faults this side injected): count and first few. */
-  failures: number;
-  failureSamples: string[];
 }
 
 const OPERATION_MS = 30_000;
@@ -159,18 +144,7 @@ async function hold(job: HoldJob): Promise<void> {
 }
 
 async function churn(job: ChurnJob): Promise<void> {
-  const stats: ChurnStats = {
-    connections: 0,
-    open: 0,
-    closedNormally: 0,
-    resets: 0,
-    drops: 0,
-    messages: 0,
-    bytes: 0,
-    pings: 0,
-    failures: 0,
-    failureSamples: [],
-  };
+  const stats = emptyChurnStats();
   const fail = (error: unknown) => {
     stats.failures++;
     if (stats.failureSamples.length < 10) stats.failureSamples.push(String(error));

@@ -14,7 +14,8 @@
  *   active handle count is back to its baseline from before the first client.
  */
 import { Child } from './children.js';
-import type { ChurnJob, ChurnStats } from './client-process.js';
+import { emptyChurnStats, type ChurnStats } from './churn-stats.js';
+import type { ChurnJob } from './client-process.js';
 import type { Sample } from './server-process.js';
 
 export interface SoakOptions {
@@ -56,18 +57,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 
 function sumStats(all: ChurnStats[]): ChurnStats {
-  const total: ChurnStats = {
-    connections: 0,
-    open: 0,
-    closedNormally: 0,
-    resets: 0,
-    drops: 0,
-    messages: 0,
-    bytes: 0,
-    pings: 0,
-    failures: 0,
-    failureSamples: [],
-  };
+  const total = emptyChurnStats();
   for (const stats of all) {
     for (const key of Object.keys(total) as Array<keyof ChurnStats>)
       if (key !== 'failureSamples') total[key] += stats[key];
