@@ -11,25 +11,19 @@
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { after, before, describe, it } from 'node:test';
-import { connect, NetworkError, type WebSocketConnection } from '../../src/messages/index.js';
-import {
-  HTTPMessage,
-  HTTPRequest,
-  HTTPResponse,
-  PocoException,
-  WebSocket,
-  WebSocketException,
-} from '../../src/poco/index.js';
+import { connect, type WebSocketConnection } from '../../src/messages/index.js';
+import { HTTPMessage, HTTPRequest, HTTPResponse, WebSocket } from '../../src/poco/index.js';
 import { EchoServers } from '../helpers/echo-servers.js';
 import { startFrameServer, type FrameServer } from '../helpers/frame-server.js';
 import { EscapeWatch, pocoSession } from '../helpers/security-client.js';
 import {
-  FAULTS,
-  SWITCHING_LENGTH,
   cutAfter,
+  errorName,
+  FAULTS,
   framesToCut,
   noSocketLeft,
   startCuttingServer,
+  SWITCHING_LENGTH,
   tcpSockets,
   type CutFrames,
   type CuttingServer,
@@ -53,14 +47,6 @@ after(async () => {
   watch.uninstall();
   await echoServers.closeAll();
 });
-
-/** A name for an error: its class, and POCO's code or the message API's kind. */
-function nameOf(error: unknown): string {
-  if (error instanceof NetworkError) return `NetworkError ${error.kind}`;
-  if (error instanceof WebSocketException) return `WebSocketException ${error.code()}`;
-  if (error instanceof PocoException) return error.constructor.name;
-  return error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error);
-}
 
 async function pocoConnect(port: number): Promise<WebSocket> {
   const request = new HTTPRequest(HTTPRequest.HTTP_GET, '/ws', HTTPMessage.HTTP_1_1);
@@ -87,7 +73,7 @@ async function endOf(kind: ClientKind, client: WebSocketConnection | WebSocket):
     }
     return 'more than 10 frames';
   } catch (error) {
-    return nameOf(error);
+    return errorName(error);
   } finally {
     ws.close();
   }
@@ -166,7 +152,7 @@ for (const kind of ['messages', 'poco'] as const) {
                 : await pocoConnect(cutting.port);
             outcome = await endOf(kind, client);
           } catch (error) {
-            outcome = nameOf(error);
+            outcome = errorName(error);
           }
           const expected = handshakeOutcomes(kind, cut, fault);
           if (!expected.includes(outcome))

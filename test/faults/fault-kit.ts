@@ -9,6 +9,8 @@ import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import type tls from 'node:tls';
+import { NetworkError } from '../../src/messages/index.js';
+import { PocoException, WebSocketException } from '../../src/poco/index.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { FIN, OP_CLOSE, OP_TEXT, close, cont, encode, readFrame, text } from '../helpers/wire.js';
 
@@ -214,3 +216,11 @@ export const GARBAGE = Buffer.concat([
   Buffer.from('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 'latin1'),
   Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 151 + 7) & 0xff)),
 ]);
+
+/** A name for an error, for assertions: its class, and POCO's code or the message API's kind. */
+export function errorName(error: unknown): string {
+  if (error instanceof NetworkError) return `NetworkError ${error.kind}`;
+  if (error instanceof WebSocketException) return `WebSocketException ${error.code()}`;
+  if (error instanceof PocoException) return error.constructor.name;
+  return error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error);
+}

@@ -7,18 +7,11 @@
 // the server serves on, nothing escapes and no socket is left open.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, NetworkError } from '../../src/messages/index.js';
-import {
-  HTTPMessage,
-  HTTPRequest,
-  HTTPResponse,
-  PocoException,
-  WebSocket,
-  WebSocketException,
-} from '../../src/poco/index.js';
+import { connect } from '../../src/messages/index.js';
+import { HTTPMessage, HTTPRequest, HTTPResponse, WebSocket } from '../../src/poco/index.js';
 import { startProxy, type TunnelDrop } from '../helpers/proxy.js';
 import { EscapeWatch, pocoSession } from '../helpers/security-client.js';
-import { FAULTS, goodVisit, noSocketLeft, tcpSockets, until } from './fault-kit.js';
+import { errorName, FAULTS, goodVisit, noSocketLeft, tcpSockets, until } from './fault-kit.js';
 import { describeEnd, startFaultTarget, type FaultTarget } from './servers-under-test.js';
 
 const watch = new EscapeWatch();
@@ -31,13 +24,6 @@ after(async () => {
   watch.uninstall();
   await target.stop();
 });
-
-function nameOf(error: unknown): string {
-  if (error instanceof NetworkError) return `NetworkError ${error.kind}`;
-  if (error instanceof WebSocketException) return `WebSocketException ${error.code()}`;
-  if (error instanceof PocoException) return error.constructor.name;
-  return error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error);
-}
 
 /** A 200-byte message: its echo (a 204-byte frame) is what the tunnel cuts. */
 const MESSAGE = 'e'.repeat(200);
@@ -61,7 +47,7 @@ async function throughDroppingProxy(client: 'messages' | 'poco', drop: TunnelDro
         const { code } = await connection.closed;
         return `close ${code}`;
       } catch (error) {
-        return nameOf(error);
+        return errorName(error);
       }
     }
     const session = pocoSession(target.port);
@@ -71,14 +57,14 @@ async function throughDroppingProxy(client: 'messages' | 'poco', drop: TunnelDro
       const request = new HTTPRequest(HTTPRequest.HTTP_GET, '/ws', HTTPMessage.HTTP_1_1);
       ws = await WebSocket.connect(session, request, new HTTPResponse());
     } catch (error) {
-      return nameOf(error);
+      return errorName(error);
     }
     try {
       await ws.sendFrame(MESSAGE, MESSAGE.length, WebSocket.FRAME_TEXT);
       const { n, flags } = await ws.receiveFrame(new Uint8Array(1024));
       return n === 0 && flags === 0 ? 'clean' : `a frame of ${n} bytes`;
     } catch (error) {
-      return nameOf(error);
+      return errorName(error);
     } finally {
       ws.close();
     }

@@ -9,22 +9,28 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import type tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { connect, NetworkError, type WebSocketConnection } from '../../src/messages/index.js';
+import { connect, type WebSocketConnection } from '../../src/messages/index.js';
 import {
   Context,
   HTTPMessage,
   HTTPRequest,
   HTTPResponse,
   HTTPSClientSession,
-  PocoException,
   WebSocket,
-  WebSocketException,
 } from '../../src/poco/index.js';
 import { testCertificate } from '../helpers/poco-server.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { EscapeWatch } from '../helpers/security-client.js';
 import { within } from '../helpers/wait.js';
-import { GARBAGE, goodVisit, noSocketLeft, startRelay, tcpSockets, until } from './fault-kit.js';
+import {
+  errorName,
+  GARBAGE,
+  goodVisit,
+  noSocketLeft,
+  startRelay,
+  tcpSockets,
+  until,
+} from './fault-kit.js';
 import {
   SERVER_KINDS,
   SERVER_NAMES,
@@ -39,13 +45,6 @@ after(() => watch.uninstall());
 
 const certificate = testCertificate();
 const trusted: tls.ConnectionOptions = { ca: certificate.cert };
-
-function nameOf(error: unknown): string {
-  if (error instanceof NetworkError) return `NetworkError ${error.kind}`;
-  if (error instanceof WebSocketException) return `WebSocketException ${error.code()}`;
-  if (error instanceof PocoException) return error.constructor.name;
-  return error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error);
-}
 
 /** Everything a plain TCP peer gets back after sending `bytes` to `port`, until the server closes. */
 async function plainBytesTo(port: number, bytes: Uint8Array): Promise<Buffer> {
@@ -170,7 +169,7 @@ for (const kind of ['messages', 'poco'] as const) {
             if (client instanceof WebSocket) client.close();
             else client.terminate();
             return 'connected';
-          }, nameOf),
+          }, errorName),
           10_000,
           'the client',
         );
@@ -202,7 +201,7 @@ for (const kind of ['messages', 'poco'] as const) {
           if (client instanceof WebSocket) client.close();
           else client.terminate();
           return 'connected';
-        }, nameOf);
+        }, errorName);
         await within(inHook, 5000, 'the accept hook');
         relay.inject('client', GARBAGE);
         const outcome = await within(connecting, 10_000, 'the client');
@@ -231,7 +230,7 @@ for (const kind of ['messages', 'poco'] as const) {
             const { n, flags } = await client.receiveFrame(new Uint8Array(1024));
             outcome = `a frame: ${n} bytes, flags ${flags}`;
           } catch (error) {
-            outcome = nameOf(error);
+            outcome = errorName(error);
           } finally {
             client.close();
           }
