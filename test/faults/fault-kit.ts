@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
-import { createHash } from 'node:crypto';
 import net from 'node:net';
 import type tls from 'node:tls';
 import { NetworkError } from '../../src/messages/index.js';
 import { PocoException, WebSocketException } from '../../src/poco/index.js';
+import { computeAccept } from '../../src/protocol/handshake/keys.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { FIN, OP_CLOSE, OP_TEXT, close, cont, encode, readFrame, text } from '../helpers/wire.js';
 
@@ -103,17 +103,12 @@ export async function goodVisit(
   }
 }
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-
 /** The 101 a server owes the request `head` (RFC 6455 §4.2.2). */
 export function switchingFor(head: string): Buffer {
   const key = /^sec-websocket-key:\s*(\S+)\s*$/im.exec(head)?.[1] ?? '';
-  const accept = createHash('sha1')
-    .update(key + GUID)
-    .digest('base64');
   return Buffer.from(
     'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-      `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      `Sec-WebSocket-Accept: ${computeAccept(key)}\r\n\r\n`,
     'latin1',
   );
 }
