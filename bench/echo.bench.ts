@@ -182,6 +182,14 @@ const WORKLOADS: ReadonlyArray<{
     inFlight: 16,
     unit: 'msg/s',
   },
+  // Issue 12's pipelined workload: several connections, each with a window of messages out.
+  {
+    label: '10 connections, 1 KiB, 32 in flight',
+    connections: 10,
+    size: 1024,
+    inFlight: 32,
+    unit: 'msg/s',
+  },
   { label: '1 connection, 64 KiB', connections: 1, size: 65536, inFlight: 1, unit: 'MB/s' },
   { label: '1 connection, 1 MiB', connections: 1, size: 1 << 20, inFlight: 1, unit: 'MB/s' },
 ];
