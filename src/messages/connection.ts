@@ -724,6 +724,8 @@ export class WebSocketConnection
   onChannelDrain(): void {
     if (!this.#waitingForDrain) return;
     this.#waitingForDrain = false;
+    // The sends that waited go out together, in one writev, not in a write each.
+    if ((this.#sendQueue?.length ?? 0) > 1) this.#channel.batchWrites();
     this.#runQueue();
   }
 

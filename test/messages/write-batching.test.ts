@@ -1,0 +1,99 @@
+// Pipelined messages and the system calls of their replies: a read that brings many messages
+// gets its replies in a few writes (one writev per socket buffer's worth), in order, whether the
+// application replies from 'message' listeners or from a `for await` loop, and however many
+// bytes the replies add up to (more than the socket's buffer here: a batch that fills it goes
+// out at once, and is no reason for the sends after it to wait for a 'drain').
+import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
+import http from 'node:http';
+import type net from 'node:net';
+import { describe, it } from 'node:test';
+import { WebSocketServer, type WebSocketConnection } from '../../src/messages/index.js';
+import { FRAME_FLAG_FIN, FRAME_OP_BINARY } from '../../src/protocol/constants.js';
+import { encodeFrame } from '../../src/protocol/frame.js';
+import { randomMask } from '../../src/protocol/mask.js';
+import { RawClient, upgradeRequest } from '../helpers/raw-client.js';
+
+const BINARY = FRAME_FLAG_FIN | FRAME_OP_BINARY;
+const MESSAGES = 64;
+const SIZE = 1024;
+
+/** Counts the calls that hand bytes to the kernel (`_write` and `_writev`) on a socket. */
+function countWrites(socket: net.Socket): { readonly count: number } {
+  const counter = { count: 0 };
+  const writable = socket as net.Socket & {
+    _write: (...args: unknown[]) => void;
+    _writev?: (...args: unknown[]) => void;
+  };
+  const write = writable._write.bind(socket);
+  writable._write = (...args: unknown[]) => {
+    counter.count++;
+    write(...args);
+  };
+  const writev = writable._writev?.bind(socket);
+  if (writev !== undefined)
+    writable._writev = (...args: unknown[]) => {
+      counter.count++;
+      writev(...args);
+    };
+  return counter;
+}
+
+function echo(connection: WebSocketConnection, form: 'events' | 'for-await'): void {
+  if (form === 'events') {
+    connection.on('message', (data) => void connection.send(data));
+    return;
+  }
+  void (async () => {
+    try {
+      for await (const message of connection) void connection.send(message);
+    } catch {
+      // the client went away
+    }
+  })();
+}
+
+describe('write batching of pipelined replies', () => {
+  for (const form of ['events', 'for-await'] as const) {
+    it(`${MESSAGES} messages of ${SIZE} bytes in one client write: the echoes (${form}) come back in order, in a few writes`, async () => {
+      const wss = new WebSocketServer({ noServer: true });
+      const httpServer = http.createServer();
+      let writes: { readonly count: number } | undefined;
+      httpServer.on('upgrade', (request: http.IncomingMessage, socket: net.Socket, head) => {
+        void wss.handleUpgrade(request, socket, head).then((connection) => {
+          if (connection === undefined) return;
+          writes = countWrites(socket); // from after the 101
+          echo(connection, form);
+        });
+      });
+      await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+      const port = (httpServer.address() as net.AddressInfo).port;
+      const client = await RawClient.connect(port);
+      try {
+        client.write(upgradeRequest('/', port, 'dGhlIHNhbXBsZSBub25jZQ=='));
+        assert.equal((await client.readHead()).status, 101);
+        // All the frames in one write, each payload marked with its index.
+        const frames = Array.from({ length: MESSAGES }, (_, i) =>
+          encodeFrame(BINARY, Buffer.alloc(SIZE, i), randomMask),
+        );
+        client.write(Buffer.concat(frames.flat()));
+        for (let i = 0; i < MESSAGES; i++) {
+          const frame = await client.readFrame();
+          assert.equal(frame.flags, BINARY);
+          assert.deepEqual(frame.payload, Buffer.alloc(SIZE, i), `echo ${i} in its place`);
+        }
+        // 64 KiB of replies: one writev per 16 KiB of socket buffer, and one per read that
+        // brought messages, give or take; one write per message was 32 or more before.
+        assert.ok(writes !== undefined);
+        assert.ok(
+          writes.count <= 12,
+          `${writes.count} writes for ${MESSAGES} replies (expected at most 12)`,
+        );
+      } finally {
+        client.destroy();
+        await wss.close();
+        await new Promise((resolve) => httpServer.close(resolve));
+      }
+    });
+  }
+});
