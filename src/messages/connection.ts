@@ -463,19 +463,24 @@ export class WebSocketConnection
    * @throws {@link InvalidArgumentError} (`INVALID_UTF8`) for bytes sent as text that are not
    * UTF-8.
    */
-  send(data: string | BinaryData, options: SendOptions = {}): Promise<void> {
+  send(data: string | BinaryData, options?: SendOptions): Promise<void> {
     let payload: string | Buffer;
     try {
       payload = typeof data === 'string' ? data : toBuffer(data);
     } catch (error) {
       return quietRejection(error);
     }
-    const binary = options.binary ?? typeof payload !== 'string';
+    const binary = options?.binary ?? typeof payload !== 'string';
+    const compress = options?.compress;
+    // The usual case: nothing waits before this message, so it goes out now, without an object
+    // to describe it (#enqueue's queue needs one) and with the one shared resolved promise.
+    if (this.#streaming === null && this.#sendQueue === null && !this.#waitingForDrain)
+      return this.#sendNow(binary, payload, compress);
     const message: Outgoing = {
       op: binary ? 'binary' : 'text',
       data: payload,
       fin: true,
-      ...(options.compress === undefined ? {} : { compress: options.compress }),
+      ...(compress === undefined ? {} : { compress }),
     };
     if (this.#streaming !== null) {
       // A fragmented message is being sent: this one goes after it.
@@ -860,6 +865,29 @@ export class WebSocketConnection
   }
 
   // --- Sending internals ---
+
+  /** `send()` with nothing queued before it: as `#enqueue` + `#perform` of one message. */
+  #sendNow(
+    binary: boolean,
+    payload: string | Buffer,
+    compress: boolean | undefined,
+  ): Promise<void> {
+    if (!this.#canSend()) return quietRejection(this.#closedError());
+    const channel = this.#channel;
+    try {
+      const writable = binary
+        ? channel.sendBinary(
+            typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload,
+            true,
+            compress,
+          )
+        : channel.sendText(payload, true, compress);
+      if (!writable) this.#waitingForDrain = true;
+    } catch (error) {
+      return quietRejection(error);
+    }
+    return RESOLVED;
+  }
 
   /** Sends now, or after what is queued; rejects at once if it may not be sent. */
   #enqueue(message: Outgoing): Promise<void> {
