@@ -10,7 +10,7 @@
  * - one place that writes: each `send*()` here queues frames in the core and flushes them
  *   (writes, the end of output when the core says so, the close timer when the core expects the
  *   close), and after a read that brought several messages, the replies are batched into one
- *   `writev`;
+ *   `writev` per socket buffer's worth (16 KiB by default);
  * - flow control both ways: reading stops for as long as any reason to stop holds (a full
  *   inbox, a frame too large to read ahead, a receive side shut down) and the peer is slowed
  *   down by TCP; when the socket stops taking bytes, the core is told (automatic pongs then
