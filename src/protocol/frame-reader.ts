@@ -62,13 +62,29 @@ export class FrameReader {
   private block: Buffer | null = null;
   private blockUsed = 0;
   private readonly header = new FrameHeader();
+  /**
+   * With {@link gatherPartialPayloads}: the buffer that the payload of a frame still arriving
+   * is unmasked into, read by read, and how much of it is filled.
+   */
+  private gathering: Buffer | null = null;
+  private gathered = 0;
+  /**
+   * Unmask the payload of a frame that spans reads into its final buffer as each read arrives,
+   * instead of once it is complete: the received chunks are let go of at once, and the bytes
+   * gathered so far can be checked in place ({@link gatheredPayload}, UTF-8 fail-fast) instead of
+   * being copied to be looked at. The buffer is allocated when the first read of the frame
+   * arrives, at the length its header declared (which the caller has judged against its limits).
+   * Off by default: {@link bufferedBytes} then counts every byte not read as a whole frame, as
+   * POCO's `available()` expects (gathered bytes count in it too).
+   */
+  gatherPartialPayloads = false;
 
   /** @param smallChunk chunks shorter than this are coalesced (0 turns coalescing off). */
   constructor(private readonly smallChunk = SMALL_CHUNK) {}
 
-  /** Bytes received and not yet read. */
+  /** Bytes received and not yet read (as a whole frame: gathered payload bytes count). */
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.buffered + this.gathered;
   }
 
   /** Queues received bytes. The reader may unmask them in place later. */
@@ -174,6 +190,8 @@ export class FrameReader {
    */
   readPayload(length: number, mask: ArrayLike<number> | null = null): Buffer | null {
     if (length === 0) return EMPTY;
+    if (this.gathering !== null || (this.buffered < length && this.gatherPartialPayloads))
+      return this.gather(length, mask);
     if (this.buffered < length) return null;
     const chunk = this.chunks[this.first];
     const available = chunk.length - this.offset;
@@ -187,6 +205,39 @@ export class FrameReader {
     this.copyTo(out, length, mask);
     this.skip(length);
     return out;
+  }
+
+  /**
+   * Unmasks what has arrived of a payload that spans reads into its final buffer (made on the
+   * first call, at `length`), consuming it; the buffer once it is full, else null.
+   */
+  private gather(length: number, mask: ArrayLike<number> | null): Buffer | null {
+    const target = (this.gathering ??= Buffer.allocUnsafe(length));
+    let filled = this.gathered;
+    while (filled < length && this.buffered > 0) {
+      const chunk = this.chunks[this.first];
+      const take = Math.min(chunk.length - this.offset, length - filled);
+      const piece = chunk.subarray(this.offset, this.offset + take);
+      if (mask === null) target.set(piece, filled);
+      else maskInto(piece, mask, target, filled, filled & 3);
+      filled += take;
+      this.skip(take);
+    }
+    if (filled < length) {
+      this.gathered = filled;
+      return null;
+    }
+    this.gathering = null;
+    this.gathered = 0;
+    return target;
+  }
+
+  /**
+   * The payload bytes gathered so far, unmasked, of the frame whose payload is still arriving
+   * (with {@link gatherPartialPayloads}): a view, not a copy. Empty when none is.
+   */
+  gatheredPayload(): Buffer {
+    return this.gathering === null ? EMPTY : this.gathering.subarray(0, this.gathered);
   }
 
   /**
