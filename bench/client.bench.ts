@@ -114,6 +114,25 @@ async function messagesClient(port: number, payload: Buffer, text: boolean): Pro
   };
 }
 
+/** The message API with `decodeText: false`, as ws is used: text arrives as a Buffer. */
+async function messagesBytesClient(
+  port: number,
+  payload: Buffer,
+  text: boolean,
+): Promise<LoopClient> {
+  const connection = await connect(`ws://127.0.0.1:${port}/`, { decodeText: false });
+  return {
+    run: (until) =>
+      eventLoop(
+        () => void connection.send(payload, { binary: !text }).catch(() => undefined),
+        (onMessage) => connection.on('message', onMessage),
+        (onMessage) => connection.off('message', onMessage),
+        until,
+      ),
+    close: () => void connection.close(),
+  };
+}
+
 /** The message API with an async iterator: `await send()`, then `await next()`. */
 async function messagesIteratorClient(
   port: number,
@@ -153,6 +172,8 @@ interface ClientContender {
   column: string;
   /** `text`: send the payload (UTF-8) as text frames; the echoes come back as text. */
   open: (port: number, payload: Buffer, text: boolean) => Promise<LoopClient>;
+  /** Runs only the text workloads (where it differs from the others: binary is the same). */
+  textOnly?: boolean;
 }
 
 interface ClientWorkload {
@@ -208,10 +229,14 @@ function printTable(
     const reference = values[values.length - 1];
     return [
       label,
-      ...values.map((value) => format(value, index)),
+      ...values.map((value) => (Number.isNaN(value) ? 'n/a' : format(value, index))),
       ...values
         .slice(0, -1)
-        .map((value) => `${(inverse ? reference / value : value / reference).toFixed(2)}x`),
+        .map((value) =>
+          Number.isNaN(value)
+            ? 'n/a'
+            : `${(inverse ? reference / value : value / reference).toFixed(2)}x`,
+        ),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
@@ -253,13 +278,18 @@ async function compareClients(
       const rounds = workload.rounds ?? ROUNDS;
       for (const contender of contenders)
         clients.push(
-          await Promise.all(
-            Array.from({ length: connections }, () => contender.open(port, payload, text)),
-          ),
+          contender.textOnly === true && !text
+            ? []
+            : await Promise.all(
+                Array.from({ length: connections }, () => contender.open(port, payload, text)),
+              ),
         );
       const samples = contenders.map((): number[] => []);
       const cpuSamples = contenders.map((): number[] => []);
-      const indices = contenders.map((_, index) => index);
+      // A text-only contender sits out the binary rows (its cells say n/a).
+      const indices = contenders
+        .map((_, index) => index)
+        .filter((index) => clients[index].length > 0);
       for (let round = 0; round <= rounds; round++) {
         const order = round % 2 === 0 ? indices : [...indices].reverse();
         for (const index of order) {
@@ -328,6 +358,8 @@ export function messagesClientSuite(): Promise<void> {
     [
       { column: 'wsnet events', open: messagesClient },
       { column: 'wsnet for-await', open: messagesIteratorClient },
+      // Text rows only: decodeText: false, text as a Buffer (as ws's client delivers it).
+      { column: 'wsnet bytes', open: messagesBytesClient, textOnly: true },
       { column: 'ws client', open: wsClient },
     ],
     [

@@ -423,6 +423,8 @@ export function messagesSuite(): Promise<void> {
     [
       { kind: 'messages', column: 'wsnet events' },
       { kind: 'messages-iter', column: 'wsnet for-await' },
+      // Text rows only: text as bytes (decodeText: false), echoed as ws echoes, a Buffer.
+      { kind: 'messages-bytes', column: 'wsnet bytes', textOnly: true },
       { kind: 'ws', column: 'ws' },
       { kind: 'ceiling', column: 'ceiling' },
     ],
