@@ -47,7 +47,7 @@ import { ConnectionClosedError, InvalidArgumentError } from '../protocol/errors.
 import { toBuffer, type BinaryData } from '../protocol/frame.js';
 import type { PerMessageDeflateOption } from './compression.js';
 import { SendQueueFullError, TimeoutError } from './errors.js';
-import { isText, textBytes } from './text.js';
+import { decodeUtf8, isText, textBytes } from './text.js';
 
 /** A heartbeat: a ping every `interval` ms, each answered within `timeout` ms. */
 export interface HeartbeatSettings {
@@ -727,7 +727,7 @@ export class WebSocketConnection
             event.binary
               ? event.data
               : this.#decodeText
-                ? event.data.toString('utf8')
+                ? decodeUtf8(event.data)
                 : textBytes(event.data),
             event.binary,
             event.data.length,

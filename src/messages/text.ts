@@ -1,6 +1,7 @@
 /**
- * Text messages as bytes (`decodeText: false`): a text message arrives as a `Buffer` of its
- * UTF-8, validated and not decoded, and {@link isText} tells it from a binary message.
+ * How a received text message reaches the application: decoded into a string (the default,
+ * {@link decodeUtf8}), or as bytes (`decodeText: false`): a `Buffer` of its UTF-8, validated and
+ * not decoded, which {@link isText} tells from a binary message.
  *
  * The mark is the object's class, not a property or a side table: a text message is made an
  * instance of `TextBytes`, a `Uint8Array` subclass whose prototype chain runs through
@@ -10,7 +11,22 @@
  * is a plain `Buffer`: a piece of a text message is not a text message (it may split a
  * character).
  */
-import { Buffer } from 'node:buffer';
+import { Buffer, isAscii } from 'node:buffer';
+
+/**
+ * From this size on, a text message is first checked for being all ASCII (simdutf, several
+ * GB/s) and then read as Latin-1, which for ASCII is the same string, made 3-4 times faster
+ * than V8's UTF-8 decoder makes it (16 MiB: 5 against 20 ms on Node 20). Below it the check
+ * costs about what it saves.
+ */
+const ASCII_CHECK_FROM = 64 * 1024;
+
+/** @internal A received text message's UTF-8 (validated already) as a string. */
+export function decodeUtf8(utf8: Buffer): string {
+  return utf8.length >= ASCII_CHECK_FROM && isAscii(utf8)
+    ? utf8.toString('latin1')
+    : utf8.toString('utf8');
+}
 
 class TextBytes extends Uint8Array {}
 Object.setPrototypeOf(TextBytes.prototype, Buffer.prototype as object);

@@ -255,6 +255,26 @@ describe('strings (the default): large text frames, unmasked into their buffer a
     assert.ok(whole.equals(echo.payload), 'the same UTF-8 back');
   });
 
+  it('large ASCII text, and large text with one non-ASCII character at its end, arrive as the same strings', async () => {
+    const received: Message[] = [];
+    const port = await serve({}, (connection) => {
+      connection.on('message', (data) => received.push(data));
+    });
+    const client = await connect(`ws://127.0.0.1:${port}/`);
+    clients.push(client);
+    const ascii = 'plain ASCII text, '.repeat(20_000);
+    const almost = ascii + 'ÿ'; // ÿ is one byte in Latin-1 but two in UTF-8
+    await client.send(ascii);
+    await client.send(almost);
+    await client.send(ascii.slice(0, 1000));
+    for (let i = 0; i < 300 && received.length < 3; i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(received.length, 3);
+    assert.ok(received[0] === ascii, 'the ASCII string');
+    assert.ok(received[1] === almost, 'the string with ÿ at its end');
+    assert.ok(received[2] === ascii.slice(0, 1000), 'a short one');
+  });
+
   it('a bad byte early in a large text frame fails the connection with 1007 before the frame ends', async () => {
     const port = await serve({}, (connection) => {
       connection.on('message', (data) => void connection.send(data));
