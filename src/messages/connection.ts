@@ -205,7 +205,8 @@ interface Receiver {
 /** The events of a {@link WebSocketConnection}, with their listeners' arguments. */
 export interface WebSocketConnectionEvents {
   /**
-   * A message arrived (a string for text, a `Buffer` for binary). Delivered exactly once, in order:
+   * A message arrived (a string for text, a `Buffer` for binary; with `decodeText: false` text is
+   * a `Buffer` too, and `isBinary` tells them apart). Delivered exactly once, in order:
    * to the listeners if there are any, else to the inbox that `receive()` and `for await` read.
    */
   message: [data: Message, isBinary: boolean];
@@ -670,7 +671,8 @@ export class WebSocketConnection
   // --- Receiving ---
 
   /**
-   * The next message (string for text, Buffer for binary). Rejects with `ConnectionClosedError`
+   * The next message (string for text, Buffer for binary; with `decodeText: false` text is a
+   * Buffer too, which {@link isText} tells from binary). Rejects with `ConnectionClosedError`
    * (with the close's code, reason and `wasClean`) once the connection is closed and every
    * message that arrived has been taken.
    *
