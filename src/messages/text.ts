@@ -51,7 +51,7 @@ export function textBytes(utf8: Buffer): Buffer {
  * arrived as. False for a binary message (and for any other bytes, pieces of a text message
  * included).
  *
- * @example With `decodeText: false`, `for await` and `receive()` tell text from binary.
+ * @example With decodeText false, for await and receive() tell text from binary.
  * ```ts
  * import { connect, isText } from 'wsnet';
  *
