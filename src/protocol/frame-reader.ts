@@ -67,7 +67,8 @@ export class FrameReader {
    * is unmasked into, read by read, and how much of it is filled.
    */
   private gathering: Buffer | null = null;
-  private gathered = 0;
+  /** Bytes of `gathering` filled; -1 while gathering is off (one field for both: memory). */
+  private gathered = -1;
   /**
    * Unmask the payload of a frame that spans reads into its final buffer as each read arrives,
    * instead of once it is complete: the received chunks are let go of at once, and the bytes
@@ -77,14 +78,21 @@ export class FrameReader {
    * Off by default: {@link bufferedBytes} then counts every byte not read as a whole frame, as
    * POCO's `available()` expects (gathered bytes count in it too).
    */
-  gatherPartialPayloads = false;
+  get gatherPartialPayloads(): boolean {
+    return this.gathered >= 0;
+  }
+
+  /** Set before the first frame: turning it off while a payload is gathered is not supported. */
+  set gatherPartialPayloads(on: boolean) {
+    if (this.gathering === null) this.gathered = on ? 0 : -1;
+  }
 
   /** @param smallChunk chunks shorter than this are coalesced (0 turns coalescing off). */
   constructor(private readonly smallChunk = SMALL_CHUNK) {}
 
   /** Bytes received and not yet read (as a whole frame: gathered payload bytes count). */
   get bufferedBytes(): number {
-    return this.buffered + this.gathered;
+    return this.gathering === null ? this.buffered : this.buffered + this.gathered;
   }
 
   /** Queues received bytes. The reader may unmask them in place later. */
@@ -190,7 +198,7 @@ export class FrameReader {
    */
   readPayload(length: number, mask: ArrayLike<number> | null = null): Buffer | null {
     if (length === 0) return EMPTY;
-    if (this.gathering !== null || (this.buffered < length && this.gatherPartialPayloads))
+    if (this.gathering !== null || (this.buffered < length && this.gathered >= 0))
       return this.gather(length, mask);
     if (this.buffered < length) return null;
     const chunk = this.chunks[this.first];
