@@ -19,9 +19,12 @@ import {
   WebSocket,
 } from '../src/poco/index.js';
 import { connect } from '../src/index.js';
+import { utf8Payload } from './echo/load.js';
 
 const ROW_MS = Number(process.env['BENCH_ECHO_MS'] ?? 1000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+/** 16 MiB rows: two rounds do (each round trip moves 32 MiB). */
+const LARGE_ROUNDS = Math.min(ROUNDS, 2);
 /** A run that gets no echo for this long past its end gives up (the server died, say). */
 const GRACE_MS = 5000;
 
@@ -81,13 +84,13 @@ function eventLoop(
   });
 }
 
-async function wsClient(port: number, payload: Buffer): Promise<LoopClient> {
+async function wsClient(port: number, payload: Buffer, text: boolean): Promise<LoopClient> {
   const ws = new WebSocketClient(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   return {
     run: (until) =>
       eventLoop(
-        () => ws.send(payload),
+        () => ws.send(payload, { binary: !text }),
         (onMessage) => ws.on('message', onMessage),
         (onMessage) => ws.off('message', onMessage),
         until,
@@ -97,12 +100,31 @@ async function wsClient(port: number, payload: Buffer): Promise<LoopClient> {
 }
 
 /** The message API with events, as ws is used: `send()` again from each 'message'. */
-async function messagesClient(port: number, payload: Buffer): Promise<LoopClient> {
+async function messagesClient(port: number, payload: Buffer, text: boolean): Promise<LoopClient> {
   const connection = await connect(`ws://127.0.0.1:${port}/`);
   return {
     run: (until) =>
       eventLoop(
-        () => void connection.send(payload).catch(() => undefined),
+        () => void connection.send(payload, { binary: !text }).catch(() => undefined),
+        (onMessage) => connection.on('message', onMessage),
+        (onMessage) => connection.off('message', onMessage),
+        until,
+      ),
+    close: () => void connection.close(),
+  };
+}
+
+/** The message API with `decodeText: false`, as ws is used: text arrives as a Buffer. */
+async function messagesBytesClient(
+  port: number,
+  payload: Buffer,
+  text: boolean,
+): Promise<LoopClient> {
+  const connection = await connect(`ws://127.0.0.1:${port}/`, { decodeText: false });
+  return {
+    run: (until) =>
+      eventLoop(
+        () => void connection.send(payload, { binary: !text }).catch(() => undefined),
         (onMessage) => connection.on('message', onMessage),
         (onMessage) => connection.off('message', onMessage),
         until,
@@ -112,7 +134,11 @@ async function messagesClient(port: number, payload: Buffer): Promise<LoopClient
 }
 
 /** The message API with an async iterator: `await send()`, then `await next()`. */
-async function messagesIteratorClient(port: number, payload: Buffer): Promise<LoopClient> {
+async function messagesIteratorClient(
+  port: number,
+  payload: Buffer,
+  text: boolean,
+): Promise<LoopClient> {
   const connection = await connect(`ws://127.0.0.1:${port}/`);
   const messages = connection[Symbol.asyncIterator]();
   return {
@@ -122,7 +148,7 @@ async function messagesIteratorClient(port: number, payload: Buffer): Promise<Lo
       let count = 0;
       try {
         while (performance.now() < until) {
-          await connection.send(payload);
+          await connection.send(payload, { binary: !text });
           const next = await messages.next();
           if (next.done === true) break;
           count++;
@@ -144,17 +170,44 @@ function median(values: number[]): number {
 
 interface ClientContender {
   column: string;
-  open: (port: number, payload: Buffer) => Promise<LoopClient>;
+  /** `text`: send the payload (UTF-8) as text frames; the echoes come back as text. */
+  open: (port: number, payload: Buffer, text: boolean) => Promise<LoopClient>;
+  /** Runs only the text workloads (where it differs from the others: binary is the same). */
+  textOnly?: boolean;
 }
 
 interface ClientWorkload {
   connections: number;
   size: number;
   unit: 'msg/s' | 'MB/s';
+  /** Text frames; binary otherwise. */
+  text?: boolean;
+  /** The payload's bytes: `a` repeated (default), or UTF-8 text with non-ASCII in it. */
+  payload?: 'ascii' | 'utf8';
+  /** Rounds, when fewer than BENCH_ROUNDS do (large messages). */
+  rounds?: number;
 }
 
 function sizeLabel(size: number): string {
   return size >= 1 << 20 ? `${size >> 20} MiB` : size >= 1024 ? `${size >> 10} KiB` : `${size} B`;
+}
+
+function workloadLabel({ connections, size, text, payload }: ClientWorkload): string {
+  const kind = text === true ? ' text' : payload === 'utf8' ? ' binary (UTF-8)' : '';
+  return `${connections} connection${connections === 1 ? '' : 's'}, ${sizeLabel(size)}${kind}`;
+}
+
+/**
+ * BENCH_WORKLOADS=16 MiB (a comma-separated list) runs only the workloads whose label contains
+ * one of them: for a quick look at a few rows.
+ */
+const WORKLOAD_FILTER = (process.env['BENCH_WORKLOADS'] ?? '')
+  .split(',')
+  .map((part) => part.trim())
+  .filter((part) => part.length > 0);
+
+function isSelected(label: string): boolean {
+  return WORKLOAD_FILTER.length === 0 || WORKLOAD_FILTER.some((part) => label.includes(part));
 }
 
 /** Prints a table: a row per workload, each contender's figure, then each one's ratio to ws. */
@@ -176,10 +229,14 @@ function printTable(
     const reference = values[values.length - 1];
     return [
       label,
-      ...values.map((value) => format(value, index)),
+      ...values.map((value) => (Number.isNaN(value) ? 'n/a' : format(value, index))),
       ...values
         .slice(0, -1)
-        .map((value) => `${(inverse ? reference / value : value / reference).toFixed(2)}x`),
+        .map((value) =>
+          Number.isNaN(value)
+            ? 'n/a'
+            : `${(inverse ? reference / value : value / reference).toFixed(2)}x`,
+        ),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
@@ -210,18 +267,30 @@ async function compareClients(
     });
     const rows: Array<{ label: string; values: number[] }> = [];
     const cpuRows: Array<{ label: string; values: number[] }> = [];
-    for (const { connections, size, unit } of workloads) {
-      const payload = Buffer.alloc(size, 0x61);
+    const chosen = workloads.filter((w) => isSelected(workloadLabel(w)));
+    for (const workload of chosen) {
+      const { connections, size, unit } = workload;
+      const text = workload.text === true;
+      const payload =
+        (workload.payload ?? (text ? 'utf8' : 'ascii')) === 'utf8'
+          ? utf8Payload(size)
+          : Buffer.alloc(size, 0x61);
+      const rounds = workload.rounds ?? ROUNDS;
       for (const contender of contenders)
         clients.push(
-          await Promise.all(
-            Array.from({ length: connections }, () => contender.open(port, payload)),
-          ),
+          contender.textOnly === true && !text
+            ? []
+            : await Promise.all(
+                Array.from({ length: connections }, () => contender.open(port, payload, text)),
+              ),
         );
       const samples = contenders.map((): number[] => []);
       const cpuSamples = contenders.map((): number[] => []);
-      const indices = contenders.map((_, index) => index);
-      for (let round = 0; round <= ROUNDS; round++) {
+      // A text-only contender sits out the binary rows (its cells say n/a).
+      const indices = contenders
+        .map((_, index) => index)
+        .filter((index) => clients[index].length > 0);
+      for (let round = 0; round <= rounds; round++) {
         const order = round % 2 === 0 ? indices : [...indices].reverse();
         for (const index of order) {
           const start = performance.now();
@@ -238,7 +307,7 @@ async function compareClients(
       }
       for (const list of clients) for (const client of list) client.close();
       clients.length = 0;
-      const label = `${connections} connection${connections === 1 ? '' : 's'}, ${sizeLabel(size)}`;
+      const label = workloadLabel(workload);
       rows.push({ label, values: samples.map(median) });
       cpuRows.push({ label, values: cpuSamples.map(median) });
     }
@@ -247,7 +316,7 @@ async function compareClients(
       contenders,
       rows,
       (value, row) =>
-        workloads[row].unit === 'MB/s'
+        chosen[row].unit === 'MB/s'
           ? `${value.toFixed(0)} MB/s`
           : `${(value / 1000).toFixed(1)} k msg/s`,
       false,
@@ -289,12 +358,17 @@ export function messagesClientSuite(): Promise<void> {
     [
       { column: 'wsnet events', open: messagesClient },
       { column: 'wsnet for-await', open: messagesIteratorClient },
+      // Text rows only: decodeText: false, text as a Buffer (as ws's client delivers it).
+      { column: 'wsnet bytes', open: messagesBytesClient, textOnly: true },
       { column: 'ws client', open: wsClient },
     ],
     [
       ...MESSAGE_RATES,
       { connections: 1, size: 65536, unit: 'MB/s' },
       { connections: 1, size: 1 << 20, unit: 'MB/s' },
+      // Text against binary of the same UTF-8 bytes: where decoding into a string shows.
+      { connections: 1, size: 16 << 20, unit: 'MB/s', payload: 'utf8', rounds: LARGE_ROUNDS },
+      { connections: 1, size: 16 << 20, unit: 'MB/s', text: true, rounds: LARGE_ROUNDS },
     ],
     { cpu: true },
   );

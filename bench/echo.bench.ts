@@ -21,7 +21,7 @@ const ROW_MS = Number(process.env['BENCH_ECHO_MS'] ?? 1000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const IDLE_CONNECTIONS = Number(process.env['BENCH_IDLE_CONNECTIONS'] ?? 5000);
 /** The server kinds bench/echo/server-process.ts runs. */
-type ServerKind = 'wsnet' | 'messages' | 'messages-iter' | 'ws' | 'ceiling';
+type ServerKind = 'wsnet' | 'messages' | 'messages-iter' | 'messages-bytes' | 'ws' | 'ceiling';
 /** The servers every wsnet server is compared with, in the order of the ratio columns. */
 const REFERENCES: readonly ServerKind[] = ['ws', 'ceiling'];
 
@@ -29,6 +29,8 @@ const REFERENCES: readonly ServerKind[] = ['ws', 'ceiling'];
 interface Contender {
   kind: ServerKind;
   column: string;
+  /** Runs only the text workloads (where it differs from the others: binary is the same). */
+  textOnly?: boolean;
 }
 
 interface Server {
@@ -164,13 +166,27 @@ function printRows(
   for (const c of cells) console.log(line(c));
 }
 
-const WORKLOADS: ReadonlyArray<{
+interface Workload {
   label: string;
   connections: number;
   size: number;
   inFlight: number;
   unit: 'msg/s' | 'MB/s';
-}> = [
+  /** Text frames (valid UTF-8 with non-ASCII in it); binary otherwise. */
+  text?: boolean;
+  /** The payload's bytes: `a` repeated (default), or UTF-8 text with non-ASCII in it. */
+  payload?: 'ascii' | 'utf8';
+  /** Measured time per server and round, when the suite's is too short for a few messages. */
+  rowMs?: number;
+  /** Rounds, when fewer than BENCH_ROUNDS do (large messages: each round holds many bytes). */
+  rounds?: number;
+}
+
+/** 16 MiB round trips take tens of ms each: 1.5 s windows hold enough of them; 2 rounds do. */
+const LARGE_ROW_MS = Number(process.env['BENCH_LARGE_MS'] ?? 1500);
+const LARGE_ROUNDS = Math.min(ROUNDS, 2);
+
+const WORKLOADS: readonly Workload[] = [
   { label: '1 connection, 32 B', connections: 1, size: 32, inFlight: 1, unit: 'msg/s' },
   { label: '1 connection, 1 KiB', connections: 1, size: 1024, inFlight: 1, unit: 'msg/s' },
   { label: '64 connections, 32 B', connections: 64, size: 32, inFlight: 1, unit: 'msg/s' },
@@ -194,6 +210,47 @@ const WORKLOADS: ReadonlyArray<{
   { label: '1 connection, 1 MiB', connections: 1, size: 1 << 20, inFlight: 1, unit: 'MB/s' },
 ];
 
+/**
+ * Large messages, in the message-API suite: text against binary of the same UTF-8 bytes, where
+ * decoding text into a string (and encoding it back) shows (issue 12).
+ */
+const LARGE_WORKLOADS: readonly Workload[] = [
+  {
+    label: '1 connection, 16 MiB binary (UTF-8)',
+    connections: 1,
+    size: 16 << 20,
+    inFlight: 1,
+    unit: 'MB/s',
+    payload: 'utf8',
+    rowMs: LARGE_ROW_MS,
+    rounds: LARGE_ROUNDS,
+  },
+  {
+    label: '1 connection, 16 MiB text',
+    connections: 1,
+    size: 16 << 20,
+    inFlight: 1,
+    unit: 'MB/s',
+    text: true,
+    rowMs: LARGE_ROW_MS,
+    rounds: LARGE_ROUNDS,
+  },
+];
+
+/**
+ * BENCH_WORKLOADS=16 MiB (a comma-separated list) runs only the workloads whose label contains
+ * one of them: for a quick look at a few rows.
+ */
+const WORKLOAD_FILTER = (process.env['BENCH_WORKLOADS'] ?? '')
+  .split(',')
+  .map((part) => part.trim())
+  .filter((part) => part.length > 0);
+
+function selected(workloads: readonly Workload[]): readonly Workload[] {
+  if (WORKLOAD_FILTER.length === 0) return workloads;
+  return workloads.filter((w) => WORKLOAD_FILTER.some((part) => w.label.includes(part)));
+}
+
 const loadAverage = () =>
   os
     .loadavg()
@@ -210,6 +267,7 @@ async function compareServers(
   contenders: readonly Contender[],
   options: {
     cpu: boolean;
+    workloads: readonly Workload[];
     /** Measured time per server and round. */
     rowMs: number;
     /** Warm-up before the rounds after the first (default: as long as the first's). */
@@ -218,18 +276,24 @@ async function compareServers(
 ): Promise<void> {
   const rowMs = options.rowMs;
   // Started one by one and killed by PID in `finally`, also if a later one fails to start.
-  const servers: Server[] = [];
+  const allServers: Server[] = [];
+  const textOnlyKinds = new Set(contenders.filter((c) => c.textOnly).map((c) => c.kind));
   const loadBefore = loadAverage();
   try {
-    for (const contender of contenders) servers.push(await startServer(contender.kind));
+    for (const contender of contenders) allServers.push(await startServer(contender.kind));
     const rows: Row[] = [];
     const cpuRows: Row[] = [];
     const generatorRows: Row[] = [];
-    for (const workload of WORKLOADS) {
+    for (const workload of selected(options.workloads)) {
       const row: Row = { label: workload.label, unit: workload.unit, values: {} };
       const cpuRow: Row = { label: workload.label, unit: 'µs/msg', values: {} };
       const generatorRow: Row = { label: workload.label, unit: '%', values: {} };
-      const frame = clientFrame(workload.size);
+      const frame = clientFrame(workload.size, workload.text, workload.payload);
+      const workloadMs = workload.rowMs ?? rowMs;
+      const rounds = workload.rounds ?? ROUNDS;
+      const servers = allServers.filter(
+        (s) => workload.text === true || !textOnlyKinds.has(s.name),
+      );
       const connections = new Map<ServerKind, LoadConnection[]>();
       try {
         for (const server of servers)
@@ -238,7 +302,7 @@ async function compareServers(
         const cpuSamples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
         const generatorSamples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
         // Rounds alternate the order of the servers, so none profits from another's warm-up.
-        for (let round = 0; round < ROUNDS; round++) {
+        for (let round = 0; round < rounds; round++) {
           const order = round % 2 === 0 ? servers : [...servers].reverse();
           for (const server of order) {
             let cpuStart: Promise<number> | undefined;
@@ -252,7 +316,7 @@ async function compareServers(
             const perSecond = await runEchoLoad(
               connections.get(server.name)!,
               frame,
-              rowMs,
+              workloadMs,
               workload.inFlight,
               {
                 warmupMs: round > 0 ? options.rewarmMs : undefined,
@@ -294,7 +358,10 @@ async function compareServers(
       generatorRows.push(generatorRow);
     }
     printRows(
-      `${title}, lock-step round trips unless noted (median of ${ROUNDS} rounds of ${rowMs} ms)`,
+      `${title}, lock-step round trips unless noted (median of ${ROUNDS} rounds of ${rowMs} ms` +
+        (options.workloads.includes(LARGE_WORKLOADS[0])
+          ? `; 16 MiB: ${LARGE_ROUNDS} of ${LARGE_ROW_MS} ms)`
+          : ')'),
       contenders,
       rows,
     );
@@ -318,7 +385,8 @@ async function compareServers(
       unit: 'KiB',
       values: {},
     };
-    for (const server of servers) {
+    // Text-only servers differ from the others in how they deliver text, not in memory.
+    for (const server of allServers.filter((s) => !textOnlyKinds.has(s.name))) {
       const before = await rss(server);
       const connections: LoadConnection[] = [];
       try {
@@ -340,7 +408,7 @@ async function compareServers(
       `load average (1, 5, 15 min): ${loadBefore} at the start, ${loadAverage()} at the end`,
     );
   } finally {
-    for (const server of servers) server.child.kill();
+    for (const server of allServers) server.child.kill();
   }
 }
 
@@ -353,7 +421,7 @@ export function echoSuite(): Promise<void> {
       { kind: 'ceiling', column: 'ceiling' },
     ],
     // A short warm-up once each server is warm, so that a third server adds less than half.
-    { cpu: false, rowMs: ROW_MS, rewarmMs: 50 },
+    { cpu: false, workloads: WORKLOADS, rowMs: ROW_MS, rewarmMs: 50 },
   );
 }
 
@@ -363,10 +431,17 @@ export function messagesSuite(): Promise<void> {
     [
       { kind: 'messages', column: 'wsnet events' },
       { kind: 'messages-iter', column: 'wsnet for-await' },
+      // Text rows only: text as bytes (decodeText: false), echoed as ws echoes, a Buffer.
+      { kind: 'messages-bytes', column: 'wsnet bytes', textOnly: true },
       { kind: 'ws', column: 'ws' },
       { kind: 'ceiling', column: 'ceiling' },
     ],
     // Four servers: shorter rounds, and a short warm-up once each is warm, to stay near 80 s.
-    { cpu: true, rowMs: Number(process.env['BENCH_ECHO_MS'] ?? 750), rewarmMs: 50 },
+    {
+      cpu: true,
+      workloads: [...WORKLOADS, ...LARGE_WORKLOADS],
+      rowMs: Number(process.env['BENCH_ECHO_MS'] ?? 750),
+      rewarmMs: 50,
+    },
   );
 }

@@ -81,6 +81,7 @@ describe('public exports', () => {
       'computeAccept',
       'connect',
       'createKey',
+      'isText',
       'waitForTerminationRequest',
     ]);
   });
@@ -165,6 +166,7 @@ describe('public exports', () => {
       'WebSocketError',
       'WebSocketServer',
       'connect',
+      'isText',
     ]);
     for (const [name, value] of Object.entries(messages))
       assert.equal((root as Record<string, unknown>)[name], value, name);

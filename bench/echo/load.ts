@@ -101,10 +101,31 @@ export class LoadConnection {
   }
 }
 
-/** A binary message as a client sends it, masked once up front. */
-export function clientFrame(size: number): Buffer {
+/**
+ * `size` bytes of valid UTF-8 text, about a sixth of them in 2-, 3- and 4-byte sequences, so
+ * that no all-ASCII fast path (a decoder's, a validator's) flatters whoever handles it. Ends
+ * on a code point boundary (ASCII pads the last few bytes).
+ */
+export function utf8Payload(size: number): Buffer {
+  const pattern = Buffer.from('The quick brown fox jumps over the lazy dog, é € 😀 ', 'utf8');
+  const out = Buffer.alloc(size, 0x61);
+  // Whole patterns only: a cut one could split a code point.
+  for (let at = 0; at + pattern.length <= size; at += pattern.length) out.set(pattern, at);
+  return out;
+}
+
+/**
+ * A message as a client sends it, masked once up front: binary or text (`text`), of `payload`
+ * (`ascii`: `a` repeated; `utf8`: {@link utf8Payload}, with non-ASCII in it).
+ */
+export function clientFrame(
+  size: number,
+  text = false,
+  payloadKind: 'ascii' | 'utf8' = text ? 'utf8' : 'ascii',
+): Buffer {
+  const payload = payloadKind === 'utf8' ? utf8Payload(size) : Buffer.alloc(size, 0x61);
   return Buffer.concat(
-    encodeFrame(0x82, Buffer.alloc(size, 0x61), fixedMask([0x11, 0x22, 0x33, 0x44])),
+    encodeFrame(text ? 0x81 : 0x82, payload, fixedMask([0x11, 0x22, 0x33, 0x44])),
   );
 }
 
@@ -155,17 +176,28 @@ export async function runEchoLoad(
   const { probe, warmupMs = Math.min(300, ms / 4) } = options;
   const counter = { count: 0 };
   let running = true;
+  let outstanding = 0;
   for (const connection of connections) {
     connection.onMessage(() => {
       counter.count++;
-      if (running) connection.send(frame);
+      outstanding--;
+      if (running) {
+        connection.send(frame);
+        outstanding++;
+      }
     });
   }
-  for (const connection of connections) for (let i = 0; i < inFlight; i++) connection.send(frame);
+  for (const connection of connections)
+    for (let i = 0; i < inFlight; i++) {
+      connection.send(frame);
+      outstanding++;
+    }
   const { perSecond } = await countWindow(counter, ms, warmupMs, probe);
   running = false;
-  // Let the messages still in flight come back, so the next run starts from a quiet server.
+  // Let the messages still in flight come back, so the next run starts from a quiet server
+  // (a 16 MiB echo can take longer than the 100 ms that do for small ones; 5 s at most).
   await sleep(100);
+  for (let waited = 0; outstanding > 0 && waited < 5000; waited += 20) await sleep(20);
   for (const connection of connections) connection.onMessage(() => undefined);
   return perSecond;
 }

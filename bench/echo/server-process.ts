@@ -1,7 +1,8 @@
 /**
  * A child process that runs one echo server for the benchmarks: `wsnet` (the POCO facade:
  * HTTPServer + WebSocket, echoing each frame), `messages` (the message API's WebSocketServer,
- * echoing each 'message' event), `messages-iter` (the same, echoing with `for await`), `ws`
+ * echoing each 'message' event), `messages-iter` (the same, echoing with `for await`),
+ * `messages-bytes` (the same with `decodeText: false`: text echoed as bytes, as ws does), `ws`
  * (a WebSocketServer echoing each message) or `ceiling` (not a WebSocket server: a raw TCP echo
  * behind a real 101, the most any Node server can do here).
  * It prints `ready <port>` and serves until its parent kills it; asked `rss` over IPC, it
@@ -63,11 +64,23 @@ async function startWs(): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-/** The message API, as an application would write it: with events, or with an async iterator. */
-async function startMessages(iterate: boolean): Promise<number> {
-  const server = await MessageServer.listen({ port: 0, host: '127.0.0.1' });
+/**
+ * The message API, as an application would write it: with events, or with an async iterator;
+ * `bytes`: with `decodeText: false`, echoing as ws does (`send(data, { binary: isBinary })`),
+ * text as its UTF-8 bytes, never a string.
+ */
+async function startMessages(iterate: boolean, bytes = false): Promise<number> {
+  const server = await MessageServer.listen({
+    port: 0,
+    host: '127.0.0.1',
+    ...(bytes ? { decodeText: false } : {}),
+  });
   server.on('connection', (connection) => {
-    if (iterate) {
+    if (bytes) {
+      connection.on('message', (data, isBinary) => {
+        void connection.send(data, { binary: isBinary });
+      });
+    } else if (iterate) {
       void (async () => {
         for await (const message of connection) await connection.send(message);
       })().catch(() => undefined); // a load client that goes away ends the loop
@@ -142,6 +155,7 @@ const starters: Record<string, (() => Promise<number>) | undefined> = {
   wsnet: startWsnet,
   messages: () => startMessages(false),
   'messages-iter': () => startMessages(true),
+  'messages-bytes': () => startMessages(false, true),
   ws: startWs,
   ceiling: startCeiling,
 };

@@ -47,6 +47,7 @@ import { ConnectionClosedError, InvalidArgumentError } from '../protocol/errors.
 import { toBuffer, type BinaryData } from '../protocol/frame.js';
 import type { PerMessageDeflateOption } from './compression.js';
 import { SendQueueFullError, TimeoutError } from './errors.js';
+import { decodeUtf8, isText, textBytes } from './text.js';
 
 /** A heartbeat: a ping every `interval` ms, each answered within `timeout` ms. */
 export interface HeartbeatSettings {
@@ -96,6 +97,14 @@ export interface ConnectionSettings {
    * it by default; a server accepts it only when this is set.
    */
   readonly perMessageDeflate?: PerMessageDeflateOption;
+  /**
+   * `true` (the default): a text message arrives as a string. `false`: as a `Buffer` of its
+   * UTF-8, validated (invalid text still fails the connection with 1007) and never decoded,
+   * which spares a large message its decoding, and the encoding when it is sent on. The
+   * 'message' event's `isBinary` tells it from binary, and so does {@link isText} for `for
+   * await` and `receive()`; `send()` sends such a message back as text.
+   */
+  readonly decodeText?: boolean;
 }
 
 /**
@@ -126,7 +135,11 @@ export interface HandshakeOutcome {
 
 /** Options of one `send()`. */
 export interface SendOptions {
-  /** Send bytes as text (`false`; they must be UTF-8) or a string as binary (`true`). */
+  /**
+   * Send bytes as text (`false`; they must be UTF-8) or a string as binary (`true`). By default
+   * a string and a text message received as bytes ({@link isText}) go as text, other bytes as
+   * binary: `send(data, { binary: isBinary })` from a 'message' listener echoes as ws does.
+   */
   readonly binary?: boolean;
   /**
    * With permessage-deflate negotiated: `false` sends this message uncompressed, `true`
@@ -136,7 +149,10 @@ export interface SendOptions {
   readonly compress?: boolean;
 }
 
-/** A received message: a string for text, a `Buffer` for binary. */
+/**
+ * A received message: a string for text, a `Buffer` for binary. With `decodeText: false`, text
+ * is a `Buffer` too (its UTF-8), which {@link isText} tells from binary.
+ */
 export type Message = string | Buffer;
 
 /**
@@ -189,7 +205,8 @@ interface Receiver {
 /** The events of a {@link WebSocketConnection}, with their listeners' arguments. */
 export interface WebSocketConnectionEvents {
   /**
-   * A message arrived (a string for text, a `Buffer` for binary). Delivered exactly once, in order:
+   * A message arrived (a string for text, a `Buffer` for binary; with `decodeText: false` text is
+   * a `Buffer` too, and `isBinary` tells them apart). Delivered exactly once, in order:
    * to the listeners if there are any, else to the inbox that `receive()` and `for await` read.
    */
   message: [data: Message, isBinary: boolean];
@@ -232,6 +249,12 @@ export function checkSettings(settings: ConnectionSettings): void {
   }
   if (heartbeat !== undefined && (heartbeat.interval === 0 || heartbeat.timeout === 0))
     throw new InvalidArgumentError('INVALID_OPTION', 'heartbeat interval and timeout must be > 0');
+  const decodeText: unknown = settings.decodeText;
+  if (decodeText !== undefined && typeof decodeText !== 'boolean')
+    throw new InvalidArgumentError(
+      'INVALID_OPTION',
+      `decodeText must be true or false, got ${typeName(decodeText)}`,
+    );
 }
 
 /** The heartbeat a setting asks for (`undefined` and `false`: none to check), checked in shape. */
@@ -333,6 +356,8 @@ export class WebSocketConnection
   #inbox: Inbox<Message> | null = null;
   readonly #maxInboxBytes: number;
   readonly #maxQueuedBytes: number;
+  /** Text arrives as a string (true), or as its UTF-8 bytes, marked as text (false). */
+  readonly #decodeText: boolean;
   readonly #sink: ListenerErrorSink | undefined;
 
   #closedStatus: CloseStatus | undefined;
@@ -390,6 +415,7 @@ export class WebSocketConnection
     this.remoteAddress = peer.remoteAddress ?? '';
     this.remotePort = peer.remotePort ?? 0;
     this.#sink = sink;
+    this.#decodeText = settings.decodeText ?? true;
     this.#maxQueuedBytes = settings.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     this.#heartbeat =
       settings.heartbeat === false ? undefined : (settings.heartbeat ?? DEFAULT_HEARTBEAT);
@@ -450,7 +476,8 @@ export class WebSocketConnection
 
   /**
    * Sends a message: a string as text, bytes as binary (or as text with `{ binary: false }`,
-   * when they are UTF-8). Bytes are any typed array, `DataView`, `Buffer` or `ArrayBuffer`:
+   * when they are UTF-8). A text message received as bytes (`decodeText: false`, see
+   * {@link isText}) goes as text, as it came: an echo keeps each message's kind. Bytes are any typed array, `DataView`, `Buffer` or `ArrayBuffer`:
    * exactly the view's bytes are sent. Resolves when the socket has taken the message; while
    * the socket's buffer is full it waits, in order. Rejects with `ConnectionClosedError` once
    * the connection is closing, `SendQueueFullError` past `maxQueuedBytes`. `compress`: see
@@ -470,7 +497,7 @@ export class WebSocketConnection
     } catch (error) {
       return quietRejection(error);
     }
-    const binary = options?.binary ?? typeof payload !== 'string';
+    const binary = options?.binary ?? !isText(payload);
     const compress = options?.compress;
     // The usual case: nothing waits before this message, so it goes out now, without an object
     // to describe it (#enqueue's queue needs one) and with the one shared resolved promise.
@@ -519,7 +546,7 @@ export class WebSocketConnection
       const emit = (fragment: string | Buffer, fin: boolean): Promise<void> => {
         if (!first) return this.#enqueue({ op: 'continuation', data: fragment, fin });
         first = false;
-        binary ??= typeof fragment !== 'string';
+        binary ??= !isText(fragment);
         // The first fragment decides whether the whole message is compressed (RFC 7692 §6).
         return this.#enqueue({
           op: binary ? 'binary' : 'text',
@@ -649,7 +676,8 @@ export class WebSocketConnection
   // --- Receiving ---
 
   /**
-   * The next message (string for text, Buffer for binary). Rejects with `ConnectionClosedError`
+   * The next message (string for text, Buffer for binary; with `decodeText: false` text is a
+   * Buffer too, which {@link isText} tells from binary). Rejects with `ConnectionClosedError`
    * (with the close's code, reason and `wasClean`) once the connection is closed and every
    * message that arrived has been taken.
    *
@@ -703,7 +731,12 @@ export class WebSocketConnection
       switch (event.type) {
         case 'message':
           this.#onMessage(
-            event.binary ? event.data : event.data.toString('utf8'),
+            event.binary
+              ? event.data
+              : this.#decodeText
+                ? decodeUtf8(event.data)
+                : textBytes(event.data),
+            event.binary,
             event.data.length,
           );
           break;
@@ -772,13 +805,13 @@ export class WebSocketConnection
 
   // --- Delivery ---
 
-  #onMessage(message: Message, size: number): void {
+  #onMessage(message: Message, binary: boolean, size: number): void {
     const inbox = this.#inbox;
     if (inbox === null || inbox.length === 0) {
       // The hot path: one emit, which says whether anyone listened (no rest-argument array).
       let listened: boolean;
       try {
-        listened = this.emit('message', message, typeof message !== 'string');
+        listened = this.emit('message', message, binary);
       } catch (error) {
         this.#listenerFailed(error);
         return;
@@ -830,7 +863,7 @@ export class WebSocketConnection
       const inbox = this.#inbox;
       while (inbox !== null && inbox.length > 0 && this.listenerCount('message') > 0) {
         const message = inbox.shift()!;
-        this.#emitSafely('message', message, typeof message !== 'string');
+        this.#emitSafely('message', message, !isText(message));
       }
     });
   }

@@ -23,6 +23,7 @@ export {
   type SendOptions,
   type WebSocketConnectionEvents,
 } from './connection.js';
+export { isText } from './text.js';
 export type { PerMessageDeflateOption, PerMessageDeflateOptions } from './compression.js';
 export {
   WebSocketServer,

@@ -340,6 +340,10 @@ export class Connection {
       overrides.maxFrameSize ?? Math.min(this.policy.maxFrameSize, this.messageLimit),
     );
     this.mask = role === 'client' ? (mask ?? randomMask) : null;
+    // Whole messages: a frame that spans reads is unmasked into its buffer as it arrives, and
+    // checked there (UTF-8 fail-fast) without a copy. Frame by frame (POCO), bufferedBytes keeps
+    // counting every byte not yet read as a frame.
+    this.reader.gatherPartialPayloads = this.policy.reassemble;
     if (initialBytes !== undefined) this.receiveData(initialBytes);
   }
 
@@ -551,8 +555,9 @@ export class Connection {
   /**
    * RFC 6455 §8.1 fail-fast inside a frame: the start of a text frame whose end is still on its
    * way is checked as it arrives, so invalid text fails the connection when the bad byte comes,
-   * not when the frame ends (which may be much later, or never). Each byte is looked at once
-   * here; the whole frame is validated again, normally, once complete.
+   * not when the frame ends (which may be much later, or never). Each byte is looked at once:
+   * in place where the reader gathers the payload, else in a copy; once the frame is complete,
+   * only the bytes after `partialChecked` are left to validate (handleData).
    */
   private isPartialTextInvalid(header: FrameHeader): boolean {
     if (!this.policy.validateUtf8 || !this.policy.reassemble) return false;
@@ -565,14 +570,21 @@ export class Connection {
     // Compressed text is checked once inflated: its bytes on the wire are not text.
     const startsText = opcode === FRAME_OP_TEXT && !this.startsCompressed(header.flags);
     if (!startsText && !continuesText) return false;
-    const available = this.reader.bufferedBytes;
+    const reader = this.reader;
+    // In place where the reader already gathers the payload; else (a large frame whose buffer is
+    // not made yet, or frame-by-frame reading) in a copy of what has arrived.
+    const gathered = reader.gatheredPayload();
+    const available = gathered === null ? reader.bufferedBytes : gathered.length;
     if (available <= this.partialChecked) return false;
     const probe = (this.partialValidator ??= new Utf8Validator());
     if (this.partialChecked === 0) {
       if (opcode === FRAME_OP_TEXT) probe.reset();
       else probe.copyFrom(this.receiveValidator);
     }
-    const bytes = this.reader.peekPayload(this.partialChecked, header.masked ? header.mask : null);
+    const bytes =
+      gathered === null
+        ? reader.peekPayload(this.partialChecked, header.masked ? header.mask : null)
+        : gathered.subarray(this.partialChecked);
     this.partialChecked = available;
     return !probe.push(bytes, false);
   }
@@ -657,8 +669,7 @@ export class Connection {
       return;
     }
     if (this.receivingText && this.policy.validateUtf8) {
-      const valid = first && fin ? isValidUtf8(payload) : this.receiveValidator.push(payload, fin);
-      if (!valid) {
+      if (!this.isValidText(payload, first, fin)) {
         this.failConnection(new ProtocolError('INVALID_UTF8'));
         return;
       }
@@ -679,6 +690,22 @@ export class Connection {
         binary: !this.receivingText,
         data: this.assembler.take(),
       });
+  }
+
+  /**
+   * Validates an uncompressed text frame's payload. Its first `partialChecked` bytes were
+   * validated while the frame arrived (isPartialTextInvalid), and that validator carries on
+   * from there: no byte is validated twice.
+   */
+  private isValidText(payload: Buffer, first: boolean, fin: boolean): boolean {
+    const checked = this.partialChecked;
+    if (checked === 0)
+      return first && fin ? isValidUtf8(payload) : this.receiveValidator.push(payload, fin);
+    this.partialChecked = 0;
+    const probe = this.partialValidator!;
+    if (!probe.push(payload.subarray(checked), fin)) return false;
+    if (!fin) this.receiveValidator.copyFrom(probe);
+    return true;
   }
 
   /** RSV1 on the first frame of a message, with permessage-deflate negotiated (RFC 7692 §6). */

@@ -47,6 +47,19 @@ export class FrameHeader {
 }
 
 /**
+ * A payload this small is gathered into its final buffer from its first read on: reserving it
+ * ahead of the data costs little.
+ */
+const GATHER_AT_ONCE = 64 * 1024;
+/**
+ * A larger payload's buffer is made (at its declared length) only once at least this fraction of
+ * it has arrived, 1/8: until then its reads stay queued as received. Otherwise a peer could
+ * declare a frame of the whole message limit, send a few bytes, and make the reader reserve that
+ * much per connection: this way the reservation is at most 8 times what the peer really sent.
+ */
+const GATHER_RESERVE_RATIO = 8;
+
+/**
  * Reads frames from received bytes, incrementally: the header first (so its length can be judged
  * before any payload is buffered), then the payload, as zero-copy views when it arrived in one
  * piece. Small chunks are coalesced.
@@ -62,13 +75,38 @@ export class FrameReader {
   private block: Buffer | null = null;
   private blockUsed = 0;
   private readonly header = new FrameHeader();
+  /**
+   * With {@link gatherPartialPayloads}: the buffer that the payload of a frame still arriving
+   * is unmasked into, read by read, and how much of it is filled.
+   */
+  private gathering: Buffer | null = null;
+  /** Bytes of `gathering` filled; -1 while gathering is off (one field for both: memory). */
+  private gathered = -1;
+  /**
+   * Unmask the payload of a frame that spans reads into its final buffer as each read arrives,
+   * instead of once it is complete: the received chunks are let go of at once, and the bytes
+   * gathered so far can be checked in place ({@link gatheredPayload}, UTF-8 fail-fast) instead of
+   * being copied to be looked at. The buffer is allocated when the first read of the frame
+   * arrives, at the length its header declared (which the caller has judged against its limits);
+   * for a large frame, once enough of it has arrived ({@link GATHER_RESERVE_RATIO}).
+   * Off by default: {@link bufferedBytes} then counts every byte not read as a whole frame, as
+   * POCO's `available()` expects (gathered bytes count in it too).
+   */
+  get gatherPartialPayloads(): boolean {
+    return this.gathered >= 0;
+  }
+
+  /** Set before the first frame: turning it off while a payload is gathered is not supported. */
+  set gatherPartialPayloads(on: boolean) {
+    if (this.gathering === null) this.gathered = on ? 0 : -1;
+  }
 
   /** @param smallChunk chunks shorter than this are coalesced (0 turns coalescing off). */
   constructor(private readonly smallChunk = SMALL_CHUNK) {}
 
-  /** Bytes received and not yet read. */
+  /** Bytes received and not yet read (as a whole frame: gathered payload bytes count). */
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.gathering === null ? this.buffered : this.buffered + this.gathered;
   }
 
   /** Queues received bytes. The reader may unmask them in place later. */
@@ -174,7 +212,12 @@ export class FrameReader {
    */
   readPayload(length: number, mask: ArrayLike<number> | null = null): Buffer | null {
     if (length === 0) return EMPTY;
-    if (this.buffered < length) return null;
+    if (this.gathering !== null) return this.gather(length, mask);
+    if (this.buffered < length)
+      return this.gathered >= 0 &&
+        (length <= GATHER_AT_ONCE || this.buffered * GATHER_RESERVE_RATIO >= length)
+        ? this.gather(length, mask)
+        : null;
     const chunk = this.chunks[this.first];
     const available = chunk.length - this.offset;
     if (available >= length) {
@@ -187,6 +230,40 @@ export class FrameReader {
     this.copyTo(out, length, mask);
     this.skip(length);
     return out;
+  }
+
+  /**
+   * Unmasks what has arrived of a payload that spans reads into its final buffer (made on the
+   * first call, at `length`), consuming it; the buffer once it is full, else null.
+   */
+  private gather(length: number, mask: ArrayLike<number> | null): Buffer | null {
+    const target = (this.gathering ??= Buffer.allocUnsafe(length));
+    let filled = this.gathered;
+    while (filled < length && this.buffered > 0) {
+      const chunk = this.chunks[this.first];
+      const take = Math.min(chunk.length - this.offset, length - filled);
+      const piece = chunk.subarray(this.offset, this.offset + take);
+      if (mask === null) target.set(piece, filled);
+      else maskInto(piece, mask, target, filled, filled & 3);
+      filled += take;
+      this.skip(take);
+    }
+    if (filled < length) {
+      this.gathered = filled;
+      return null;
+    }
+    this.gathering = null;
+    this.gathered = 0;
+    return target;
+  }
+
+  /**
+   * The payload bytes gathered so far, unmasked, of the frame whose payload is still arriving
+   * (with {@link gatherPartialPayloads}): a view, not a copy. Null while none is (gathering has
+   * not started yet for a large frame: see {@link GATHER_RESERVE_RATIO}).
+   */
+  gatheredPayload(): Buffer | null {
+    return this.gathering === null ? null : this.gathering.subarray(0, this.gathered);
   }
 
   /**

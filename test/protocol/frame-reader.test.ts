@@ -267,3 +267,85 @@ describe('FrameReader', () => {
     assert.equal(reader.bufferedBytes, 0);
   });
 });
+
+describe('FrameReader.gatherPartialPayloads', () => {
+  const payload = pseudoRandomBytes(200_003, 7);
+  const masked = Buffer.concat(encodeFrame(0x82, payload, fixedMask([0x12, 0x34, 0x56, 0x78])));
+  const plain = Buffer.concat(encodeFrame(0x82, payload, null));
+
+  /** Feeds `wire` in reads of the given sizes (cycled), reading as a Connection does. */
+  function gatherIn(wire: Buffer, sizes: number[]): { payload: Buffer; views: number[] } {
+    const reader = new FrameReader();
+    reader.gatherPartialPayloads = true;
+    const views: number[] = [];
+    let header: ReturnType<FrameReader['readHeader']> = null;
+    for (let at = 0, i = 0; at < wire.length; i++) {
+      const size = sizes[i % sizes.length];
+      reader.push(Buffer.from(wire.subarray(at, at + size)));
+      at += size;
+      header ??= reader.readHeader();
+      if (header === null) continue;
+      const out = reader.readPayload(header.length, header.masked ? header.mask : null);
+      if (out !== null) {
+        assert.equal(reader.bufferedBytes, 0, 'nothing left once the frame is read');
+        return { payload: out, views };
+      }
+      const gathered = reader.gatheredPayload();
+      if (gathered === null) {
+        // A large frame's buffer waits for an eighth of it: until then nothing is reserved.
+        assert.ok(reader.bufferedBytes * 8 < header.length, 'gathering starts at an eighth');
+        continue;
+      }
+      const before = views.at(-1) ?? 0;
+      views.push(gathered.length);
+      assert.equal(reader.bufferedBytes, gathered.length, 'gathered bytes still count as buffered');
+      // What this read added (the bytes before it were checked when they came).
+      assert.ok(
+        payload.subarray(before, gathered.length).equals(gathered.subarray(before)),
+        'what is gathered so far is the payload, unmasked, in place',
+      );
+    }
+    throw new Error('the frame never completed');
+  }
+
+  it('unmasks a payload that spans reads of any sizes (every mask phase) into one buffer', () => {
+    for (const sizes of [[1], [3, 5, 7], [1000, 1], [65_536], [4099, 13]]) {
+      const { payload: out, views } = gatherIn(masked, sizes);
+      assert.ok(out.equals(payload), `reads of ${sizes.join(', ')}`);
+      assert.ok(views.length > 0, 'the frame was gathered in steps');
+    }
+  });
+
+  it('gathers an unmasked payload (a client reading a server) the same way', () => {
+    assert.ok(gatherIn(plain, [777, 65_536]).payload.equals(payload));
+  });
+
+  it('off (the default), a partial payload stays buffered until it is complete', () => {
+    const reader = new FrameReader();
+    reader.push(masked.subarray(0, 1000));
+    const header = reader.readHeader()!;
+    assert.equal(reader.readPayload(header.length, header.mask), null);
+    assert.equal(reader.gatheredPayload(), null);
+    assert.equal(reader.bufferedBytes, 1000 - 14);
+  });
+
+  it('reserves no buffer for a large frame declared but barely sent', () => {
+    // A 16 MiB frame's header and 1 KiB of it: a buffer at the declared length would be 16 MiB
+    // reserved for 1 KiB received.
+    const reader = new FrameReader();
+    reader.gatherPartialPayloads = true;
+    const big = Buffer.concat(encodeFrame(0x82, Buffer.alloc(16 << 20, 0x61), null));
+    reader.push(big.subarray(0, 10 + 1024));
+    const header = reader.readHeader()!;
+    assert.equal(reader.readPayload(header.length), null);
+    assert.equal(reader.gatheredPayload(), null, 'nothing gathered yet');
+    assert.equal(reader.bufferedBytes, 1024);
+    // Once an eighth has arrived, the payload is gathered into its buffer from then on.
+    reader.push(big.subarray(10 + 1024, 10 + (2 << 20)));
+    assert.equal(reader.readPayload(header.length), null);
+    assert.equal(reader.gatheredPayload()?.length, 2 << 20);
+    reader.push(big.subarray(10 + (2 << 20)));
+    const out = reader.readPayload(header.length);
+    assert.ok(out?.equals(big.subarray(10)));
+  });
+});
