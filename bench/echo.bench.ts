@@ -15,11 +15,13 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { LoadConnection, clientFrame, runEchoLoad } from './echo/load.js';
+import { LoadConnection, clientFrame, runEchoLoad, runHandshakeLoad } from './echo/load.js';
 
 const ROW_MS = Number(process.env['BENCH_ECHO_MS'] ?? 1000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const IDLE_CONNECTIONS = Number(process.env['BENCH_IDLE_CONNECTIONS'] ?? 5000);
+/** Handshakes kept in flight by the handshake row (each: connect, upgrade, close). */
+const HANDSHAKES_IN_FLIGHT = 10;
 /** The server kinds bench/echo/server-process.ts runs. */
 type ServerKind = 'wsnet' | 'messages' | 'messages-iter' | 'ws' | 'ceiling';
 /** The servers every wsnet server is compared with, in the order of the ratio columns. */
@@ -97,7 +99,7 @@ function median(values: number[]): number {
 
 interface Row {
   label: string;
-  unit: 'msg/s' | 'MB/s' | 'µs/msg' | 'KiB' | '%';
+  unit: 'msg/s' | 'MB/s' | 'µs/msg' | 'KiB' | '%' | 'hs/s' | 'µs/hs';
   values: Partial<Record<ServerKind, number>>;
 }
 
@@ -111,6 +113,10 @@ function format(value: number, unit: Row['unit']): string {
       return `${(value / 1024).toFixed(1)} KiB`;
     case '%':
       return `${(value * 100).toFixed(0)} %`;
+    case 'hs/s':
+      return value >= 1000 ? `${(value / 1000).toFixed(2)} k hs/s` : `${value.toFixed(0)} hs/s`;
+    case 'µs/hs':
+      return `${value.toFixed(value >= 100 ? 0 : 1)} µs/hs`;
     default:
       return value >= 1000 ? `${(value / 1000).toFixed(1)} k msg/s` : `${value.toFixed(0)} msg/s`;
   }
@@ -185,6 +191,71 @@ const WORKLOADS: ReadonlyArray<{
   { label: '1 connection, 64 KiB', connections: 1, size: 65536, inFlight: 1, unit: 'MB/s' },
   { label: '1 connection, 1 MiB', connections: 1, size: 1 << 20, inFlight: 1, unit: 'MB/s' },
 ];
+
+/**
+ * The handshake row: {@link HANDSHAKES_IN_FLIGHT} loops of connect + upgrade + close against
+ * each server, rounds interleaved as for the echo rows. Each handshake ends with a close
+ * frame from the client, answered by the server's (the ceiling echoes the client's own: the same
+ * bytes back, no WebSocket work), after which the client drops TCP. Gives the rate, the server's
+ * CPU per handshake and the generator's CPU share, as rows of the three tables.
+ */
+async function measureHandshakes(
+  servers: readonly Server[],
+  options: { cpu: boolean; rowMs: number; rewarmMs?: number },
+): Promise<{ row: Row; cpuRow: Row; generatorRow: Row }> {
+  const label = `handshakes, ${HANDSHAKES_IN_FLIGHT} in flight (connect + close)`;
+  const row: Row = { label, unit: 'hs/s', values: {} };
+  const cpuRow: Row = { label, unit: 'µs/hs', values: {} };
+  const generatorRow: Row = { label, unit: '%', values: {} };
+  const samples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
+  const cpuSamples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
+  const generatorSamples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? servers : [...servers].reverse();
+    for (const server of order) {
+      let cpuStart: Promise<number> | undefined;
+      let cpuEnd: Promise<number> | undefined;
+      let handshakes = 0;
+      let generatorStart = process.cpuUsage();
+      let windowStart = 0;
+      let generatorShare = -1;
+      const { perSecond, failed } = await runHandshakeLoad(
+        server.port,
+        options.rowMs,
+        HANDSHAKES_IN_FLIGHT,
+        {
+          warmupMs: round > 0 ? options.rewarmMs : undefined,
+          probe: {
+            start: () => {
+              if (options.cpu) cpuStart = cpu(server);
+              generatorStart = process.cpuUsage();
+              windowStart = performance.now();
+            },
+            end: (count) => {
+              const used = process.cpuUsage(generatorStart);
+              generatorShare = (used.user + used.system) / 1000 / (performance.now() - windowStart);
+              if (options.cpu) cpuEnd = cpu(server);
+              handshakes = count;
+            },
+          },
+        },
+      );
+      if (failed > 0) console.log(`(${server.name}: ${failed} handshakes failed in a window)`);
+      samples.get(server.name)!.push(perSecond);
+      if (generatorShare >= 0) generatorSamples.get(server.name)!.push(generatorShare);
+      if (cpuStart !== undefined && cpuEnd !== undefined && handshakes > 0)
+        cpuSamples.get(server.name)!.push(((await cpuEnd) - (await cpuStart)) / handshakes);
+      // The closed connections' last packets and the server's cleanup, out of the next window.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  for (const server of servers) {
+    row.values[server.name] = median(samples.get(server.name)!);
+    if (options.cpu) cpuRow.values[server.name] = median(cpuSamples.get(server.name)!);
+    generatorRow.values[server.name] = median(generatorSamples.get(server.name)!);
+  }
+  return { row, cpuRow, generatorRow };
+}
 
 const loadAverage = () =>
   os
@@ -285,6 +356,12 @@ async function compareServers(
       cpuRows.push(cpuRow);
       generatorRows.push(generatorRow);
     }
+    {
+      const handshakes = await measureHandshakes(servers, options);
+      rows.push(handshakes.row);
+      cpuRows.push(handshakes.cpuRow);
+      generatorRows.push(handshakes.generatorRow);
+    }
     printRows(
       `${title}, lock-step round trips unless noted (median of ${ROUNDS} rounds of ${rowMs} ms)`,
       contenders,
@@ -292,7 +369,7 @@ async function compareServers(
     );
     if (options.cpu)
       printRows(
-        `${title}: server CPU time (user + system) per echoed message, same runs`,
+        `${title}: server CPU time (user + system) per echoed message (per handshake in the handshake row), same runs`,
         contenders,
         cpuRows,
         'inverse',
@@ -361,4 +438,42 @@ export function messagesSuite(): Promise<void> {
     // Four servers: shorter rounds, and a short warm-up once each is warm, to stay near 80 s.
     { cpu: true, rowMs: Number(process.env['BENCH_ECHO_MS'] ?? 750), rewarmMs: 50 },
   );
+}
+
+/**
+ * `npm run bench -- handshakes`: the handshake row alone, for every server kind (the POCO
+ * facade, the message API, ws and the ceiling), with the servers' CPU per handshake: the quick
+ * A/B for handshake work (the `echo` and `messages` suites print the same row among theirs).
+ */
+export async function handshakesSuite(): Promise<void> {
+  const contenders: Contender[] = [
+    { kind: 'wsnet', column: 'wsnet POCO' },
+    { kind: 'messages', column: 'wsnet messages' },
+    { kind: 'ws', column: 'ws' },
+    { kind: 'ceiling', column: 'ceiling' },
+  ];
+  const servers: Server[] = [];
+  const loadBefore = loadAverage();
+  try {
+    for (const contender of contenders) servers.push(await startServer(contender.kind));
+    const { row, cpuRow, generatorRow } = await measureHandshakes(servers, {
+      cpu: true,
+      rowMs: ROW_MS,
+      rewarmMs: 100,
+    });
+    const title = `Handshakes (median of ${ROUNDS} rounds of ${ROW_MS} ms)`;
+    printRows(title, contenders, [row]);
+    printRows(
+      `${title}: server CPU time (user + system) per handshake`,
+      contenders,
+      [cpuRow],
+      'inverse',
+    );
+    printRows(`${title}: the load generator's CPU share`, contenders, [generatorRow], 'none');
+    console.log(
+      `load average (1, 5, 15 min): ${loadBefore} at the start, ${loadAverage()} at the end`,
+    );
+  } finally {
+    for (const server of servers) server.child.kill();
+  }
 }
