@@ -250,14 +250,17 @@ export async function connect(
 
   // The handshake's deadline: aborting stops the 401 loop and whatever it waits for.
   const deadline = new AbortController();
-  const http = new HttpConnection(() =>
-    openConnection({
-      target: { host: target.host, port: target.port },
-      ...(target.secure ? { tls: options.tls ?? {} } : {}),
-      ...(proxy === undefined ? {} : { proxy }),
-      timeoutMs: 0, // the handshake's own deadline covers the connection
-      signal: deadline.signal,
-    }),
+  // No http.Agent: the connection lives for this handshake (and its 401 retry) only.
+  const http = new HttpConnection(
+    () =>
+      openConnection({
+        target: { host: target.host, port: target.port },
+        ...(target.secure ? { tls: options.tls ?? {} } : {}),
+        ...(proxy === undefined ? {} : { proxy }),
+        timeoutMs: 0, // the handshake's own deadline covers the connection
+        signal: deadline.signal,
+      }),
+    { agent: false },
   );
   const timer =
     timeoutMs > 0
