@@ -338,10 +338,14 @@ async function pocoConnectOnce(port: number): Promise<void> {
   }
 }
 
-/** ws's client: `open`, `close()`, then its 'close' event (closing handshake and TCP done). */
+/**
+ * ws's client: `open`, `close()`, then its 'close' event (closing handshake and TCP done). With
+ * its defaults, as `connect()` runs with its own: both offer permessage-deflate, which the ws
+ * server (without the option) declines.
+ */
 function wsConnectOnce(port: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocketClient(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+    const ws = new WebSocketClient(`ws://127.0.0.1:${port}/`);
     ws.once('open', () => ws.close());
     ws.once('close', () => resolve());
     ws.once('error', reject);
