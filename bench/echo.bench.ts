@@ -22,6 +22,12 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const IDLE_CONNECTIONS = Number(process.env['BENCH_IDLE_CONNECTIONS'] ?? 5000);
 /** Handshakes kept in flight by the handshake row (each: connect, upgrade, close). */
 const HANDSHAKES_IN_FLIGHT = 10;
+/**
+ * The handshake row's first warm-up per server: after the echo rows the handshake's code is
+ * still cold, and in interleaved runs with a short warm-up the first rounds' CPU per handshake
+ * came out up to twice the later rounds'.
+ */
+const HANDSHAKE_WARMUP_MS = 1000;
 /** The server kinds bench/echo/server-process.ts runs. */
 type ServerKind = 'wsnet' | 'messages' | 'messages-iter' | 'ws' | 'ceiling';
 /** The servers every wsnet server is compared with, in the order of the ratio columns. */
@@ -224,7 +230,7 @@ async function measureHandshakes(
         options.rowMs,
         HANDSHAKES_IN_FLIGHT,
         {
-          warmupMs: round > 0 ? options.rewarmMs : undefined,
+          warmupMs: round > 0 ? options.rewarmMs : HANDSHAKE_WARMUP_MS,
           probe: {
             start: () => {
               if (options.cpu) cpuStart = cpu(server);
