@@ -213,7 +213,7 @@ function isSelected(label: string): boolean {
 /** Prints a table: a row per workload, each contender's figure, then each one's ratio to ws. */
 function printTable(
   title: string,
-  contenders: readonly ClientContender[],
+  contenders: ReadonlyArray<{ readonly column: string }>,
   rows: ReadonlyArray<{ label: string; values: number[] }>,
   format: (value: number, row: number) => string,
   inverse: boolean,
@@ -372,4 +372,144 @@ export function messagesClientSuite(): Promise<void> {
     ],
     { cpu: true },
   );
+}
+
+// --- Connects per second (issue 12): connect + close, a separate section for easy merging ---
+
+/** Connects kept in flight by the connects row. */
+const CONNECTS_IN_FLIGHT = 10;
+
+/** One client's connect + close against `port`: resolves once the connection is closed. */
+type ConnectOnce = (port: number) => Promise<void>;
+
+/** wsnet's message API: `connect()`, then `close()` (resolves once the closing handshake ends). */
+async function messagesConnectOnce(port: number): Promise<void> {
+  const connection = await connect(`ws://127.0.0.1:${port}/`);
+  await connection.close();
+}
+
+/**
+ * wsnet's POCO client: `WebSocket.connect` over a new session, then POCO's close: `shutdown()`
+ * (a close frame), `receiveFrame()` until the server's close frame (bounded by the receive
+ * timeout), `close()`.
+ */
+async function pocoConnectOnce(port: number): Promise<void> {
+  const session = new HTTPClientSession('127.0.0.1', port);
+  const ws = await WebSocket.connect(
+    session,
+    new HTTPRequest(HTTPRequest.HTTP_GET, '/', HTTPMessage.HTTP_1_1),
+    new HTTPResponse(),
+  );
+  try {
+    ws.setReceiveTimeout(new Timespan(GRACE_MS * 1000));
+    await ws.shutdown();
+    for (let frames = 0; frames < 16; frames++) {
+      const { n, flags } = await ws.receiveFrame();
+      if ((n === 0 && flags === 0) || (flags & 0x0f) === WebSocket.FRAME_OP_CLOSE) break;
+    }
+  } finally {
+    ws.close();
+  }
+}
+
+/**
+ * ws's client: `open`, `close()`, then its 'close' event (closing handshake and TCP done). With
+ * its defaults, as `connect()` runs with its own: both offer permessage-deflate, which the ws
+ * server (without the option) declines.
+ */
+function wsConnectOnce(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocketClient(`ws://127.0.0.1:${port}/`);
+    ws.once('open', () => ws.close());
+    ws.once('close', () => resolve());
+    ws.once('error', reject);
+  });
+}
+
+/**
+ * Runs {@link CONNECTS_IN_FLIGHT} loops of `once` until `until` (performance.now() ms); resolves
+ * the connects completed. A connect that fails ends its loop (and is reported), one that hangs
+ * is cut at `GRACE_MS` past `until`.
+ */
+async function connectLoops(once: ConnectOnce, port: number, until: number): Promise<number> {
+  let count = 0;
+  const loop = async () => {
+    while (performance.now() < until) {
+      await once(port);
+      count++;
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, until - performance.now() + GRACE_MS);
+  });
+  try {
+    await Promise.race([Promise.all(Array.from({ length: CONNECTS_IN_FLIGHT }, loop)), bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+  return count;
+}
+
+/**
+ * Connects per second (connect + close, {@link CONNECTS_IN_FLIGHT} in flight) of each client
+ * (the last is ws's, the reference) against one ws server, rounds interleaved, with this
+ * process's CPU per connect (the client's cost: the server runs in its own process).
+ */
+async function compareConnects(
+  contenders: ReadonlyArray<{ column: string; once: ConnectOnce }>,
+): Promise<void> {
+  const script = fileURLToPath(new URL('./echo/server-process.js', import.meta.url));
+  const child = fork(script, ['ws'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (m: { ready: number }) => resolve(m.ready));
+      child.once('exit', (code) => reject(new Error(`ws server exited with ${code}`)));
+    });
+    const rates = contenders.map((): number[] => []);
+    const costs = contenders.map((): number[] => []);
+    const indices = contenders.map((_, index) => index);
+    for (let round = 0; round <= ROUNDS; round++) {
+      const order = round % 2 === 0 ? indices : [...indices].reverse();
+      for (const index of order) {
+        const start = performance.now();
+        const cpuStart = process.cpuUsage();
+        const until = start + (round === 0 ? 300 : ROW_MS); // round 0 warms up
+        const count = await connectLoops(contenders[index].once, port, until);
+        const { user, system } = process.cpuUsage(cpuStart);
+        const rate = (count * 1000) / (performance.now() - start);
+        // The server's last closes, out of the next window.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        if (round === 0 || count === 0) continue;
+        rates[index].push(rate);
+        costs[index].push((user + system) / count);
+      }
+    }
+    const label = `connect + close, ${CONNECTS_IN_FLIGHT} in flight`;
+    printTable(
+      `Clients: connects per second against ws's server (median of ${ROUNDS} rounds of ${ROW_MS} ms)`,
+      contenders,
+      [{ label, values: rates.map(median) }],
+      (value) => `${value.toFixed(0)} conn/s`,
+      false,
+    );
+    printTable(
+      'Clients: client CPU time (user + system) per connect + close, same runs',
+      contenders,
+      [{ label, values: costs.map(median) }],
+      (value) => `${value.toFixed(0)} µs/conn`,
+      true,
+    );
+  } finally {
+    child.kill();
+  }
+}
+
+/** `npm run bench -- connects`: connect + close for wsnet's two clients against ws's client. */
+export function connectsSuite(): Promise<void> {
+  return compareConnects([
+    { column: 'wsnet connect()', once: messagesConnectOnce },
+    { column: 'wsnet POCO', once: pocoConnectOnce },
+    { column: 'ws client', once: wsConnectOnce },
+  ]);
 }

@@ -15,11 +15,20 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { LoadConnection, clientFrame, runEchoLoad } from './echo/load.js';
+import { LoadConnection, clientFrame, runEchoLoad, runHandshakeLoad } from './echo/load.js';
 
 const ROW_MS = Number(process.env['BENCH_ECHO_MS'] ?? 1000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const IDLE_CONNECTIONS = Number(process.env['BENCH_IDLE_CONNECTIONS'] ?? 5000);
+/** Handshakes kept in flight by the handshake row (each: connect, upgrade, close). */
+const HANDSHAKES_IN_FLIGHT = 10;
+/**
+ * The handshake row's first warm-up per server: after the echo rows the handshake's code is
+ * still cold, and in interleaved runs with a short warm-up the first rounds' CPU per handshake
+ * came out up to twice the later rounds'.
+ */
+const HANDSHAKE_WARMUP_MS = 1000;
+const HANDSHAKE_LABEL = `handshakes, ${HANDSHAKES_IN_FLIGHT} in flight (connect + close)`;
 /** The server kinds bench/echo/server-process.ts runs. */
 type ServerKind = 'wsnet' | 'messages' | 'messages-iter' | 'messages-bytes' | 'ws' | 'ceiling';
 /** The servers every wsnet server is compared with, in the order of the ratio columns. */
@@ -99,7 +108,7 @@ function median(values: number[]): number {
 
 interface Row {
   label: string;
-  unit: 'msg/s' | 'MB/s' | 'µs/msg' | 'KiB' | '%';
+  unit: 'msg/s' | 'MB/s' | 'µs/msg' | 'KiB' | '%' | 'hs/s' | 'µs/hs';
   values: Partial<Record<ServerKind, number>>;
 }
 
@@ -113,6 +122,10 @@ function format(value: number, unit: Row['unit']): string {
       return `${(value / 1024).toFixed(1)} KiB`;
     case '%':
       return `${(value * 100).toFixed(0)} %`;
+    case 'hs/s':
+      return value >= 1000 ? `${(value / 1000).toFixed(2)} k hs/s` : `${value.toFixed(0)} hs/s`;
+    case 'µs/hs':
+      return `${value.toFixed(value >= 100 ? 0 : 1)} µs/hs`;
     default:
       return value >= 1000 ? `${(value / 1000).toFixed(1)} k msg/s` : `${value.toFixed(0)} msg/s`;
   }
@@ -251,6 +264,71 @@ function selected(workloads: readonly Workload[]): readonly Workload[] {
   return workloads.filter((w) => WORKLOAD_FILTER.some((part) => w.label.includes(part)));
 }
 
+/**
+ * The handshake row: {@link HANDSHAKES_IN_FLIGHT} loops of connect + upgrade + close against
+ * each server, rounds interleaved as for the echo rows. Each handshake ends with a close
+ * frame from the client, answered by the server's (the ceiling echoes the client's own: the same
+ * bytes back, no WebSocket work), after which the client drops TCP. Gives the rate, the server's
+ * CPU per handshake and the generator's CPU share, as rows of the three tables.
+ */
+async function measureHandshakes(
+  servers: readonly Server[],
+  options: { cpu: boolean; rowMs: number; rewarmMs?: number },
+): Promise<{ row: Row; cpuRow: Row; generatorRow: Row }> {
+  const label = HANDSHAKE_LABEL;
+  const row: Row = { label, unit: 'hs/s', values: {} };
+  const cpuRow: Row = { label, unit: 'µs/hs', values: {} };
+  const generatorRow: Row = { label, unit: '%', values: {} };
+  const samples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
+  const cpuSamples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
+  const generatorSamples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? servers : [...servers].reverse();
+    for (const server of order) {
+      let cpuStart: Promise<number> | undefined;
+      let cpuEnd: Promise<number> | undefined;
+      let handshakes = 0;
+      let generatorStart = process.cpuUsage();
+      let windowStart = 0;
+      let generatorShare = -1;
+      const { perSecond, failed } = await runHandshakeLoad(
+        server.port,
+        options.rowMs,
+        HANDSHAKES_IN_FLIGHT,
+        {
+          warmupMs: round > 0 ? options.rewarmMs : HANDSHAKE_WARMUP_MS,
+          probe: {
+            start: () => {
+              if (options.cpu) cpuStart = cpu(server);
+              generatorStart = process.cpuUsage();
+              windowStart = performance.now();
+            },
+            end: (count) => {
+              const used = process.cpuUsage(generatorStart);
+              generatorShare = (used.user + used.system) / 1000 / (performance.now() - windowStart);
+              if (options.cpu) cpuEnd = cpu(server);
+              handshakes = count;
+            },
+          },
+        },
+      );
+      if (failed > 0) console.log(`(${server.name}: ${failed} handshakes failed in a window)`);
+      samples.get(server.name)!.push(perSecond);
+      if (generatorShare >= 0) generatorSamples.get(server.name)!.push(generatorShare);
+      if (cpuStart !== undefined && cpuEnd !== undefined && handshakes > 0)
+        cpuSamples.get(server.name)!.push(((await cpuEnd) - (await cpuStart)) / handshakes);
+      // The closed connections' last packets and the server's cleanup, out of the next window.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  for (const server of servers) {
+    row.values[server.name] = median(samples.get(server.name)!);
+    if (options.cpu) cpuRow.values[server.name] = median(cpuSamples.get(server.name)!);
+    generatorRow.values[server.name] = median(generatorSamples.get(server.name)!);
+  }
+  return { row, cpuRow, generatorRow };
+}
+
 const loadAverage = () =>
   os
     .loadavg()
@@ -357,6 +435,17 @@ async function compareServers(
       cpuRows.push(cpuRow);
       generatorRows.push(generatorRow);
     }
+    if (
+      WORKLOAD_FILTER.length === 0 ||
+      WORKLOAD_FILTER.some((part) => HANDSHAKE_LABEL.includes(part))
+    ) {
+      // The text-only servers handshake as their string-decoding siblings do: not measured twice.
+      const handshakers = allServers.filter((s) => !textOnlyKinds.has(s.name));
+      const handshakes = await measureHandshakes(handshakers, options);
+      rows.push(handshakes.row);
+      cpuRows.push(handshakes.cpuRow);
+      generatorRows.push(handshakes.generatorRow);
+    }
     printRows(
       `${title}, lock-step round trips unless noted (median of ${ROUNDS} rounds of ${rowMs} ms` +
         (options.workloads.includes(LARGE_WORKLOADS[0])
@@ -367,7 +456,7 @@ async function compareServers(
     );
     if (options.cpu)
       printRows(
-        `${title}: server CPU time (user + system) per echoed message, same runs`,
+        `${title}: server CPU time (user + system) per echoed message (per handshake in the handshake row), same runs`,
         contenders,
         cpuRows,
         'inverse',
@@ -444,4 +533,42 @@ export function messagesSuite(): Promise<void> {
       rewarmMs: 50,
     },
   );
+}
+
+/**
+ * `npm run bench -- handshakes`: the handshake row alone, for every server kind (the POCO
+ * facade, the message API, ws and the ceiling), with the servers' CPU per handshake: the quick
+ * A/B for handshake work (the `echo` and `messages` suites print the same row among theirs).
+ */
+export async function handshakesSuite(): Promise<void> {
+  const contenders: Contender[] = [
+    { kind: 'wsnet', column: 'wsnet POCO' },
+    { kind: 'messages', column: 'wsnet messages' },
+    { kind: 'ws', column: 'ws' },
+    { kind: 'ceiling', column: 'ceiling' },
+  ];
+  const servers: Server[] = [];
+  const loadBefore = loadAverage();
+  try {
+    for (const contender of contenders) servers.push(await startServer(contender.kind));
+    const { row, cpuRow, generatorRow } = await measureHandshakes(servers, {
+      cpu: true,
+      rowMs: ROW_MS,
+      rewarmMs: 100,
+    });
+    const title = `Handshakes (median of ${ROUNDS} rounds of ${ROW_MS} ms)`;
+    printRows(title, contenders, [row]);
+    printRows(
+      `${title}: server CPU time (user + system) per handshake`,
+      contenders,
+      [cpuRow],
+      'inverse',
+    );
+    printRows(`${title}: the load generator's CPU share`, contenders, [generatorRow], 'none');
+    console.log(
+      `load average (1, 5, 15 min): ${loadBefore} at the start, ${loadAverage()} at the end`,
+    );
+  } finally {
+    for (const server of servers) server.child.kill();
+  }
 }

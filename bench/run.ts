@@ -1,15 +1,16 @@
 /**
  * `npm run bench [suite...]`: wsnet side by side with ws, in one process, ratios printed.
- * Suites: mask, parse, utf8, echo, client, messages, messages-client, deflate, cli (all by
- * default), and the long, opt-in ones: hold and soak (run only when named; their options, such as
+ * Suites: mask, parse, utf8, echo, client, messages, messages-client, connects, deflate, cli (all
+ * by default), and the opt-in ones, run only when named: handshakes (the handshake row of echo and
+ * messages alone, for A/B runs), and the long hold and soak (their options, such as
  * `--duration 10m`, follow the suite names).
  * BENCH_ROUNDS and BENCH_ROUND_MS tune the effort.
  */
 import os from 'node:os';
 import { cliSuite } from './cli.bench.js';
-import { clientSuite, messagesClientSuite } from './client.bench.js';
+import { clientSuite, connectsSuite, messagesClientSuite } from './client.bench.js';
 import { deflateSuite } from './deflate.bench.js';
-import { echoSuite, messagesSuite } from './echo.bench.js';
+import { echoSuite, handshakesSuite, messagesSuite } from './echo.bench.js';
 import { holdSuite } from './hold.bench.js';
 import { maskSuite } from './mask.bench.js';
 import { parseSuite } from './parse.bench.js';
@@ -23,14 +24,16 @@ const suites: Record<string, () => void | Promise<void>> = {
   echo: echoSuite,
   client: clientSuite,
   messages: messagesSuite,
+  handshakes: handshakesSuite,
   'messages-client': messagesClientSuite,
+  connects: connectsSuite,
   deflate: deflateSuite,
   cli: cliSuite,
   hold: holdSuite,
   soak: soakSuite,
 };
-/** Minutes long: run only when named. */
-const optIn = new Set(['hold', 'soak']);
+/** Run only when named: minutes long (hold, soak), or a part of another suite (handshakes). */
+const optIn = new Set(['hold', 'soak', 'handshakes']);
 // Suite names come first; what follows the first `--option` is the suites' options.
 const args = process.argv.slice(2);
 const firstOption = args.findIndex((arg) => arg.startsWith('--'));

@@ -201,3 +201,95 @@ export async function runEchoLoad(
   for (const connection of connections) connection.onMessage(() => undefined);
   return perSecond;
 }
+
+/** RFC 6455 §1.3's example key: every handshake of the load sends the same valid key. */
+const HANDSHAKE_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+/** A handshake (with its close) that takes longer than this has failed. */
+const HANDSHAKE_TIMEOUT_MS = 5000;
+/** A masked close frame with status 1000, as a client sends it. */
+const CLOSE_FRAME = Buffer.concat(
+  encodeFrame(0x88, Buffer.from([0x03, 0xe8]), fixedMask([0x11, 0x22, 0x33, 0x44])),
+);
+
+/**
+ * One handshake of the handshake load: connect, send the upgrade request (built once per port),
+ * read the 101's head, send a close frame, read the server's close frame (its first frame
+ * after the 101: the ceiling's is the client's own, echoed), then drop the TCP connection.
+ * Resolves true once the server's close frame arrived; false if the server refused or closed
+ * before it (counted apart, never as a handshake).
+ */
+function handshakeOnce(port: number, request: Buffer): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
+    let buffered: Buffer | null = null;
+    let headEnd = -1;
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.on('connect', () => socket.write(request));
+    socket.on('data', (chunk: Buffer) => {
+      buffered = buffered === null ? chunk : Buffer.concat([buffered, chunk]);
+      if (headEnd < 0) {
+        const end = buffered.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        // "HTTP/1.1 101": byte 9 is the status's first digit.
+        if (buffered[9] !== 0x31 || buffered[10] !== 0x30 || buffered[11] !== 0x31) {
+          finish(false);
+          return;
+        }
+        headEnd = end + 4;
+        socket.write(CLOSE_FRAME);
+      }
+      // The close frame: 2 header bytes, a mask key if masked, a payload of at most 125 bytes.
+      const frame = buffered.length - headEnd;
+      if (frame < 2) return;
+      const second = buffered[headEnd + 1];
+      if (frame >= 2 + (second & 0x80 ? 4 : 0) + (second & 0x7f)) finish(true);
+    });
+    socket.on('error', () => finish(false));
+    socket.on('close', () => resolve(false)); // no-op once settled
+    // Bounded: a server that stops answering fails the handshake instead of holding its loop.
+    socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => finish(false));
+  });
+}
+
+/**
+ * Runs `inFlight` loops of {@link handshakeOnce} against `port` for `ms` milliseconds (after a
+ * warm-up); resolves handshakes per second and how many failed in the counted window.
+ */
+export async function runHandshakeLoad(
+  port: number,
+  ms: number,
+  inFlight: number,
+  options: { probe?: WindowProbe; warmupMs?: number } = {},
+): Promise<{ perSecond: number; failed: number }> {
+  const { probe, warmupMs = Math.min(300, ms / 4) } = options;
+  const request = Buffer.from(
+    `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${HANDSHAKE_KEY}\r\n\r\n`,
+    'latin1',
+  );
+  const counter = { count: 0 };
+  let failed = 0;
+  let running = true;
+  const loop = async () => {
+    while (running) {
+      if (await handshakeOnce(port, request)) counter.count++;
+      else failed++;
+    }
+  };
+  const loops = Array.from({ length: inFlight }, loop);
+  const { perSecond } = await countWindow(counter, ms, warmupMs, {
+    start: () => {
+      failed = 0;
+      probe?.start();
+    },
+    end: (count) => probe?.end(count),
+  });
+  const failedInWindow = failed;
+  running = false;
+  // Bounded: each loop ends with its handshake in progress, which a live server answers at once.
+  await Promise.race([Promise.all(loops), sleep(5000)]);
+  return { perSecond, failed: failedInWindow };
+}

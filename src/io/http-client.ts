@@ -33,7 +33,61 @@ export interface TransportOptions {
   /** 0: no limit. */
   readonly timeoutMs: number;
   /** Gives up (destroying whatever was half made) when this aborts, with its reason. */
-  readonly signal?: AbortSignal;
+  readonly signal?: Cancellation;
+}
+
+/**
+ * What the waits here need of an `AbortSignal` (which has all of it): whether and why it
+ * aborted, and an 'abort' listener.
+ */
+export interface Cancellation {
+  readonly aborted: boolean;
+  readonly reason: Error;
+  throwIfAborted(): void;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
+ * A {@link Cancellation} for one handshake's deadline, without an `AbortController`: one with its
+ * signal took 15-18 µs to make here (about 2 % of a loopback connect + close, in the profile),
+ * paid for a deadline that rarely fires; a set of listeners costs next to nothing. Listeners
+ * are called once, on the first `abort()`.
+ */
+export class Deadline implements Cancellation {
+  #aborted = false;
+  #reason: Error | undefined;
+  readonly #listeners = new Set<() => void>();
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get reason(): Error {
+    return this.#reason!;
+  }
+
+  /** Aborts with `reason` (the first call only), calling every listener once. */
+  abort(reason: Error): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    const listeners = [...this.#listeners];
+    this.#listeners.clear();
+    for (const listener of listeners) listener();
+  }
+
+  throwIfAborted(): void {
+    if (this.#aborted) throw this.#reason!;
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (!this.#aborted) this.#listeners.add(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    this.#listeners.delete(listener);
+  }
 }
 
 /** Why a connection could not be made, for the layer above to name in its own terms. */
@@ -174,18 +228,22 @@ export async function openConnection(options: TransportOptions): Promise<net.Soc
     return startTls(options.target, options.tls, attempt, raw);
   })();
   let timer: NodeJS.Timeout | undefined;
-  const timeout =
+  // Without a limit (the message API's connect has a deadline of its own): no race to run.
+  const bounded =
     options.timeoutMs <= 0
-      ? new Promise<never>(() => undefined)
-      : new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(new ConnectError('timeout', `no connection within ${options.timeoutMs} ms`)),
-            options.timeoutMs,
-          );
-        });
+      ? connecting
+      : Promise.race([
+          connecting,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () =>
+                reject(new ConnectError('timeout', `no connection within ${options.timeoutMs} ms`)),
+              options.timeoutMs,
+            );
+          }),
+        ]);
   try {
-    const socket = await untilAborted(Promise.race([connecting, timeout]), options.signal);
+    const socket = await untilAborted(bounded, options.signal);
     socket.setNoDelay(true);
     return socket;
   } catch (error) {
@@ -286,11 +344,28 @@ function toHeaderPairs(raw: string[]): Array<[string, string]> {
  * HTTP requests over one kept-alive connection, opened on demand by `connect`. After a response
  * whose body has been read to the end, the next request reuses the connection (if the server
  * kept it open); `reset()` drops it.
+ *
+ * Two ways to keep it, same behaviour for a handshake:
+ * - an `http.Agent` with one socket (the default: POCO's `HTTPClientSession`, which lives long
+ *   and may sit idle between requests: the agent unrefs an idle socket, drops one the server
+ *   closed, and queues a request made while another is under way);
+ * - `{ agent: false }`: no agent, the connection handed to node:http directly, and kept by hand
+ *   between a response and the next request (the message API's `connect`, whose connection
+ *   lives for one handshake and its 401 retry). An agent per handshake cost about 50 µs of CPU
+ *   per connect (its construction, `addRequest`, `createSocket`, the server-name work), a fifth
+ *   of what a connect's HTTP part costs; ws's client has none either.
  */
 export class HttpConnection {
-  readonly #agent: http.Agent;
+  readonly #agent: http.Agent | undefined;
+  readonly #connect: () => Promise<net.Socket>;
+  /** Without an agent: the socket of the request under way, until it is handed over or freed. */
+  #active: net.Socket | null = null;
+  /** Without an agent: the kept-alive socket between a response and the next request. */
+  #idle: net.Socket | null = null;
 
-  constructor(connect: () => Promise<net.Socket>) {
+  constructor(connect: () => Promise<net.Socket>, options: { agent?: boolean } = {}) {
+    this.#connect = connect;
+    if (options.agent === false) return;
     this.#agent = new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
     // node:http asks the agent for a socket; ours comes from `connect` (TCP, TLS, tunnel...).
     (this.#agent as unknown as { createConnection: unknown }).createConnection = (
@@ -305,15 +380,66 @@ export class HttpConnection {
     };
   }
 
+  /**
+   * Without an agent, node:http's `createConnection` option: the kept-alive socket if the server
+   * has not closed it, else a new connection from `connect`.
+   */
+  #createConnection = (
+    _options: unknown,
+    callback: (error: Error | null, socket?: net.Socket) => void,
+  ): net.Socket | undefined => {
+    const idle = this.#idle;
+    this.#idle = null;
+    if (idle !== null && !idle.destroyed && idle.writable) {
+      idle.ref();
+      this.#adopt(idle);
+      return idle; // node:http takes a socket returned at once as it takes the callback's
+    }
+    idle?.destroy();
+    this.#connect().then(
+      (socket) => {
+        this.#adopt(socket);
+        // node:http frees a kept-alive socket with a 'free' event, for an agent to pick up.
+        socket.on('free', () => this.#free(socket));
+        callback(null, socket);
+      },
+      (error: Error) => callback(error),
+    );
+    return undefined;
+  };
+
+  #adopt(socket: net.Socket): void {
+    this.#active = socket;
+  }
+
+  /** The response was read to its end and the server keeps the connection: keep it, unref'd. */
+  #free(socket: net.Socket): void {
+    if (this.#active === socket) this.#active = null;
+    if (socket.destroyed) return;
+    this.#idle?.destroy();
+    this.#idle = socket;
+    socket.unref(); // an idle socket does not hold the process open, as an agent's does not
+  }
+
   request(options: RequestOptions): PendingRequest {
     const request = http.request({
-      agent: this.#agent,
+      ...(this.#agent === undefined
+        ? {
+            createConnection: this.#createConnection as http.RequestOptions['createConnection'],
+          }
+        : { agent: this.#agent }),
       method: options.method,
       path: options.path,
       headers: options.headers.flat(),
       setHost: false,
       ...(options.maxHeaderSize === undefined ? {} : { maxHeaderSize: options.maxHeaderSize }),
     });
+    if (this.#agent === undefined)
+      // node:http plans `Connection: close` for a request without an agent, and so ends the
+      // socket after the response; this one keeps it, as a keep-alive agent's requests do (the
+      // response's own `Connection: close` still ends it). The head is already formatted: the
+      // headers came as an array, and an upgrade request names its own `Connection`.
+      (request as http.ClientRequest & { shouldKeepAlive: boolean }).shouldKeepAlive = true;
     const response = new Promise<ReceivedResponse>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const settle = () => clearTimeout(timer);
@@ -338,6 +464,7 @@ export class HttpConnection {
       });
       request.once('upgrade', (message: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
         settle();
+        if (this.#active === socket) this.#active = null; // the caller's now, not ours to reset
         resolve({
           kind: 'upgrade',
           status: message.statusCode ?? 0,
@@ -365,7 +492,13 @@ export class HttpConnection {
 
   /** Drops the kept-alive connection (the next request opens a new one). */
   reset(): void {
-    this.#agent.destroy();
+    if (this.#agent !== undefined) {
+      this.#agent.destroy();
+      return;
+    }
+    this.#active?.destroy();
+    this.#idle?.destroy();
+    this.#active = this.#idle = null;
   }
 }
 
@@ -373,11 +506,11 @@ export class HttpConnection {
  * Settles as `promise` does, or rejects with the signal's reason as soon as it aborts (without
  * a signal: `promise` itself).
  */
-export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export function untilAborted<T>(promise: Promise<T>, signal: Cancellation | undefined): Promise<T> {
   if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
+    const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {
@@ -412,7 +545,7 @@ export interface ChallengedRequest<R extends { readonly status: number }> {
  */
 export async function sendAnsweringChallenge<R extends { readonly status: number }>(
   request: ChallengedRequest<R>,
-  signal?: AbortSignal,
+  signal?: Cancellation,
 ): Promise<R> {
   signal?.throwIfAborted();
   const response = await untilAborted(request.send(), signal);

@@ -151,7 +151,10 @@ export class HttpFront {
   #track(socket: Socket): void {
     guardSocket(socket);
     // A socket can come back (POCO hands a refused upgrade's socket back to HTTP): once only.
-    if (!socket.listeners('close').includes(this.#untrack)) socket.on('close', this.#untrack);
+    // A socket in the set has the listener (`#forget` removes both), so the set says it without
+    // the array `listeners()` would copy for every connection.
+    if (this.#httpSockets.has(socket)) return;
+    socket.on('close', this.#untrack);
     this.#httpSockets.add(socket);
   }
 }

@@ -48,9 +48,32 @@ export function reasonPhrase(status: number): string {
   return http.STATUS_CODES[status] ?? 'Unknown';
 }
 
-/** Writes the 101 that accepts a WebSocket handshake (the headers are checked first). */
-export function writeSwitchingProtocols(socket: Socket, headers: HeaderList): void {
-  socket.write(formatHead(101, reasonPhrase(101), headers));
+/** The 101's head up to its accept value: the same bytes in every accepted handshake. */
+const SWITCHING_PROTOCOLS =
+  'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+  'Sec-WebSocket-Accept: ';
+
+/**
+ * Writes the 101 that accepts a WebSocket handshake: RFC 6455 §4.2.2's head, with the
+ * subprotocol and extensions when given (checked as any header value is, first; the accept value
+ * is base64, which needs no check). One string from a constant prefix, written as latin1: no
+ * header list to walk and check, no UTF-8 encoding.
+ */
+export function writeAcceptance(
+  socket: Socket,
+  accept: string,
+  options: { readonly protocol?: string; readonly extensions?: string } = {},
+): void {
+  let head = `${SWITCHING_PROTOCOLS}${accept}\r\n`;
+  if (options.protocol !== undefined) {
+    http.validateHeaderValue('Sec-WebSocket-Protocol', options.protocol);
+    head += `Sec-WebSocket-Protocol: ${options.protocol}\r\n`;
+  }
+  if (options.extensions !== undefined) {
+    http.validateHeaderValue('Sec-WebSocket-Extensions', options.extensions);
+    head += `Sec-WebSocket-Extensions: ${options.extensions}\r\n`;
+  }
+  socket.write(`${head}\r\n`, 'latin1');
 }
 
 export interface Refusal {

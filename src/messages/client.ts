@@ -16,6 +16,7 @@
 import type tls from 'node:tls';
 import {
   ConnectError,
+  Deadline,
   HttpConnection,
   ResponseError,
   openConnection,
@@ -249,15 +250,18 @@ export async function connect(
   const timeoutMs = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
 
   // The handshake's deadline: aborting stops the 401 loop and whatever it waits for.
-  const deadline = new AbortController();
-  const http = new HttpConnection(() =>
-    openConnection({
-      target: { host: target.host, port: target.port },
-      ...(target.secure ? { tls: options.tls ?? {} } : {}),
-      ...(proxy === undefined ? {} : { proxy }),
-      timeoutMs: 0, // the handshake's own deadline covers the connection
-      signal: deadline.signal,
-    }),
+  const deadline = new Deadline();
+  // No http.Agent: the connection lives for this handshake (and its 401 retry) only.
+  const http = new HttpConnection(
+    () =>
+      openConnection({
+        target: { host: target.host, port: target.port },
+        ...(target.secure ? { tls: options.tls ?? {} } : {}),
+        ...(proxy === undefined ? {} : { proxy }),
+        timeoutMs: 0, // the handshake's own deadline covers the connection
+        signal: deadline,
+      }),
+    { agent: false },
   );
   const timer =
     timeoutMs > 0
@@ -266,11 +270,11 @@ export async function connect(
   const responses: Array<Promise<ReceivedResponse>> = [];
   try {
     return await handshake(http, target, options, protocols, compression, extra, credentials, {
-      signal: deadline.signal,
+      signal: deadline,
       responses,
     });
   } catch (error) {
-    deadline.abort(error);
+    deadline.abort(error instanceof Error ? error : new Error(String(error)));
     http.reset();
     // A 101 that arrives after the deadline must not leave an open connection behind.
     for (const late of responses)
@@ -295,7 +299,7 @@ async function handshake(
   compression: CompressionOffer | null,
   extra: Array<[string, string]>,
   credentials: Credentials | undefined,
-  attempt: { signal: AbortSignal; responses: Array<Promise<ReceivedResponse>> },
+  attempt: { signal: Deadline; responses: Array<Promise<ReceivedResponse>> },
 ): Promise<WebSocketConnection> {
   const key = createKey();
   let authorization: string | undefined =

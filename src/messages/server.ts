@@ -31,20 +31,12 @@ import type tls from 'node:tls';
 import { asyncDisposeSymbol } from '../io/disposal.js';
 import { HttpFront } from '../io/http-server.js';
 import { guardSocket } from '../io/guard.js';
-import {
-  earlierResponses,
-  writeRefusal,
-  writeSwitchingProtocols,
-  type Refusal,
-} from '../io/upgrade.js';
+import { earlierResponses, writeAcceptance, writeRefusal, type Refusal } from '../io/upgrade.js';
 import { CloseCode } from '../protocol/constants.js';
 import { InvalidArgumentError, type HandshakeError } from '../protocol/errors.js';
-import {
-  acceptResponseHeaders,
-  checkUpgradeRequest,
-  rejectionResponse,
-} from '../protocol/handshake/server.js';
+import { checkUpgradeRequest, rejectionResponse } from '../protocol/handshake/server.js';
 import type { ExtensionOffer } from '../protocol/handshake/headers.js';
+import { rawHeaderLookup } from '../protocol/handshake/header-lookup.js';
 import {
   CompressionBudget,
   acceptCompression,
@@ -390,13 +382,16 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       return refuse({ status: 503, body: 'The server is shutting down' });
     if (!this.#pathMatches(request)) return refuse({ status: 404 });
 
+    // The few fields read from `rawHeaders` directly: `request.headers` is an object node:http
+    // builds on first access (every name lower-cased), left for the application's hooks to pay.
+    const headers = rawHeaderLookup(request.rawHeaders);
     const check = checkUpgradeRequest(
-      { method: request.method ?? '', httpVersion: request.httpVersion, headers: request.headers },
+      { method: request.method ?? '', httpVersion: request.httpVersion, headers },
       'rfc',
     );
     if (!check.ok) return refuse(handshakeRejection(check.error), check.error);
 
-    const origin = request.headers.origin ?? '';
+    const origin = headers('origin') ?? '';
     const allowed = this.#options.origins;
     if (allowed !== undefined && !allowed.some((o) => o.toLowerCase() === origin.toLowerCase()))
       return refuse({ status: 403, body: 'Origin not allowed' });
@@ -448,13 +443,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     // the client may not use them (RFC 6455 §9.1).
     const compression = this.#negotiateCompression(check.extensions);
     const extensions = compression?.header ?? '';
-    writeSwitchingProtocols(
-      socket,
-      acceptResponseHeaders(check.accept, {
-        ...(protocol === undefined ? {} : { protocol }),
-        ...(compression === null ? {} : { extensions }),
-      }),
-    );
+    writeAcceptance(socket, check.accept, {
+      ...(protocol === undefined ? {} : { protocol }),
+      ...(compression === null ? {} : { extensions }),
+    });
     const connection = WebSocketConnection.create(
       socket,
       'server',

@@ -13,6 +13,7 @@ import { describe, it } from 'node:test';
 import tls from 'node:tls';
 import {
   ConnectError,
+  Deadline,
   HttpConnection,
   ResponseError,
   openConnection,
@@ -160,6 +161,45 @@ describe('sendAnsweringChallenge (the 401 loop)', () => {
       (error: unknown) => error === reason,
     );
     assert.equal(s.sends(), 0);
+  });
+});
+
+describe('Deadline', () => {
+  it('aborts once: listeners called once, the first reason kept, throwIfAborted throws it', () => {
+    const deadline = new Deadline();
+    let calls = 0;
+    const removed = () => calls++;
+    deadline.addEventListener('abort', () => calls++);
+    deadline.addEventListener('abort', removed);
+    deadline.removeEventListener('abort', removed);
+    assert.equal(deadline.aborted, false);
+    deadline.throwIfAborted(); // nothing yet
+    const reason = new Error('deadline');
+    deadline.abort(reason);
+    deadline.abort(new Error('second'));
+    assert.equal(calls, 1);
+    assert.equal(deadline.aborted, true);
+    assert.equal(deadline.reason, reason);
+    assert.throws(
+      () => deadline.throwIfAborted(),
+      (error: unknown) => error === reason,
+    );
+    deadline.addEventListener('abort', () => calls++); // after the fact: never called
+    deadline.abort(reason);
+    assert.equal(calls, 1);
+  });
+
+  it('untilAborted on a Deadline rejects with its reason as soon as it aborts', async () => {
+    const deadline = new Deadline();
+    const outcome = untilAborted(new Promise<string>(() => undefined), deadline);
+    assert.equal(await settlesWithin(outcome, 30), false);
+    const reason = new Error('aborted');
+    deadline.abort(reason);
+    await assert.rejects(within(outcome, 100), (error: unknown) => error === reason);
+    await assert.rejects(
+      within(untilAborted(Promise.resolve(1), deadline), 100),
+      (error: unknown) => error === reason,
+    );
   });
 });
 

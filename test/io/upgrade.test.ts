@@ -10,12 +10,13 @@ import { describe, it } from 'node:test';
 import {
   earlierResponses,
   formatHead,
+  writeAcceptance,
   writeRefusal,
-  writeSwitchingProtocols,
 } from '../../src/io/upgrade.js';
 import { RawClient, upgradeRequest } from '../helpers/raw-client.js';
 import { delay, settlesWithin, tcpPair, waitFor, within } from '../helpers/wait.js';
 import { guardSocket } from '../../src/io/guard.js';
+import { rawHeaderLookup } from '../../src/protocol/handshake/header-lookup.js';
 
 const ACCEPT: Array<[string, string]> = [
   ['Upgrade', 'websocket'],
@@ -73,27 +74,71 @@ describe('formatHead', () => {
   });
 });
 
-describe('writeSwitchingProtocols', () => {
-  it('a CR/LF in a header value throws, and not one byte reaches the socket', async () => {
+describe('writeAcceptance', () => {
+  it('a CR/LF in the subprotocol or extensions throws, and not one byte reaches the socket', async () => {
     const { server, client } = await loopback();
     try {
-      assert.throws(
-        () =>
-          writeSwitchingProtocols(server, [...ACCEPT, ['X-Evil', 'x\r\nSet-Cookie: session=evil']]),
-        (error: unknown) => codeOf(error) === 'ERR_INVALID_CHAR',
-      );
+      const accept = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
+      for (const options of [
+        { protocol: 'chat\r\nSet-Cookie: session=evil' },
+        { extensions: 'permessage-deflate\r\nSet-Cookie: session=evil' },
+      ])
+        assert.throws(
+          () => writeAcceptance(server, accept, options),
+          (error: unknown) => codeOf(error) === 'ERR_INVALID_CHAR',
+        );
       assert.equal(server.bytesWritten, 0);
       assert.equal(server.writableLength, 0);
       await delay(50);
       assert.equal(client.pending, 0, 'the client received nothing');
-      // The socket is still usable: a valid 101 goes out whole.
-      writeSwitchingProtocols(server, ACCEPT);
+      // The socket is still usable: a valid 101 goes out whole, in RFC 6455 §4.2.2's order.
+      writeAcceptance(server, accept, { protocol: 'chat', extensions: 'permessage-deflate' });
       const head = await client.readHead(3000);
       assert.equal(head.statusLine, 'HTTP/1.1 101 Switching Protocols');
-      assert.deepEqual(head.headers, ACCEPT);
+      assert.deepEqual(head.headers, [
+        ...ACCEPT,
+        ['Sec-WebSocket-Protocol', 'chat'],
+        ['Sec-WebSocket-Extensions', 'permessage-deflate'],
+      ]);
     } finally {
       server.destroy();
       client.destroy();
+    }
+  });
+});
+
+describe('rawHeaderLookup', () => {
+  it("gives what node:http's request.headers gives, repeats and letter case included", async () => {
+    const server = http.createServer();
+    try {
+      const received = new Promise<http.IncomingMessage>((resolve) =>
+        server.once('upgrade', (request: http.IncomingMessage, socket: net.Socket) => {
+          socket.destroy();
+          resolve(request);
+        }),
+      );
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as net.AddressInfo;
+      const client = await RawClient.connect(port);
+      client.write(
+        'GET /x HTTP/1.1\r\nHost: \r\nhost: second\r\nOrigin: https://a\r\norigin: https://b\r\n' +
+          'Connection: keep-alive\r\nconnection: Upgrade\r\nUpgrade: websocket\r\n' +
+          'Sec-WebSocket-Key: k\r\nSEC-WEBSOCKET-KEY: j\r\nSec-WebSocket-Version: 13\r\n' +
+          'Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b\r\nUser-Agent: one\r\n' +
+          'User-Agent: two\r\nAuthorization: x\r\nauthorization: y\r\n\r\n',
+      );
+      const request = await within(received, 3000, 'the upgrade request');
+      client.destroy();
+      const lookup = rawHeaderLookup(request.rawHeaders);
+      const names = [...new Set(request.rawHeaders.filter((_, i) => i % 2 === 0))].map((name) =>
+        name.toLowerCase(),
+      );
+      for (const name of [...names, 'sec-websocket-extensions'])
+        assert.equal(lookup(name), request.headers[name], name);
+      assert.equal(lookup('host'), '', 'the first Host, as node:http keeps it');
+      assert.equal(lookup('sec-websocket-key'), 'k, j');
+    } finally {
+      server.close();
     }
   });
 });

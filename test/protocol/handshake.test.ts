@@ -1,5 +1,6 @@
 // The opening handshake (RFC 6455 §4, §9.1, §11.3) and POCO's checks (poco-behaviour.md §7, §8).
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { HandshakeError, type HandshakeErrorReason } from '../../src/protocol/errors.js';
 import {
@@ -42,6 +43,18 @@ const SAMPLE_ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
 describe('RFC 6455 §4.1, §4.2.2: key and accept', () => {
   it('computeAccept: the RFC sample', () => {
     assert.equal(computeAccept(SAMPLE_KEY), SAMPLE_ACCEPT);
+  });
+
+  it('computeAccept: a key with characters past ASCII is hashed from its latin1 octets', () => {
+    // POCO's policy takes any non-blank key; node:http gives header octets as latin1 characters.
+    for (const key of ['clé-\u00ff', 'a\u0080b', `${SAMPLE_KEY}\u00e9`])
+      assert.equal(
+        computeAccept(key),
+        createHash('sha1')
+          .update(Buffer.from(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`, 'latin1'))
+          .digest('base64'),
+        JSON.stringify(key),
+      );
   });
 
   it('createKey: 16 random bytes, base64, 24 characters ending "=="', () => {

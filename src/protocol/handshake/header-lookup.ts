@@ -18,6 +18,19 @@ export type HeaderSource =
 /** A {@link HeaderLookup} over any {@link HeaderSource}; names are matched case-insensitively. */
 export function headerLookup(source: HeaderSource): HeaderLookup {
   if (typeof source === 'function') return source;
+  if (Array.isArray(source)) {
+    // Pairs in an array (a response's headers): scanned on each call, as `rawHeaderLookup`
+    // does, rather than copied into a map that a handshake's few lookups would not repay.
+    const pairs = source as ReadonlyArray<readonly [string, string]>;
+    return (name) => {
+      let value: string | undefined;
+      for (const [field, fieldValue] of pairs) {
+        if (field.length !== name.length || field.toLowerCase() !== name) continue;
+        value = value === undefined ? fieldValue : `${value}, ${fieldValue}`;
+      }
+      return value;
+    };
+  }
   if (Symbol.iterator in source) {
     const map = new Map<string, string>();
     for (const [name, value] of source as Iterable<readonly [string, string]>) {
@@ -35,4 +48,53 @@ export function headerLookup(source: HeaderSource): HeaderLookup {
     byLowerCase.set(key.toLowerCase(), typeof value === 'string' ? value : value.join(', '));
   }
   return (name) => byLowerCase.get(name);
+}
+
+/**
+ * Fields of which node:http keeps the first occurrence only (`IncomingMessage.headers` drops
+ * the repeats); every other field's repeats are joined with ", ".
+ */
+const FIRST_ONLY = new Set([
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
+]);
+
+/**
+ * A {@link HeaderLookup} straight over node:http's `rawHeaders` (name, value, name, value...):
+ * the values `IncomingMessage.headers` would give for the fields a handshake reads, without
+ * building that object (node:http builds it on first access, lower-casing every name) or a map
+ * of every field. Each call scans the list: a handshake asks for a handful of fields, and
+ * node:http bounds how many a request may have.
+ */
+export function rawHeaderLookup(raw: readonly string[]): HeaderLookup {
+  return (name) => {
+    let value: string | undefined;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const field = raw[i];
+      if (field.length !== name.length || field.toLowerCase() !== name) continue;
+      if (value === undefined) {
+        value = raw[i + 1];
+        if (FIRST_ONLY.has(name)) return value;
+      } else {
+        value = `${value}, ${raw[i + 1]}`;
+      }
+    }
+    return value;
+  };
 }

@@ -154,6 +154,8 @@ export function parseTokenList(value: string, header = 'token list'): string[] {
 export function hasToken(value: string | undefined, token: string): boolean {
   if (value === undefined) return false;
   const wanted = token.toLowerCase();
+  // The usual value is the token alone (`Upgrade: websocket`): no split, no array.
+  if (value.length === wanted.length && value.toLowerCase() === wanted) return true;
   for (const element of value.split(',')) if (element.trim().toLowerCase() === wanted) return true;
   return false;
 }

@@ -66,6 +66,7 @@ export type UpgradeCheck =
     };
 
 function isHttp11OrLater(version: string): boolean {
+  if (version === '1.1') return true; // nearly every request: no split, no array
   const [major, minor] = version.split('.').map(Number);
   return major !== undefined && minor !== undefined && (major > 1 || (major === 1 && minor >= 1));
 }
