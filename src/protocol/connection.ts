@@ -141,6 +141,23 @@ export const POCO_POLICY: ConnectionPolicy = Object.freeze({
   allowedRsvBits: 0,
 });
 
+const POLICY_KEYS = Object.keys(RFC_POLICY) as (keyof ConnectionPolicy)[];
+
+/** The policy of the connection made last: the next one made with the same options shares it. */
+let lastPolicy: ConnectionPolicy = RFC_POLICY;
+
+/**
+ * `RFC_POLICY` with `overrides`, as one object shared by the connections made alike in a row: a
+ * server makes every connection with the same options, and a policy of its own per connection
+ * was 56 bytes of each idle connection's heap (bench/README.md, issue 12).
+ */
+function policyWith(overrides: Partial<ConnectionPolicy>): ConnectionPolicy {
+  const policy = { ...RFC_POLICY, ...overrides };
+  const last = lastPolicy;
+  for (const key of POLICY_KEYS) if (policy[key] !== last[key]) return (lastPolicy = policy);
+  return last;
+}
+
 /**
  * A {@link Connection}'s options: any of the {@link ConnectionPolicy} fields (overriding
  * {@link RFC_POLICY}'s), plus the bytes that came with the handshake, the mask source and the
@@ -327,7 +344,7 @@ export class Connection {
   constructor(role: Role, options: ConnectionOptions = {}) {
     this.role = role;
     const { initialBytes, mask, deflate, ...overrides } = options;
-    this.policy = { ...RFC_POLICY, ...overrides };
+    this.policy = policyWith(overrides);
     if (deflate !== undefined && !this.policy.reassemble)
       throw new InvalidArgumentError(
         'INVALID_OPTION',
