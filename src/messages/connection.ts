@@ -148,6 +148,12 @@ export const HANDLER_FAILED: unique symbol = Symbol('wsnet.handlerFailed');
 /** @internal where a connection reports errors from the application's listeners. */
 export interface ListenerErrorSink {
   listenerFailed(error: Error, connection: WebSocketConnection): void;
+  /**
+   * `connection` closed; called just before its 'close' event (a server stops tracking it). A
+   * call, not a `once('close')` listener: that listener, its closure and once-wrapper were about
+   * 300 bytes of each idle connection's heap (bench/README.md, issue 12).
+   */
+  connectionClosed?(connection: WebSocketConnection): void;
 }
 
 const DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024;
@@ -753,6 +759,7 @@ export class WebSocketConnection
       else this.#endOfIteration().then(receiver.resolve, receiver.reject);
     }
     this.#resolveClosed?.(status);
+    this.#sink?.connectionClosed?.(this);
     this.#emitSafely('close', status.code, status.reason, status.wasClean);
   }
 
