@@ -8,7 +8,8 @@
  * `--hold 16s` (how long the connections are held before the measure),
  * `--servers messages,ws,messages-deflate,ws-deflate` (or `poco`), `--snapshot DIR` (heap
  * snapshots of each server before and while holding, and a table of the heap per connection by
- * class).
+ * class; the first snapshot's writing grows the C heap, which the connections then reuse, so
+ * take RSS per connection from a run without it).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
