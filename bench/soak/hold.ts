@@ -6,11 +6,13 @@
  * garbage collections, divided by the connections the server still held) and the open rate.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Child } from './children.js';
 import type { HoldJob } from './client-process.js';
+import { heapClasses, perConnection, type ClassPerConnection } from './heap-classes.js';
 import type { Sample } from './server-process.js';
 
-export type HoldServer = 'messages' | 'messages-deflate' | 'ws' | 'ws-deflate';
+export type HoldServer = 'messages' | 'messages-deflate' | 'poco' | 'ws' | 'ws-deflate';
 
 export interface HoldOptions {
   server: HoldServer;
@@ -26,6 +28,12 @@ export interface HoldOptions {
   /** How long the connections are held before the measure. Default 3 heartbeats. */
   holdMs?: number;
   messageSize?: number;
+  /**
+   * A directory for heap snapshots of the server (`<server>-before.heapsnapshot`, before the
+   * clients connect, and `<server>-held.heapsnapshot`, at the measure): the result then has the
+   * heap per connection by class.
+   */
+  snapshotDir?: string;
 }
 
 export interface HoldResult {
@@ -53,6 +61,8 @@ export interface HoldResult {
   firstFailure: string;
   before: Sample;
   after: Sample;
+  /** With `snapshotDir`: the heap per connection by class (self sizes), largest first. */
+  classes?: { rows: ClassPerConnection[]; total: number };
 }
 
 interface Opened {
@@ -104,6 +114,13 @@ export async function runHold(options: HoldOptions): Promise<HoldResult> {
       children.push(client);
       clients.push(client);
     }
+    const snapshot = (name: string) =>
+      server.ask<string>(
+        { snapshot: path.join(options.snapshotDir!, `${options.server}-${name}.heapsnapshot`) },
+        'snapshot',
+        300_000,
+      );
+    const beforeSnapshot = options.snapshotDir === undefined ? '' : await snapshot('before');
     const before = await server.ask<Sample>({ sample: true }, 'sample');
     const overflowsBefore = listenOverflows();
     const opened = await Promise.all(
@@ -126,6 +143,8 @@ export async function runHold(options: HoldOptions): Promise<HoldResult> {
     const overflows = listenOverflows() - overflowsBefore;
     await sleep(options.holdMs ?? 3 * heartbeatMs + 1000);
     const after = await server.ask<Sample>({ sample: true }, 'sample', 120_000);
+    // The snapshot after the sample, so that the sample's RSS is not the snapshot's.
+    const heldSnapshot = options.snapshotDir === undefined ? '' : await snapshot('held');
     const released = await Promise.all(
       clients.map((client) => client.ask<Released>({ release: true }, 'released', 120_000)),
     );
@@ -163,6 +182,10 @@ export async function runHold(options: HoldOptions): Promise<HoldResult> {
       firstFailure,
       before,
       after,
+      classes:
+        options.snapshotDir === undefined
+          ? undefined
+          : perConnection(heapClasses(beforeSnapshot), heapClasses(heldSnapshot), held),
     };
   } finally {
     await Promise.all(children.map((child) => child.kill()));

@@ -1,10 +1,13 @@
 /**
  * The server child of the hold and soak runs: `node server-process.js <kind> <heartbeatMs>`, kind
  * `messages` (wsnet's message API), `messages-deflate` (the same, accepting permessage-deflate),
- * `ws` or `ws-deflate` (ws 8's WebSocketServer, for comparison in the hold run). Each echoes every
- * message. wsnet's server runs with a heartbeat (ping every `heartbeatMs`, a pong due within as
- * long), the way a long-lived server should; ws has none built in, so it pings every connection
- * from one interval timer, as ws's README shows. A `heartbeatMs` of 0: no heartbeat on either.
+ * `poco` (the POCO facade: an HTTPServer whose handler makes a `WebSocket` and loops
+ * receiveFrame/sendFrame, as bench/echo/server-process.ts's `wsnet`), `ws` or `ws-deflate` (ws 8's
+ * WebSocketServer, for comparison in the hold run). Each echoes every message. wsnet's message
+ * server runs with its heartbeat (ping every `heartbeatMs`, a pong due within as long), the way a
+ * long-lived server should; ws and POCO have none built in, so they ping every connection from
+ * one interval timer (ws's README's heartbeat; for POCO, a ping frame sent with `sendFrame`, each
+ * pong seen by the handler's receive loop). A `heartbeatMs` of 0: no heartbeat on any.
  *
  * It prints nothing; over IPC it sends `{ ready: port }`, then answers `{ sample: true }` with a
  * `Sample` (after two full garbage collections, so that heap figures are live data) and ends
@@ -15,6 +18,15 @@ import { readFileSync } from 'node:fs';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { WebSocketServer as WsServer, type WebSocket as WsSocket } from 'ws';
 import { WebSocketServer } from '../../src/index.js';
+import {
+  HTTPServer,
+  HTTPServerParams,
+  ServerSocket,
+  SocketAddress,
+  Timespan,
+  WebSocket,
+  type HTTPRequestHandler,
+} from '../../src/poco/index.js';
 
 const kind = process.argv[2] ?? '';
 const heartbeatMs = Number(process.argv[3] ?? 5000);
@@ -139,9 +151,77 @@ async function startWs(deflate: boolean): Promise<{ port: number; open: () => nu
   };
 }
 
+/**
+ * The POCO facade's echo server: one stateless handler whose `WebSocket` echoes every data frame
+ * until the peer's close frame (answered, as POCO applications do) or the end of the stream. Ping
+ * frames get their pong (POCO hands control frames to the application); pongs are counted. The
+ * heartbeat is the application's, as ws's: one interval that pings every open WebSocket and
+ * shuts down those that did not pong since the last round.
+ */
+async function startPoco(): Promise<{ port: number; open: () => number }> {
+  const socket = await ServerSocket.create(new SocketAddress('127.0.0.1', 0), 4096);
+  const alive = new Map<WebSocket, boolean>();
+  const OP = WebSocket.FRAME_OP_BITMASK;
+  const handler: HTTPRequestHandler = {
+    async handleRequest(request, response) {
+      const ws = new WebSocket(request, response);
+      accepted++;
+      alive.set(ws, true);
+      ws.setReceiveTimeout(new Timespan(0));
+      let code = 1006;
+      try {
+        for (;;) {
+          const { n, flags, payload } = await ws.receiveFrame();
+          if (n === 0 && flags === 0) break;
+          const op = flags & OP;
+          if (op === WebSocket.FRAME_OP_PONG) {
+            pongs++;
+            alive.set(ws, true);
+          } else if (op === WebSocket.FRAME_OP_PING) {
+            await ws.sendFrame(payload, n, WebSocket.FRAME_FLAG_FIN | WebSocket.FRAME_OP_PONG);
+          } else if (op === WebSocket.FRAME_OP_CLOSE) {
+            code = n >= 2 ? payload.readUInt16BE(0) : 1005;
+            await ws.sendFrame(payload, n, flags);
+            break;
+          } else {
+            await ws.sendFrame(payload, n, flags);
+          }
+        }
+      } catch (error) {
+        count(errors, errorKey(error as Error));
+      } finally {
+        alive.delete(ws);
+        count(closeCodes, String(code));
+      }
+    },
+  };
+  const server = new HTTPServer(
+    { createRequestHandler: () => handler },
+    socket,
+    new HTTPServerParams(),
+  );
+  server.setErrorHandler((error) => note('handlerError', error));
+  server.start();
+  if (heartbeatMs !== 0)
+    setInterval(() => {
+      for (const [ws, answered] of alive) {
+        if (!answered) {
+          void ws.shutdown().catch(() => undefined);
+          continue;
+        }
+        alive.set(ws, false);
+        ws.sendFrame('', 0, WebSocket.FRAME_FLAG_FIN | WebSocket.FRAME_OP_PING).catch(
+          () => undefined,
+        );
+      }
+    }, heartbeatMs).unref();
+  return { port: socket.address().port(), open: () => alive.size };
+}
+
 const starters: Record<string, () => Promise<{ port: number; open: () => number }>> = {
   messages: () => startWsnet(false),
   'messages-deflate': () => startWsnet(true),
+  poco: startPoco,
   ws: () => startWs(false),
   'ws-deflate': () => startWs(true),
 };

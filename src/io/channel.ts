@@ -93,6 +93,19 @@ export interface ChannelOptions {
 const CHANNEL = Symbol('wsnet.channel');
 type ChannelSocket = Duplex & { [CHANNEL]?: Channel<Duplex> };
 
+/** The bits of a {@link Channel}'s `#flags`. */
+const ChannelFlag = {
+  DEFER_FAILURE_CLOSE: 1,
+  BUDGETED: 2,
+  END_AFTER_BACKLOG: 4,
+  STARTED: 8,
+  CLOSED: 16,
+  PEER_ENDED: 32,
+  ENDED: 64,
+  CORKED: 128,
+  CONGESTED: 256,
+} as const;
+
 interface DrainWait {
   readonly promise: Promise<void>;
   readonly resolve: () => void;
@@ -106,27 +119,91 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
   #head: Uint8Array | undefined;
   readonly #closeTimeout: number;
   readonly #idleTimeout: number;
-  readonly #deferFailureClose: boolean;
-  readonly #budgeted: boolean;
   /** Reads kept for a later turn, oldest first (budgeted channels only). */
   #backlog: Uint8Array[] | null = null;
-  /** The peer's end of stream came while reads were kept: it follows them. */
-  #endAfterBacklog = false;
-  #started = false;
-  #closed = false;
-  /** The peer's end of stream was read. */
-  #peerEnded = false;
+  /**
+   * The boolean state, one bit each (`ChannelFlag`): nine fields of their own were 64 bytes of
+   * each idle connection's heap (bench/README.md, issue 12). Read and written through the
+   * accessors below, as fields would be.
+   */
+  #flags = 0;
   /** The first error of the socket. */
   #error: Error | undefined;
-  /** Our write side was ended. */
-  #ended = false;
-  #corked = false;
-  #congested = false;
   /** The reasons reading is stopped for (`ReadPause` bits). */
   #paused = 0;
   #drain: DrainWait | null = null;
   #closeTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
+
+  get #deferFailureClose(): boolean {
+    return (this.#flags & ChannelFlag.DEFER_FAILURE_CLOSE) !== 0;
+  }
+  set #deferFailureClose(on: boolean) {
+    this.#flags = on
+      ? this.#flags | ChannelFlag.DEFER_FAILURE_CLOSE
+      : this.#flags & ~ChannelFlag.DEFER_FAILURE_CLOSE;
+  }
+
+  get #budgeted(): boolean {
+    return (this.#flags & ChannelFlag.BUDGETED) !== 0;
+  }
+  set #budgeted(on: boolean) {
+    this.#flags = on ? this.#flags | ChannelFlag.BUDGETED : this.#flags & ~ChannelFlag.BUDGETED;
+  }
+
+  /** The peer's end of stream came while reads were kept: it follows them. */
+  get #endAfterBacklog(): boolean {
+    return (this.#flags & ChannelFlag.END_AFTER_BACKLOG) !== 0;
+  }
+  set #endAfterBacklog(on: boolean) {
+    this.#flags = on
+      ? this.#flags | ChannelFlag.END_AFTER_BACKLOG
+      : this.#flags & ~ChannelFlag.END_AFTER_BACKLOG;
+  }
+
+  get #started(): boolean {
+    return (this.#flags & ChannelFlag.STARTED) !== 0;
+  }
+  set #started(on: boolean) {
+    this.#flags = on ? this.#flags | ChannelFlag.STARTED : this.#flags & ~ChannelFlag.STARTED;
+  }
+
+  get #closed(): boolean {
+    return (this.#flags & ChannelFlag.CLOSED) !== 0;
+  }
+  set #closed(on: boolean) {
+    this.#flags = on ? this.#flags | ChannelFlag.CLOSED : this.#flags & ~ChannelFlag.CLOSED;
+  }
+
+  /** The peer's end of stream was read. */
+  get #peerEnded(): boolean {
+    return (this.#flags & ChannelFlag.PEER_ENDED) !== 0;
+  }
+  set #peerEnded(on: boolean) {
+    this.#flags = on ? this.#flags | ChannelFlag.PEER_ENDED : this.#flags & ~ChannelFlag.PEER_ENDED;
+  }
+
+  /** Our write side was ended. */
+  get #ended(): boolean {
+    return (this.#flags & ChannelFlag.ENDED) !== 0;
+  }
+  set #ended(on: boolean) {
+    this.#flags = on ? this.#flags | ChannelFlag.ENDED : this.#flags & ~ChannelFlag.ENDED;
+  }
+
+  get #corked(): boolean {
+    return (this.#flags & ChannelFlag.CORKED) !== 0;
+  }
+  set #corked(on: boolean) {
+    this.#flags = on ? this.#flags | ChannelFlag.CORKED : this.#flags & ~ChannelFlag.CORKED;
+  }
+
+  get #congested(): boolean {
+    return (this.#flags & ChannelFlag.CONGESTED) !== 0;
+  }
+  set #congested(on: boolean) {
+    this.#flags = on ? this.#flags | ChannelFlag.CONGESTED : this.#flags & ~ChannelFlag.CONGESTED;
+  }
 
   // The socket's listeners are shared functions that find their channel on the socket: a
   // closure each per connection would be a few hundred bytes on every one of thousands of idle

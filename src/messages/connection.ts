@@ -164,6 +164,12 @@ export const HANDLER_FAILED: unique symbol = Symbol('wsnet.handlerFailed');
 /** @internal where a connection reports errors from the application's listeners. */
 export interface ListenerErrorSink {
   listenerFailed(error: Error, connection: WebSocketConnection): void;
+  /**
+   * `connection` closed; called just before its 'close' event (a server stops tracking it). A
+   * call, not a `once('close')` listener: that listener, its closure and once-wrapper were about
+   * 300 bytes of each idle connection's heap (bench/README.md, issue 12).
+   */
+  connectionClosed?(connection: WebSocketConnection): void;
 }
 
 const DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024;
@@ -378,10 +384,14 @@ export class WebSocketConnection
 
   #pings: PendingPing[] | null = null;
   readonly #heartbeat: HeartbeatSettings | undefined;
-  /** The next beat; also the pong's deadline (repeating) when the timeout equals the interval. */
-  #heartbeatTimer: NodeJS.Timeout | undefined;
-  /** The pong's deadline, when the timeout differs from the interval. */
-  #heartbeatDeadline: NodeJS.Timeout | undefined;
+  /**
+   * The heartbeat queue this connection waits in (for its next beat, or for its pong), its
+   * neighbours there and the queue's step it is due at: see "Heartbeat" below.
+   */
+  #heartbeatQueue: HeartbeatQueue | null = null;
+  #heartbeatPrev: WebSocketConnection | null = null;
+  #heartbeatNext: WebSocketConnection | null = null;
+  #heartbeatDue = 0;
   /** The heartbeat's ping is out and no pong has come since. */
   #awaitingPong = false;
 
@@ -776,8 +786,7 @@ export class WebSocketConnection
   onChannelClosed(): void {
     const status = this.#core.closeStatus;
     this.#closedStatus = status;
-    clearTimeout(this.#heartbeatTimer); // a repeating one too
-    clearTimeout(this.#heartbeatDeadline);
+    WebSocketConnection.#leaveHeartbeat(this);
     // Made only if something waits for it: an Error captures a stack trace, a few µs that
     // most closes (nothing queued, no ping, no receiver) need not pay.
     let error: ConnectionClosedError | undefined;
@@ -793,6 +802,7 @@ export class WebSocketConnection
       else this.#endOfIteration().then(receiver.resolve, receiver.reject);
     }
     this.#resolveClosed?.(status);
+    this.#sink?.connectionClosed?.(this);
     this.#emitSafely('close', status.code, status.reason, status.wasClean);
   }
 
@@ -1028,52 +1038,100 @@ export class WebSocketConnection
 
   // --- Heartbeat ---
   //
-  // It runs on every connection by default, so a beat allocates nothing: timers made once and
-  // re-armed with refresh(), an empty ping, and a flag any pong clears (any pong proves the peer
-  // alive, RFC 6455 §5.5.3). A ping() promise per beat, its closures and a random payload, all
-  // alive until the pong, cost several KiB of RSS per idle connection (bench/README.md, hold).
+  // It runs on every connection by default, so a beat allocates nothing: an empty ping, and a
+  // flag any pong clears (any pong proves the peer alive, RFC 6455 §5.5.3). A ping() promise per
+  // beat, its closures and a random payload, all alive until the pong, cost several KiB of RSS
+  // per idle connection (bench/README.md, hold).
   //
-  // One timer per connection, not two, when the interval and the timeout are equal (the default,
-  // and the common choice): a connection waits either for its next beat or for its pong, never
-  // both, so one repeating timer serves both waits: each time it fires, a pong still awaited is
-  // overdue, else it is time for a beat; a pong restarts it (the next beat an interval later). A
-  // Timeout is about 190 bytes of heap with its argument array; at 19,800 idle connections the
-  // second one was a third of what wsnet's heap held beyond ws's (bench/README.md, issue 12).
+  // No timer per connection either: a Node Timeout with its argument array and boxed numbers is
+  // about 200 bytes, a third of what wsnet's heap held per idle connection beyond ws's (whose
+  // README pings every connection from one interval; bench/README.md, issue 12). A connection
+  // waits for one thing at a time, its next beat (an interval) or its pong (a timeout), so it
+  // waits in the one HeartbeatQueue of that duration: a list in the order the connections are
+  // due (all wait as long, so joining at the tail keeps the order), under one repeating timer
+  // that steps every 1/32 of the duration. Each step, the connections due are taken from the head:
+  // a pong still awaited is overdue, else it is time for a beat. A wait never ends early; one
+  // that starts between two steps ends up to a step (3 %) late.
 
   #scheduleHeartbeat(): void {
     const heartbeat = this.#heartbeat;
     if (heartbeat === undefined || this.#closedStatus !== undefined) return;
-    if (this.#heartbeatTimer !== undefined) this.#heartbeatTimer.refresh();
-    else if (heartbeat.timeout === heartbeat.interval)
-      this.#heartbeatTimer = setInterval(WebSocketConnection.#tick, heartbeat.interval, this);
-    else this.#heartbeatTimer = setTimeout(WebSocketConnection.#beat, heartbeat.interval, this);
+    WebSocketConnection.#waitHeartbeat(this, heartbeat.interval);
   }
 
-  /** The one repeating heartbeat timer fired: a pong overdue if one is awaited, else a beat. */
-  static #tick(connection: WebSocketConnection): void {
-    if (connection.#awaitingPong) WebSocketConnection.#pongOverdue(connection);
-    else WebSocketConnection.#beat(connection);
+  /** Puts `connection` at the tail of the queue for `duration` (out of the one it was in). */
+  static #waitHeartbeat(connection: WebSocketConnection, duration: number): void {
+    WebSocketConnection.#leaveHeartbeat(connection);
+    let queue = heartbeatQueues.get(duration);
+    if (queue === undefined) {
+      queue = new HeartbeatQueue(duration);
+      heartbeatQueues.set(duration, queue);
+    }
+    // The queue's timer starting now, or stepping now: this wait starts on a step, so it ends
+    // after exactly its steps; else up to a step later, never sooner.
+    let due = queue.step + queue.steps;
+    if (queue.timer === undefined) {
+      queue.timer = setInterval(WebSocketConnection.#stepHeartbeats, queue.stepMs, queue);
+    } else if (!queue.stepping) due++;
+    connection.#heartbeatDue = due;
+    connection.#heartbeatQueue = queue;
+    const tail = queue.tail as WebSocketConnection | null;
+    connection.#heartbeatPrev = tail;
+    if (tail === null) queue.head = connection;
+    else tail.#heartbeatNext = connection;
+    queue.tail = connection;
+  }
+
+  /** Takes `connection` out of its heartbeat queue, if it is in one; an empty queue stops. */
+  static #leaveHeartbeat(connection: WebSocketConnection): void {
+    const queue = connection.#heartbeatQueue;
+    if (queue === null) return;
+    const prev = connection.#heartbeatPrev;
+    const next = connection.#heartbeatNext;
+    if (prev === null) queue.head = next;
+    else prev.#heartbeatNext = next;
+    if (next === null) queue.tail = prev;
+    else next.#heartbeatPrev = prev;
+    connection.#heartbeatQueue = null;
+    connection.#heartbeatPrev = null;
+    connection.#heartbeatNext = null;
+    if (queue.head === null && !queue.stepping) {
+      clearInterval(queue.timer);
+      queue.timer = undefined;
+    }
+  }
+
+  /** A step of a queue's timer: each connection due is overdue for its pong, or due a beat. */
+  static #stepHeartbeats(queue: HeartbeatQueue): void {
+    queue.step++;
+    queue.stepping = true;
+    try {
+      for (;;) {
+        const connection = queue.head as WebSocketConnection | null;
+        if (connection === null || connection.#heartbeatDue > queue.step) break;
+        WebSocketConnection.#leaveHeartbeat(connection);
+        if (connection.#awaitingPong) WebSocketConnection.#pongOverdue(connection);
+        else WebSocketConnection.#beat(connection);
+      }
+    } finally {
+      queue.stepping = false;
+      if (queue.head === null) {
+        clearInterval(queue.timer);
+        queue.timer = undefined;
+      }
+    }
   }
 
   static #beat(connection: WebSocketConnection): void {
     if (connection.readyState !== ReadyState.OPEN) return;
     // Watching before it is sent: over a fast path the pong can arrive during the write itself.
     connection.#awaitingPong = true;
-    const heartbeat = connection.#heartbeat!;
-    // With one repeating timer, it fires again a timeout from now by itself.
-    if (heartbeat.timeout !== heartbeat.interval) {
-      if (connection.#heartbeatDeadline === undefined)
-        connection.#heartbeatDeadline = setTimeout(
-          WebSocketConnection.#pongOverdue,
-          heartbeat.timeout,
-          connection,
-        );
-      else connection.#heartbeatDeadline.refresh();
-    }
+    WebSocketConnection.#waitHeartbeat(connection, connection.#heartbeat!.timeout);
     try {
       connection.#channel.sendPing(EMPTY_PING);
     } catch {
       connection.#awaitingPong = false; // closing meanwhile: nothing to watch
+      WebSocketConnection.#leaveHeartbeat(connection);
     }
   }
 
@@ -1085,12 +1143,12 @@ export class WebSocketConnection
   }
 
   static #pongOverdue(connection: WebSocketConnection): void {
-    if (!connection.#awaitingPong || connection.readyState !== ReadyState.OPEN) return;
+    if (connection.readyState !== ReadyState.OPEN) return;
     if (connection.#channel.readingPaused) {
       // This side stopped reading (its inbox is full): the pong may be waiting unread behind
-      // what the application has not taken. No verdict on the peer until reading resumes (the
-      // one repeating timer looks again by itself).
-      connection.#heartbeatDeadline?.refresh();
+      // what the application has not taken. No verdict on the peer until reading resumes: it
+      // looks again a timeout later.
+      WebSocketConnection.#waitHeartbeat(connection, connection.#heartbeat!.timeout);
       return;
     }
     // No pong: the peer (or the path to it) is dead. Fail with 1011, then drop TCP.
@@ -1098,6 +1156,32 @@ export class WebSocketConnection
     connection.#channel.fail(CloseCode.INTERNAL_ERROR, 'keepalive ping timeout');
   }
 }
+
+/**
+ * The connections waiting on one heartbeat duration (beats every `interval`, or pongs due within
+ * `timeout`), in the order they are due, under one repeating timer that steps every 1/32 of it (1
+ * ms at least). The links live in the connections themselves (no node object per connection).
+ */
+class HeartbeatQueue {
+  readonly stepMs: number;
+  /** Steps from one that a wait starts on to the one it is due at. */
+  readonly steps: number;
+  /** Steps taken so far. */
+  step = 0;
+  /** Inside a step: a wait that starts now starts on one. */
+  stepping = false;
+  timer: NodeJS.Timeout | undefined;
+  head: object | null = null;
+  tail: object | null = null;
+
+  constructor(duration: number) {
+    this.stepMs = Math.max(1, duration / 32);
+    this.steps = Math.ceil(duration / this.stepMs);
+  }
+}
+
+/** One queue per heartbeat duration in use (a server's connections all share one or two). */
+const heartbeatQueues = new Map<number, HeartbeatQueue>();
 
 /**
  * @internal Reports an application error on the connection's 'error' event, else as a process

@@ -90,6 +90,7 @@ export class HTTPServerRequest extends HTTPRequest {
     super(message.method ?? 'GET', message.url ?? '/', intern(`HTTP/${message.httpVersion}`));
     const raw = message.rawHeaders;
     for (let i = 0; i + 1 < raw.length; i += 2) this.add(intern(raw[i]), intern(raw[i + 1]));
+    this.compact();
     this.#message = scope.upgradeHead === null ? message : null;
     this.#response = response;
     const socket = scope.socket;

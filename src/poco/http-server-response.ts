@@ -156,6 +156,7 @@ export class HTTPServerResponse extends HTTPResponse {
   [SEND_HEAD_ONLY](): void {
     this.#assertNotSent();
     this.send();
+    this.compact(); // its fields are kept as long as the WebSocket's handler runs
   }
 
   #assertNotSent(): void {

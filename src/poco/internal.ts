@@ -65,7 +65,10 @@ export class RequestScope {
    */
   adopt(impl: Retainable): Reference {
     const reference = new Reference(impl);
-    (this.adopted ??= []).push(reference);
+    // Made with its one element (most requests make one WebSocket): `[]` and a push would leave
+    // room for 16, kept for the connection's life.
+    if (this.adopted === null) this.adopted = [reference];
+    else this.adopted.push(reference);
     this.upgradeHead = EMPTY; // the WebSocket has them now; let the read buffer go
     return reference;
   }

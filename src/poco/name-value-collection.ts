@@ -21,6 +21,15 @@ export class NameValueCollection implements Iterable<[string, string]> {
     else this.#items[at + 1] = value;
   }
 
+  /**
+   * @internal Lets the list's spare room go, for a collection kept as long as a connection: the
+   * request and response of a WebSocket handshake live as long as their handler (the room left by
+   * appending pair by pair was 70-90 bytes of each idle POCO connection's heap).
+   */
+  compact(): void {
+    this.#items = this.#items.slice();
+  }
+
   /** Appends a pair, even if the name is already there. */
   add(name: string, value: string): void {
     this.#items.push(name, value);

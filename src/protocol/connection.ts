@@ -141,6 +141,43 @@ export const POCO_POLICY: ConnectionPolicy = Object.freeze({
   allowedRsvBits: 0,
 });
 
+/** The bits of a {@link Connection}'s `flags`. */
+const Flag = {
+  FAILED: 1,
+  EOF_RECEIVED: 2,
+  END_OUTPUT: 4,
+  DISCARDING: 8,
+  RECEIVING_MESSAGE: 16,
+  RECEIVING_TEXT: 32,
+  RECEIVING_COMPRESSED: 64,
+  SENDING_MESSAGE: 128,
+  SENDING_TEXT: 256,
+  SENDING_COMPRESSED: 512,
+  CONGESTED: 1024,
+} as const;
+
+/** `flags` with `bit` set (`on`) or cleared. */
+function withFlag(flags: number, bit: number, on: boolean): number {
+  return on ? flags | bit : flags & ~bit;
+}
+
+const POLICY_KEYS = Object.keys(RFC_POLICY) as (keyof ConnectionPolicy)[];
+
+/** The policy of the connection made last: the next one made with the same options shares it. */
+let lastPolicy: ConnectionPolicy = RFC_POLICY;
+
+/**
+ * `RFC_POLICY` with `overrides`, as one object shared by the connections made alike in a row: a
+ * server makes every connection with the same options, and a policy of its own per connection
+ * was 56 bytes of each idle connection's heap (bench/README.md, issue 12).
+ */
+function policyWith(overrides: Partial<ConnectionPolicy>): ConnectionPolicy {
+  const policy = { ...RFC_POLICY, ...overrides };
+  const last = lastPolicy;
+  for (const key of POLICY_KEYS) if (policy[key] !== last[key]) return (lastPolicy = policy);
+  return last;
+}
+
 /**
  * A {@link Connection}'s options: any of the {@link ConnectionPolicy} fields (overriding
  * {@link RFC_POLICY}'s), plus the bytes that came with the handshake, the mask source and the
@@ -279,21 +316,16 @@ export class Connection {
   /** The close this side failed the connection with (§7.1.7), if it did. */
   private failedWith: CloseInfo | undefined;
   private failureError: ProtocolError | undefined;
-  private failed = false;
-  private eofReceived = false;
-  private endOutput = false;
+  /**
+   * The boolean state, one bit each (see `Flag`): eleven fields of their own were 80 bytes of
+   * each idle connection's heap (bench/README.md, issue 12). Read and written through the
+   * accessors below, as fields would be.
+   */
+  private flags = 0;
 
   private readonly reader = new FrameReader();
   /** The header read but whose payload has not fully arrived yet. */
   private pendingHeader: FrameHeader | null = null;
-  /** After a failure, or a close frame under `strictFraming`, input is ignored (§7.1.7, §5.5.1). */
-  private discarding = false;
-
-  // The message being received.
-  private receivingMessage = false;
-  private receivingText = false;
-  /** The message being received had RSV1 on its first frame: its payload is DEFLATE data. */
-  private receivingCompressed = false;
   // Created on first use: a POCO-policy connection never needs them (memory per connection).
   private assemblerInstance: MessageAssembler | undefined;
   private receiveValidatorInstance: Utf8Validator | undefined;
@@ -304,17 +336,11 @@ export class Connection {
   private partialValidator: Utf8Validator | undefined;
   private partialChecked = 0;
 
-  // The message being sent in fragments.
-  private sendingMessage = false;
-  private sendingText = false;
-  private sendingCompressed = false;
   private sendValidatorInstance: Utf8Validator | undefined;
 
   private events: ConnectionEvent[] = [];
   private outgoing: Buffer[] = [];
 
-  /** The transport takes no more bytes for now: automatic pongs wait (see setTransportCongested). */
-  private congested = false;
   /** The payload of the latest ping not answered yet because the transport was congested. */
   private owedPong: Buffer | undefined;
 
@@ -327,7 +353,7 @@ export class Connection {
   constructor(role: Role, options: ConnectionOptions = {}) {
     this.role = role;
     const { initialBytes, mask, deflate, ...overrides } = options;
-    this.policy = { ...RFC_POLICY, ...overrides };
+    this.policy = policyWith(overrides);
     if (deflate !== undefined && !this.policy.reassemble)
       throw new InvalidArgumentError(
         'INVALID_OPTION',
@@ -357,6 +383,90 @@ export class Connection {
 
   private get sendValidator(): Utf8Validator {
     return (this.sendValidatorInstance ??= new Utf8Validator());
+  }
+
+  private get failed(): boolean {
+    return (this.flags & Flag.FAILED) !== 0;
+  }
+  private set failed(on: boolean) {
+    this.flags = withFlag(this.flags, Flag.FAILED, on);
+  }
+
+  private get eofReceived(): boolean {
+    return (this.flags & Flag.EOF_RECEIVED) !== 0;
+  }
+  private set eofReceived(on: boolean) {
+    this.flags = withFlag(this.flags, Flag.EOF_RECEIVED, on);
+  }
+
+  private get endOutput(): boolean {
+    return (this.flags & Flag.END_OUTPUT) !== 0;
+  }
+  private set endOutput(on: boolean) {
+    this.flags = withFlag(this.flags, Flag.END_OUTPUT, on);
+  }
+
+  /** After a failure, or a close frame under `strictFraming`, input is ignored (§7.1.7, §5.5.1). */
+  private get discarding(): boolean {
+    return (this.flags & Flag.DISCARDING) !== 0;
+  }
+  private set discarding(on: boolean) {
+    this.flags = withFlag(this.flags, Flag.DISCARDING, on);
+  }
+
+  /** A message is being received. */
+  private get receivingMessage(): boolean {
+    return (this.flags & Flag.RECEIVING_MESSAGE) !== 0;
+  }
+  private set receivingMessage(on: boolean) {
+    this.flags = withFlag(this.flags, Flag.RECEIVING_MESSAGE, on);
+  }
+
+  private get receivingText(): boolean {
+    return (this.flags & Flag.RECEIVING_TEXT) !== 0;
+  }
+  private set receivingText(on: boolean) {
+    this.flags = withFlag(this.flags, Flag.RECEIVING_TEXT, on);
+  }
+
+  /** The message being received had RSV1 on its first frame: its payload is DEFLATE data. */
+  private get receivingCompressed(): boolean {
+    return (this.flags & Flag.RECEIVING_COMPRESSED) !== 0;
+  }
+  private set receivingCompressed(on: boolean) {
+    this.flags = withFlag(this.flags, Flag.RECEIVING_COMPRESSED, on);
+  }
+
+  /** A message is being sent in fragments. */
+  private get sendingMessage(): boolean {
+    return (this.flags & Flag.SENDING_MESSAGE) !== 0;
+  }
+  private set sendingMessage(on: boolean) {
+    this.flags = withFlag(this.flags, Flag.SENDING_MESSAGE, on);
+  }
+
+  private get sendingText(): boolean {
+    return (this.flags & Flag.SENDING_TEXT) !== 0;
+  }
+  private set sendingText(on: boolean) {
+    this.flags = withFlag(this.flags, Flag.SENDING_TEXT, on);
+  }
+
+  private get sendingCompressed(): boolean {
+    return (this.flags & Flag.SENDING_COMPRESSED) !== 0;
+  }
+  private set sendingCompressed(on: boolean) {
+    this.flags = withFlag(this.flags, Flag.SENDING_COMPRESSED, on);
+  }
+
+  /**
+   * The transport takes no more bytes for now: automatic pongs wait (see setTransportCongested).
+   */
+  private get congested(): boolean {
+    return (this.flags & Flag.CONGESTED) !== 0;
+  }
+  private set congested(on: boolean) {
+    this.flags = withFlag(this.flags, Flag.CONGESTED, on);
   }
 
   // --- State ---
