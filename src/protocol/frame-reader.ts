@@ -88,7 +88,7 @@ export class FrameReader {
    * gathered so far can be checked in place ({@link gatheredPayload}, UTF-8 fail-fast) instead of
    * being copied to be looked at. The buffer is allocated when the first read of the frame
    * arrives, at the length its header declared (which the caller has judged against its limits);
-   * for a large frame, once enough of it has arrived ({@link GATHER_RESERVE_RATIO}).
+   * for a large frame, once an eighth of it has arrived.
    * Off by default: {@link bufferedBytes} then counts every byte not read as a whole frame, as
    * POCO's `available()` expects (gathered bytes count in it too).
    */
@@ -260,7 +260,7 @@ export class FrameReader {
   /**
    * The payload bytes gathered so far, unmasked, of the frame whose payload is still arriving
    * (with {@link gatherPartialPayloads}): a view, not a copy. Null while none is (gathering has
-   * not started yet for a large frame: see {@link GATHER_RESERVE_RATIO}).
+   * not started yet: a large frame's buffer waits for an eighth of it).
    */
   gatheredPayload(): Buffer | null {
     return this.gathering === null ? null : this.gathering.subarray(0, this.gathered);

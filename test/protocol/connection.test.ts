@@ -503,6 +503,41 @@ describe('RFC 6455 §5.6, §8.1: text must be UTF-8', () => {
     assert.equal(toHex(outgoing(s)), '88 02 03 ef');
   });
 
+  it('a frame checked in part while it arrived has only its rest validated, and fails there', () => {
+    const s = server();
+    const valid = Buffer.from('κόσμε');
+    const frame = fromClient(0x81, Buffer.concat([valid, Buffer.alloc(40, 0x62), hex('ff')]));
+    assert.deepEqual(receive(s, frame.subarray(0, 6 + valid.length + 10)), []);
+    // The rest completes the frame: its last byte is invalid.
+    assert.deepEqual(receive(s, frame.subarray(6 + valid.length + 10)), [
+      ['failure', 'INVALID_UTF8', 1007],
+    ]);
+  });
+
+  it('a fragment checked in part hands its UTF-8 state on to the next fragment', () => {
+    const s = server();
+    const euro = Buffer.from('€');
+    // The first fragment ends inside '€' and arrives in two reads (checked in part, then its
+    // rest); the continuation finishes the code point.
+    const first = fromClient(0x01, Buffer.concat([Buffer.from('κόσμε'), euro.subarray(0, 2)]));
+    assert.deepEqual(receive(s, first.subarray(0, 9), first.subarray(9)), []);
+    assert.deepEqual(receive(s, fromClient(0x80, euro.subarray(2))), [['text', 'κόσμε€']]);
+  });
+
+  it('fails fast inside a large frame before its buffer is made (an eighth has not arrived)', () => {
+    const s = server();
+    const payload = Buffer.alloc(1 << 20, 0x61);
+    payload[10] = 0xff;
+    const frame = fromClient(0x81, payload);
+    // 14 header bytes (2 + 8 length + 4 mask) and 100 of the 1 MiB: checked in a copy.
+    assert.deepEqual(receive(s, frame.subarray(0, 114)), [['failure', 'INVALID_UTF8', 1007]]);
+    // The same at a client, reading a server's unmasked frame: 10 header bytes and 100.
+    const c = client();
+    assert.deepEqual(receive(c, fromServer(0x81, payload).subarray(0, 110)), [
+      ['failure', 'INVALID_UTF8', 1007],
+    ]);
+  });
+
   it('fails fast inside an unmasked frame too (a client reading a server)', () => {
     const c = client();
     const frame = fromServer(0x81, Buffer.concat([Buffer.from('ok'), hex('c0'), Buffer.alloc(50)]));

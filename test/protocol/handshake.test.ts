@@ -209,6 +209,23 @@ describe('headerLookup', () => {
     assert.equal(headerLookup((name) => (name === 'host' ? 'h' : undefined))('host'), 'h');
   });
 
+  it('matches raw pairs by whole name, not by length alone, and reads any iterable of pairs', () => {
+    // 'Keep-Alive' has the length of 'connection': compared, not taken.
+    const pairs = headerLookup([
+      ['Keep-Alive', 'timeout=5'],
+      ['CONNECTION', 'Upgrade'],
+    ]);
+    assert.equal(pairs('connection'), 'Upgrade');
+    assert.equal(pairs('upgrade'), undefined);
+    const iterable = headerLookup(
+      new Map([
+        ['Sec-WebSocket-Protocol', 'a'],
+        ['sec-websocket-protocol', 'b'],
+      ]).entries(),
+    );
+    assert.equal(iterable('sec-websocket-protocol'), 'a, b');
+  });
+
   it('skips undefined values of a header object (node:http types allow them)', () => {
     const get = headerLookup({ Upgrade: undefined, Host: 'h' });
     assert.equal(get('upgrade'), undefined);
