@@ -30,7 +30,8 @@ const HANDSHAKES_IN_FLIGHT = 10;
 const HANDSHAKE_WARMUP_MS = 1000;
 const HANDSHAKE_LABEL = `handshakes, ${HANDSHAKES_IN_FLIGHT} in flight (connect + close)`;
 /** The server kinds bench/echo/server-process.ts runs. */
-type ServerKind = 'wsnet' | 'messages' | 'messages-iter' | 'messages-bytes' | 'ws' | 'ceiling';
+type ServerKind =
+  'wsnet' | 'messages' | 'messages-iter' | 'messages-bytes' | 'ws' | 'ceiling' | 'http-ceiling';
 /** The servers every wsnet server is compared with, in the order of the ratio columns. */
 const REFERENCES: readonly ServerKind[] = ['ws', 'ceiling'];
 
@@ -537,7 +538,7 @@ export function messagesSuite(): Promise<void> {
 
 /**
  * `npm run bench -- handshakes`: the handshake row alone, for every server kind (the POCO
- * facade, the message API, ws and the ceiling), with the servers' CPU per handshake: the quick
+ * facade, the message API, ws, the ceiling, and the ceiling behind node:http), with the servers' CPU per handshake: the quick
  * A/B for handshake work (the `echo` and `messages` suites print the same row among theirs).
  */
 export async function handshakesSuite(): Promise<void> {
@@ -546,6 +547,9 @@ export async function handshakesSuite(): Promise<void> {
     { kind: 'messages', column: 'wsnet messages' },
     { kind: 'ws', column: 'ws' },
     { kind: 'ceiling', column: 'ceiling' },
+    // node:http's parser and 'upgrade' event, then the ceiling's work: its ratio to the ceiling
+    // is what node:http alone leaves of it, for ws and wsnet alike.
+    { kind: 'http-ceiling', column: 'node:http ceiling' },
   ];
   const servers: Server[] = [];
   const loadBefore = loadAverage();

@@ -3,13 +3,15 @@
  * HTTPServer + WebSocket, echoing each frame), `messages` (the message API's WebSocketServer,
  * echoing each 'message' event), `messages-iter` (the same, echoing with `for await`),
  * `messages-bytes` (the same with `decodeText: false`: text echoed as bytes, as ws does), `ws`
- * (a WebSocketServer echoing each message) or `ceiling` (not a WebSocket server: a raw TCP echo
- * behind a real 101, the most any Node server can do here).
+ * (a WebSocketServer echoing each message), `ceiling` (not a WebSocket server: a raw TCP echo
+ * behind a real 101, the most any Node server can do here) or `http-ceiling` (the same behind
+ * node:http's parser and 'upgrade' event: the most any server on node:http can do).
  * It prints `ready <port>` and serves until its parent kills it; asked `rss` over IPC, it
  * collects garbage and answers its resident set size; asked `cpu`, its CPU time so far.
  */
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
+import http from 'node:http';
 import net from 'node:net';
 import { WebSocketServer } from 'ws';
 import { WebSocketServer as MessageServer } from '../../src/index.js';
@@ -147,6 +149,42 @@ async function startCeiling(): Promise<number> {
   return (server.address() as net.AddressInfo).port;
 }
 
+/**
+ * The ceiling of a server built on node:http, for the handshake row: node:http parses the
+ * request (llhttp, the header objects, the 'upgrade' event, as for ws's and wsnet's servers),
+ * then the handler does only what the ceiling does: compute the accept value, write the 101,
+ * and echo every byte back. What it costs over the `ceiling` is node:http's share of a
+ * handshake, which no server on node:http can avoid.
+ */
+async function startHttpCeiling(): Promise<number> {
+  const server = http.createServer((_request, response) => {
+    response.writeHead(426).end();
+  });
+  server.on('upgrade', (request: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    socket.on('error', () => undefined);
+    const key = request.headers['sec-websocket-key'];
+    if (typeof key !== 'string' || key.length === 0) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const accept = createHash('sha1')
+      .update(key + HANDSHAKE_GUID, 'latin1')
+      .digest('base64');
+    socket.setNoDelay(true);
+    socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
+    if (head.length > 0) socket.write(head);
+    socket.pipe(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, resolve);
+  });
+  return (server.address() as net.AddressInfo).port;
+}
+
 // `void connection.send(data)` above rejects when a load client goes away with a send pending:
 // of no interest here, and not a reason to crash the server.
 process.on('unhandledRejection', () => undefined);
@@ -158,6 +196,7 @@ const starters: Record<string, (() => Promise<number>) | undefined> = {
   'messages-bytes': () => startMessages(false, true),
   ws: startWs,
   ceiling: startCeiling,
+  'http-ceiling': startHttpCeiling,
 };
 const port = (await starters[impl ?? '']?.()) ?? -1;
 if (port < 0) {
