@@ -21,9 +21,21 @@ interface WasmMemory {
   buffer: ArrayBuffer;
 }
 
-/** Bytes per copy-in / XOR / copy-out round: the module's one 64 KiB memory page. */
+/** Bytes per copy-in / XOR / copy-out round. */
 const BLOCK_BYTES = 65536;
-const MEMORY_PAGES = 1;
+/**
+ * Where in the module's memory a block goes, modulo 4 KiB: this far from the target's offset.
+ * A `memcpy` whose destination lies a few bytes (1-31) after its source modulo 4 KiB runs about
+ * 3x slower (4K aliasing: each store looks like it may feed the next loads). Large buffers come
+ * from `malloc` at the same offset in their page, so a frame's payload (14 bytes into the frame)
+ * copied out of a block at offset 0 hit exactly that: 16 MiB took 9-13 ms to mask instead of
+ * 4.5-5.5 (bench/README.md, "The client's 16 MiB"). Half a page away, neither the copy in nor
+ * the copy out can be that close, whatever the two buffers' offsets.
+ */
+const ALIASING_DISTANCE = 2048;
+const PAGE_BYTES = 4096;
+/** Two 64 KiB pages: a block plus up to 4 KiB of offset. */
+const MEMORY_PAGES = 2;
 /** The kernel XORs 64 bytes (four 128-bit vectors) per loop iteration. */
 const STRIDE = 64;
 
@@ -157,19 +169,22 @@ export function instantiateSimdMasker(moduleBytes: Uint8Array): SimdMasker | nul
     return null; // No WebAssembly or no SIMD (e.g. --jitless): callers use the word loop.
   }
   const kernel = exports['mask'] as (p: number, n: number, key: number) => void;
-  const memory = Buffer.from((exports['memory'] as WasmMemory).buffer, 0, BLOCK_BYTES);
+  const memory = Buffer.from((exports['memory'] as WasmMemory).buffer, 0, BLOCK_BYTES + PAGE_BYTES);
   return {
     mask(source: Uint8Array, target: Uint8Array, key: number): void {
       const from = asBuffer(source);
       const to = target === source ? from : asBuffer(target);
       const length = source.byteLength;
       const vectorBytes = length - (length % STRIDE);
+      // Blocks are whole pages long, so one offset serves them all; kept 16-byte aligned for the
+      // kernel's vectors.
+      const start = (to.byteOffset + ALIASING_DISTANCE) & (PAGE_BYTES - 16);
       let pos = 0;
       while (pos < vectorBytes) {
         const n = Math.min(BLOCK_BYTES, vectorBytes - pos);
-        from.copy(memory, 0, pos, pos + n);
-        kernel(0, n, key);
-        memory.copy(to, pos, 0, n);
+        from.copy(memory, start, pos, pos + n);
+        kernel(start, n, key);
+        memory.copy(to, pos, start, start + n);
         pos += n;
       }
       // Every block is a multiple of 4 bytes long, so the tail starts at mask phase 0.
