@@ -24,15 +24,15 @@ interface WasmMemory {
 /** Bytes per copy-in / XOR / copy-out round. */
 const BLOCK_BYTES = 65536;
 /**
- * Where in the module's memory a block goes, modulo 4 KiB: this far from the target's offset.
- * A `memcpy` whose destination lies a few bytes (1-31) after its source modulo 4 KiB runs about
- * 3x slower (4K aliasing: each store looks like it may feed the next loads). Large buffers come
- * from `malloc` at the same offset in their page, so a frame's payload (14 bytes into the frame)
- * copied out of a block at offset 0 hit exactly that: 16 MiB took 9-13 ms to mask instead of
- * 4.5-5.5 (bench/README.md, "The client's 16 MiB"). Half a page away, neither the copy in nor
- * the copy out can be that close, whatever the two buffers' offsets.
+ * A block goes at a random 16-byte-aligned offset in the first 4 KiB of the module's memory,
+ * drawn per call. A `memcpy` whose destination lies 1-31 bytes after its source modulo 4 KiB
+ * runs about 3x slower (4K aliasing: each store looks as if it may feed the next loads), and
+ * large buffers come from `malloc` at page offsets that repeat: with blocks always at offset 0,
+ * a 16 MiB client frame (payload 14 bytes in) took 9-13 ms to mask instead of 4.5-5.5
+ * (bench/README.md, "The client's 16 MiB"). No fixed offset avoids that for every pair of
+ * buffers (their page offsets are not visible from JavaScript); a random one makes it rare
+ * (3 offsets in 256 measured slow for a given pair of buffers) instead of systematic.
  */
-const ALIASING_DISTANCE = 2048;
 const PAGE_BYTES = 4096;
 /** Two 64 KiB pages: a block plus up to 4 KiB of offset. */
 const MEMORY_PAGES = 2;
@@ -176,9 +176,9 @@ export function instantiateSimdMasker(moduleBytes: Uint8Array): SimdMasker | nul
       const to = target === source ? from : asBuffer(target);
       const length = source.byteLength;
       const vectorBytes = length - (length % STRIDE);
-      // Blocks are whole pages long, so one offset serves them all; kept 16-byte aligned for the
+      // Blocks are whole pages long, so one offset serves them all; 16-byte aligned for the
       // kernel's vectors.
-      const start = (to.byteOffset + ALIASING_DISTANCE) & (PAGE_BYTES - 16);
+      const start = Math.floor(Math.random() * (PAGE_BYTES / 16)) * 16;
       let pos = 0;
       while (pos < vectorBytes) {
         const n = Math.min(BLOCK_BYTES, vectorBytes - pos);
