@@ -267,13 +267,23 @@ export class FrameReader {
   }
 
   /**
-   * A copy of the payload bytes buffered so far from position `from` on, unmasked, without
-   * consuming anything: for checking a frame's start before its end has arrived (UTF-8 fail-fast
-   * inside a text frame). Empty if nothing past `from` is buffered.
+   * The payload bytes buffered so far from position `from` on, unmasked, without consuming
+   * anything: for checking a frame's start before its end has arrived (UTF-8 fail-fast inside a
+   * text frame). Empty if nothing past `from` is buffered. Read-only: unmasked bytes that all lie
+   * in the newest chunk (a client checking each read of a server's large text frame) are a view
+   * of it, not a copy; anything else (masked, or spanning chunks) is a copy.
    */
   peekPayload(from: number, mask: ArrayLike<number> | null = null): Buffer {
     const n = this.buffered - from;
     if (n <= 0) return EMPTY;
+    if (mask === null) {
+      const lastIndex = this.chunks.length - 1;
+      const last = this.chunks[lastIndex];
+      // The newest chunk holds the last bytes buffered: all of it, or from `offset` on if it is
+      // also the oldest.
+      const inLast = lastIndex === this.first ? this.buffered : last.length;
+      if (n <= inLast) return last.subarray(last.length - n);
+    }
     const out = Buffer.allocUnsafe(n);
     this.copyTo(out, n, mask, from);
     return out;

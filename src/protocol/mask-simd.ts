@@ -21,9 +21,21 @@ interface WasmMemory {
   buffer: ArrayBuffer;
 }
 
-/** Bytes per copy-in / XOR / copy-out round: the module's one 64 KiB memory page. */
+/** Bytes per copy-in / XOR / copy-out round. */
 const BLOCK_BYTES = 65536;
-const MEMORY_PAGES = 1;
+/**
+ * A block goes at a random 16-byte-aligned offset in the first 4 KiB of the module's memory,
+ * drawn per call. A `memcpy` whose destination lies 1-31 bytes after its source modulo 4 KiB
+ * runs about 3x slower (4K aliasing: each store looks as if it may feed the next loads), and
+ * large buffers come from `malloc` at page offsets that repeat: with blocks always at offset 0,
+ * a 16 MiB client frame (payload 14 bytes in) took 9-13 ms to mask instead of 4.5-5.5
+ * (bench/README.md, "The client's 16 MiB"). No fixed offset avoids that for every pair of
+ * buffers (their page offsets are not visible from JavaScript); a random one makes it rare
+ * (3 offsets in 256 measured slow for a given pair of buffers) instead of systematic.
+ */
+const PAGE_BYTES = 4096;
+/** Two 64 KiB pages: a block plus up to 4 KiB of offset. */
+const MEMORY_PAGES = 2;
 /** The kernel XORs 64 bytes (four 128-bit vectors) per loop iteration. */
 const STRIDE = 64;
 
@@ -157,19 +169,22 @@ export function instantiateSimdMasker(moduleBytes: Uint8Array): SimdMasker | nul
     return null; // No WebAssembly or no SIMD (e.g. --jitless): callers use the word loop.
   }
   const kernel = exports['mask'] as (p: number, n: number, key: number) => void;
-  const memory = Buffer.from((exports['memory'] as WasmMemory).buffer, 0, BLOCK_BYTES);
+  const memory = Buffer.from((exports['memory'] as WasmMemory).buffer, 0, BLOCK_BYTES + PAGE_BYTES);
   return {
     mask(source: Uint8Array, target: Uint8Array, key: number): void {
       const from = asBuffer(source);
       const to = target === source ? from : asBuffer(target);
       const length = source.byteLength;
       const vectorBytes = length - (length % STRIDE);
+      // Blocks are whole pages long, so one offset serves them all; 16-byte aligned for the
+      // kernel's vectors.
+      const start = Math.floor(Math.random() * (PAGE_BYTES / 16)) * 16;
       let pos = 0;
       while (pos < vectorBytes) {
         const n = Math.min(BLOCK_BYTES, vectorBytes - pos);
-        from.copy(memory, 0, pos, pos + n);
-        kernel(0, n, key);
-        memory.copy(to, pos, 0, n);
+        from.copy(memory, start, pos, pos + n);
+        kernel(start, n, key);
+        memory.copy(to, pos, start, start + n);
         pos += n;
       }
       // Every block is a multiple of 4 bytes long, so the tail starts at mask phase 0.

@@ -237,6 +237,36 @@ describe('FrameReader', () => {
     assert.equal(toHex(reader.readPayload(5)!), '01 02 03 04 05');
   });
 
+  it('peekPayload hands out a view, not a copy, of unmasked bytes that lie in the newest chunk', () => {
+    const reader = new FrameReader(0);
+    // Chunks over memory of their own (not Node's shared pool, where a copy may land too).
+    const older = new Uint8Array(hex('01 02 03'));
+    const newest = new Uint8Array(hex('04 05 06'));
+    reader.push(older);
+    reader.push(newest);
+    const view = reader.peekPayload(4);
+    assert.equal(toHex(view), '05 06');
+    assert.equal(view.buffer, newest.buffer, 'a view of the newest chunk');
+    assert.equal(view.byteOffset, newest.byteOffset + 1);
+    const spanning = reader.peekPayload(2);
+    assert.equal(toHex(spanning), '03 04 05 06');
+    assert.notEqual(spanning.buffer, newest.buffer, 'bytes from two chunks are a copy');
+    const masked = reader.peekPayload(4, [0x10, 0x20, 0x30, 0x40]);
+    assert.equal(toHex(masked), '15 26', 'unmasked from mask phase 0 on');
+    assert.equal(toHex(newest), '04 05 06', 'masked bytes are unmasked into a copy');
+    assert.equal(reader.bufferedBytes, 6, 'nothing consumed');
+
+    // One chunk, partly consumed: the view starts where the reading stopped.
+    const single = new FrameReader(0);
+    const chunk = new Uint8Array(hex('0a 0b 0c 0d 0e'));
+    single.push(chunk);
+    assert.equal(toHex(single.readPayload(2)!), '0a 0b');
+    const rest = single.peekPayload(0);
+    assert.equal(toHex(rest), '0c 0d 0e');
+    assert.equal(rest.buffer, chunk.buffer);
+    assert.equal(toHex(single.peekPayload(1)), '0d 0e');
+  });
+
   it('drops consumed chunks from its list once over 1024 of them are used up', () => {
     // Coalescing off: every 1-byte push stays a chunk of its own, as large pushes do.
     const reader = new FrameReader(0);

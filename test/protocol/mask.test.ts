@@ -117,6 +117,26 @@ describe('RFC 6455 §5.3 masking', () => {
     assert.ok(pieces.equals(whole));
   });
 
+  it('maskInto is exact wherever its SIMD blocks land, at target offsets all over a 4 KiB page', () => {
+    // The SIMD masker puts its blocks at a random offset in its memory on each call (mask-simd.ts):
+    // many calls, so that offsets up to the end of the space it has are drawn too.
+    const length = 65536 * 2 + 100;
+    const source = pseudoRandomBytes(length, 7);
+    const expected = reference(source, MASK, 1);
+    for (let round = 0; round < 16; round++) {
+      for (const offset of [0, 14, 2047, 4095, 4096 + 14]) {
+        const target = Buffer.alloc(offset + length + 1, 0xee);
+        maskInto(source, MASK, target, offset, 1);
+        assert.ok(target.subarray(offset, offset + length).equals(expected), `offset ${offset}`);
+        assert.ok(
+          target.subarray(0, offset).every((b) => b === 0xee),
+          `before offset ${offset}`,
+        );
+        assert.equal(target[offset + length], 0xee, `after offset ${offset}`);
+      }
+    }
+  });
+
   it('maskInto writes a masked copy, at any phase, and leaves the source alone', () => {
     for (const length of [5, 100, SIMD_THRESHOLD - 1, SIMD_THRESHOLD, 10_000, 65536 + 70]) {
       for (let phase = 0; phase < 4; phase++) {
