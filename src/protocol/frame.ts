@@ -98,14 +98,18 @@ export function writeHeader(
 
 /**
  * Unmasked payloads up to this size are copied next to their header: one write of one buffer
- * costs less than a writev of two below a few KiB (measured: 10-20 % at 32 B-1 KiB).
+ * costs less than a writev of two (measured: 10-20 % at 32 B-1 KiB). Not above 256 B: the copy
+ * is a native allocation that lives until V8's next scavenge, and where such allocations pile up
+ * between long-lived ones (a server echoing once on each of thousands of new connections), glibc
+ * keeps their pages as holes in its heap: a 2 KiB limit cost 1.1 KiB of resident C heap per idle
+ * connection in the hold (bench/README.md, "The C heap (after the merge)").
  */
-export const MERGE_LIMIT = 2048;
+export const MERGE_LIMIT = 256;
 
 /**
  * Encodes one frame as the buffers to write, in order.
  *
- * Unmasked (server) frames over `MERGE_LIMIT` (2 KiB) are `[header, payload]`: the payload is not
+ * Unmasked (server) frames over `MERGE_LIMIT` (256 B) are `[header, payload]`: the payload is not
  * copied. Smaller ones, and masked (client) frames, which need a masked copy anyway (the
  * caller's buffer must not change), are one buffer: `[frame]`.
  */
