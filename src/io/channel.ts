@@ -24,6 +24,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Connection, ConnectionEvent } from '../protocol/connection.js';
 import type { BinaryData } from '../protocol/frame.js';
+import { withFlag } from '../protocol/bit-flags.js';
 import { unguardSocket } from './guard.js';
 import { overBudget } from './turn-budget.js';
 
@@ -139,16 +140,14 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
     return (this.#flags & ChannelFlag.DEFER_FAILURE_CLOSE) !== 0;
   }
   set #deferFailureClose(on: boolean) {
-    this.#flags = on
-      ? this.#flags | ChannelFlag.DEFER_FAILURE_CLOSE
-      : this.#flags & ~ChannelFlag.DEFER_FAILURE_CLOSE;
+    this.#flags = withFlag(this.#flags, ChannelFlag.DEFER_FAILURE_CLOSE, on);
   }
 
   get #budgeted(): boolean {
     return (this.#flags & ChannelFlag.BUDGETED) !== 0;
   }
   set #budgeted(on: boolean) {
-    this.#flags = on ? this.#flags | ChannelFlag.BUDGETED : this.#flags & ~ChannelFlag.BUDGETED;
+    this.#flags = withFlag(this.#flags, ChannelFlag.BUDGETED, on);
   }
 
   /** The peer's end of stream came while reads were kept: it follows them. */
@@ -156,23 +155,21 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
     return (this.#flags & ChannelFlag.END_AFTER_BACKLOG) !== 0;
   }
   set #endAfterBacklog(on: boolean) {
-    this.#flags = on
-      ? this.#flags | ChannelFlag.END_AFTER_BACKLOG
-      : this.#flags & ~ChannelFlag.END_AFTER_BACKLOG;
+    this.#flags = withFlag(this.#flags, ChannelFlag.END_AFTER_BACKLOG, on);
   }
 
   get #started(): boolean {
     return (this.#flags & ChannelFlag.STARTED) !== 0;
   }
   set #started(on: boolean) {
-    this.#flags = on ? this.#flags | ChannelFlag.STARTED : this.#flags & ~ChannelFlag.STARTED;
+    this.#flags = withFlag(this.#flags, ChannelFlag.STARTED, on);
   }
 
   get #closed(): boolean {
     return (this.#flags & ChannelFlag.CLOSED) !== 0;
   }
   set #closed(on: boolean) {
-    this.#flags = on ? this.#flags | ChannelFlag.CLOSED : this.#flags & ~ChannelFlag.CLOSED;
+    this.#flags = withFlag(this.#flags, ChannelFlag.CLOSED, on);
   }
 
   /** The peer's end of stream was read. */
@@ -180,7 +177,7 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
     return (this.#flags & ChannelFlag.PEER_ENDED) !== 0;
   }
   set #peerEnded(on: boolean) {
-    this.#flags = on ? this.#flags | ChannelFlag.PEER_ENDED : this.#flags & ~ChannelFlag.PEER_ENDED;
+    this.#flags = withFlag(this.#flags, ChannelFlag.PEER_ENDED, on);
   }
 
   /** Our write side was ended. */
@@ -188,21 +185,21 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
     return (this.#flags & ChannelFlag.ENDED) !== 0;
   }
   set #ended(on: boolean) {
-    this.#flags = on ? this.#flags | ChannelFlag.ENDED : this.#flags & ~ChannelFlag.ENDED;
+    this.#flags = withFlag(this.#flags, ChannelFlag.ENDED, on);
   }
 
   get #corked(): boolean {
     return (this.#flags & ChannelFlag.CORKED) !== 0;
   }
   set #corked(on: boolean) {
-    this.#flags = on ? this.#flags | ChannelFlag.CORKED : this.#flags & ~ChannelFlag.CORKED;
+    this.#flags = withFlag(this.#flags, ChannelFlag.CORKED, on);
   }
 
   get #congested(): boolean {
     return (this.#flags & ChannelFlag.CONGESTED) !== 0;
   }
   set #congested(on: boolean) {
-    this.#flags = on ? this.#flags | ChannelFlag.CONGESTED : this.#flags & ~ChannelFlag.CONGESTED;
+    this.#flags = withFlag(this.#flags, ChannelFlag.CONGESTED, on);
   }
 
   // The socket's listeners are shared functions that find their channel on the socket: a

@@ -57,6 +57,7 @@ import { FrameReader, type FrameHeader } from './frame-reader.js';
 import { randomMask, type MaskGenerator } from './mask.js';
 import { MessageAssembler } from './message-assembler.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
+import { withFlag } from './bit-flags.js';
 
 /** Which end of the connection this is: a client masks what it sends, a server must not. */
 export type Role = 'client' | 'server';
@@ -155,11 +156,6 @@ const Flag = {
   SENDING_COMPRESSED: 512,
   CONGESTED: 1024,
 } as const;
-
-/** `flags` with `bit` set (`on`) or cleared. */
-function withFlag(flags: number, bit: number, on: boolean): number {
-  return on ? flags | bit : flags & ~bit;
-}
 
 const POLICY_KEYS = Object.keys(RFC_POLICY) as (keyof ConnectionPolicy)[];
 
