@@ -15,7 +15,13 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { LoadConnection, clientFrame, runEchoLoad, runHandshakeLoad } from './echo/load.js';
+import {
+  LoadConnection,
+  clientFrame,
+  runEchoLoad,
+  runHandshakeLoad,
+  type WindowProbe,
+} from './echo/load.js';
 
 const ROW_MS = Number(process.env['BENCH_ECHO_MS'] ?? 1000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -265,6 +271,63 @@ function selected(workloads: readonly Workload[]): readonly Workload[] {
   return workloads.filter((w) => WORKLOAD_FILTER.some((part) => w.label.includes(part)));
 }
 
+/** One server's measured turn: resolves its rate per second; the probe brackets the counted window. */
+type Turn = (server: Server, round: number, probe: WindowProbe) => Promise<number>;
+
+/**
+ * Runs `rounds` rounds of `turn` over `servers`, alternating their order each round so that none
+ * profits from another's warm-up, and returns the medians as the three rows: the rate, the
+ * server's CPU per counted operation (when `cpuWanted`; read over IPC at the window's edges), and
+ * the load generator's CPU share. The generator is this process: its CPU time over the window's
+ * wall time is the share of one core it used (near 100 %, it was what limited the row).
+ */
+async function interleavedRounds(
+  servers: readonly Server[],
+  rounds: number,
+  cpuWanted: boolean,
+  rows: { row: Row; cpuRow: Row; generatorRow: Row },
+  turn: Turn,
+  afterTurn?: () => Promise<void>,
+): Promise<void> {
+  const samples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
+  const cpuSamples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
+  const generatorSamples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? servers : [...servers].reverse();
+    for (const server of order) {
+      let cpuStart: Promise<number> | undefined;
+      let cpuEnd: Promise<number> | undefined;
+      let counted = 0;
+      let generatorStart = process.cpuUsage();
+      let windowStart = 0;
+      let generatorShare = -1;
+      const perSecond = await turn(server, round, {
+        start: () => {
+          if (cpuWanted) cpuStart = cpu(server);
+          generatorStart = process.cpuUsage();
+          windowStart = performance.now();
+        },
+        end: (count) => {
+          const used = process.cpuUsage(generatorStart);
+          generatorShare = (used.user + used.system) / 1000 / (performance.now() - windowStart);
+          if (cpuWanted) cpuEnd = cpu(server);
+          counted = count;
+        },
+      });
+      samples.get(server.name)!.push(perSecond);
+      if (generatorShare >= 0) generatorSamples.get(server.name)!.push(generatorShare);
+      if (cpuStart !== undefined && cpuEnd !== undefined && counted > 0)
+        cpuSamples.get(server.name)!.push(((await cpuEnd) - (await cpuStart)) / counted);
+      await afterTurn?.();
+    }
+  }
+  for (const server of servers) {
+    rows.row.values[server.name] = median(samples.get(server.name)!);
+    if (cpuWanted) rows.cpuRow.values[server.name] = median(cpuSamples.get(server.name)!);
+    rows.generatorRow.values[server.name] = median(generatorSamples.get(server.name)!);
+  }
+}
+
 /**
  * The handshake row: {@link HANDSHAKES_IN_FLIGHT} loops of connect + upgrade + close against
  * each server, rounds interleaved as for the echo rows. Each handshake ends with a close
@@ -280,53 +343,24 @@ async function measureHandshakes(
   const row: Row = { label, unit: 'hs/s', values: {} };
   const cpuRow: Row = { label, unit: 'µs/hs', values: {} };
   const generatorRow: Row = { label, unit: '%', values: {} };
-  const samples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
-  const cpuSamples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
-  const generatorSamples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? servers : [...servers].reverse();
-    for (const server of order) {
-      let cpuStart: Promise<number> | undefined;
-      let cpuEnd: Promise<number> | undefined;
-      let handshakes = 0;
-      let generatorStart = process.cpuUsage();
-      let windowStart = 0;
-      let generatorShare = -1;
+  await interleavedRounds(
+    servers,
+    ROUNDS,
+    options.cpu,
+    { row, cpuRow, generatorRow },
+    async (server, round, probe) => {
       const { perSecond, failed } = await runHandshakeLoad(
         server.port,
         options.rowMs,
         HANDSHAKES_IN_FLIGHT,
-        {
-          warmupMs: round > 0 ? options.rewarmMs : HANDSHAKE_WARMUP_MS,
-          probe: {
-            start: () => {
-              if (options.cpu) cpuStart = cpu(server);
-              generatorStart = process.cpuUsage();
-              windowStart = performance.now();
-            },
-            end: (count) => {
-              const used = process.cpuUsage(generatorStart);
-              generatorShare = (used.user + used.system) / 1000 / (performance.now() - windowStart);
-              if (options.cpu) cpuEnd = cpu(server);
-              handshakes = count;
-            },
-          },
-        },
+        { warmupMs: round > 0 ? options.rewarmMs : HANDSHAKE_WARMUP_MS, probe },
       );
       if (failed > 0) console.log(`(${server.name}: ${failed} handshakes failed in a window)`);
-      samples.get(server.name)!.push(perSecond);
-      if (generatorShare >= 0) generatorSamples.get(server.name)!.push(generatorShare);
-      if (cpuStart !== undefined && cpuEnd !== undefined && handshakes > 0)
-        cpuSamples.get(server.name)!.push(((await cpuEnd) - (await cpuStart)) / handshakes);
-      // The closed connections' last packets and the server's cleanup, out of the next window.
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  for (const server of servers) {
-    row.values[server.name] = median(samples.get(server.name)!);
-    if (options.cpu) cpuRow.values[server.name] = median(cpuSamples.get(server.name)!);
-    generatorRow.values[server.name] = median(generatorSamples.get(server.name)!);
-  }
+      return perSecond;
+    },
+    // The closed connections' last packets and the server's cleanup, out of the next window.
+    () => new Promise((resolve) => setTimeout(resolve, 100)),
+  );
   return { row, cpuRow, generatorRow };
 }
 
@@ -377,57 +411,22 @@ async function compareServers(
       try {
         for (const server of servers)
           connections.set(server.name, await openConnections(server.port, workload.connections));
-        const samples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
-        const cpuSamples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
-        const generatorSamples = new Map<ServerKind, number[]>(servers.map((s) => [s.name, []]));
-        // Rounds alternate the order of the servers, so none profits from another's warm-up.
-        for (let round = 0; round < rounds; round++) {
-          const order = round % 2 === 0 ? servers : [...servers].reverse();
-          for (const server of order) {
-            let cpuStart: Promise<number> | undefined;
-            let cpuEnd: Promise<number> | undefined;
-            let messages = 0;
-            // The load generator is this process: its CPU time over the window's wall time is
-            // the share of one core it used (near 100 %, it was what limited the row).
-            let generatorStart = process.cpuUsage();
-            let windowStart = 0;
-            let generatorShare = -1;
+        await interleavedRounds(
+          servers,
+          rounds,
+          options.cpu,
+          { row, cpuRow, generatorRow },
+          async (server, round, probe) => {
             const perSecond = await runEchoLoad(
               connections.get(server.name)!,
               frame,
               workloadMs,
               workload.inFlight,
-              {
-                warmupMs: round > 0 ? options.rewarmMs : undefined,
-                probe: {
-                  start: () => {
-                    if (options.cpu) cpuStart = cpu(server);
-                    generatorStart = process.cpuUsage();
-                    windowStart = performance.now();
-                  },
-                  end: (count) => {
-                    const used = process.cpuUsage(generatorStart);
-                    generatorShare =
-                      (used.user + used.system) / 1000 / (performance.now() - windowStart);
-                    if (options.cpu) cpuEnd = cpu(server);
-                    messages = count;
-                  },
-                },
-              },
+              { warmupMs: round > 0 ? options.rewarmMs : undefined, probe },
             );
-            if (generatorShare >= 0) generatorSamples.get(server.name)!.push(generatorShare);
-            samples
-              .get(server.name)!
-              .push(workload.unit === 'MB/s' ? (perSecond * workload.size) / 1e6 : perSecond);
-            if (cpuStart !== undefined && cpuEnd !== undefined && messages > 0)
-              cpuSamples.get(server.name)!.push(((await cpuEnd) - (await cpuStart)) / messages);
-          }
-        }
-        for (const server of servers) {
-          row.values[server.name] = median(samples.get(server.name)!);
-          if (options.cpu) cpuRow.values[server.name] = median(cpuSamples.get(server.name)!);
-          generatorRow.values[server.name] = median(generatorSamples.get(server.name)!);
-        }
+            return workload.unit === 'MB/s' ? (perSecond * workload.size) / 1e6 : perSecond;
+          },
+        );
       } finally {
         for (const list of connections.values()) for (const connection of list) connection.close();
       }
