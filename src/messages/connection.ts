@@ -919,16 +919,8 @@ export class WebSocketConnection
     compress: boolean | undefined,
   ): Promise<void> {
     if (!this.#canSend()) return quietRejection(this.#closedError());
-    const channel = this.#channel;
     try {
-      const writable = binary
-        ? channel.sendBinary(
-            typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload,
-            true,
-            compress,
-          )
-        : channel.sendText(payload, true, compress);
-      if (!writable) this.#waitingForDrain = true;
+      if (!this.#sendData(binary, payload, true, compress)) this.#waitingForDrain = true;
     } catch (error) {
       return quietRejection(error);
     }
@@ -965,17 +957,29 @@ export class WebSocketConnection
   }
 
   /** Puts one message (or the close) on the wire; false if the socket is now congested. */
+  /** A message's first (or only) frame to the channel; false when the socket is congested. */
+  #sendData(
+    binary: boolean,
+    data: string | Buffer,
+    fin: boolean,
+    compress: boolean | undefined,
+  ): boolean {
+    const channel = this.#channel;
+    return binary
+      ? channel.sendBinary(
+          typeof data === 'string' ? Buffer.from(data, 'utf8') : data,
+          fin,
+          compress,
+        )
+      : channel.sendText(data, fin, compress);
+  }
+
   #perform(message: Outgoing): boolean {
     const channel = this.#channel;
     switch (message.op) {
       case 'text':
-        return channel.sendText(message.data, message.fin, message.compress);
       case 'binary':
-        return channel.sendBinary(
-          typeof message.data === 'string' ? Buffer.from(message.data, 'utf8') : message.data,
-          message.fin,
-          message.compress,
-        );
+        return this.#sendData(message.op === 'binary', message.data, message.fin, message.compress);
       case 'continuation':
         return channel.sendContinuation(message.data, message.fin);
       case 'close':
