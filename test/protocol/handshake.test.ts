@@ -8,7 +8,7 @@ import {
   upgradeRequestHeaders,
   type UpgradeResponse,
 } from '../../src/protocol/handshake/client.js';
-import { headerLookup } from '../../src/protocol/handshake/header-lookup.js';
+import { headerLookup, rawHeaderLookup } from '../../src/protocol/handshake/header-lookup.js';
 import {
   HeaderSyntaxError,
   formatExtensionList,
@@ -224,6 +224,22 @@ describe('headerLookup', () => {
       ]).entries(),
     );
     assert.equal(iterable('sec-websocket-protocol'), 'a, b');
+  });
+
+  it('reads rawHeaders as node:http would: the first Host, the other repeats joined', () => {
+    const get = rawHeaderLookup([
+      'Host',
+      'a',
+      'Connection',
+      'keep-alive',
+      'host',
+      'b',
+      'CONNECTION',
+      'Upgrade',
+    ]);
+    assert.equal(get('host'), 'a');
+    assert.equal(get('connection'), 'keep-alive, Upgrade');
+    assert.equal(get('upgrade'), undefined);
   });
 
   it('skips undefined values of a header object (node:http types allow them)', () => {

@@ -21,15 +21,8 @@ export function headerLookup(source: HeaderSource): HeaderLookup {
   if (Array.isArray(source)) {
     // Pairs in an array (a response's headers): scanned on each call, as `rawHeaderLookup`
     // does, rather than copied into a map that a handshake's few lookups would not repay.
-    const pairs = source as ReadonlyArray<readonly [string, string]>;
-    return (name) => {
-      let value: string | undefined;
-      for (const [field, fieldValue] of pairs) {
-        if (field.length !== name.length || field.toLowerCase() !== name) continue;
-        value = value === undefined ? fieldValue : `${value}, ${fieldValue}`;
-      }
-      return value;
-    };
+    // Every repeat joined: a response's fields have no first-only rule of node:http's to follow.
+    return flatLookup((source as ReadonlyArray<readonly [string, string]>).flat(), null);
   }
   if (Symbol.iterator in source) {
     const map = new Map<string, string>();
@@ -83,6 +76,14 @@ const FIRST_ONLY = new Set([
  * node:http bounds how many a request may have.
  */
 export function rawHeaderLookup(raw: readonly string[]): HeaderLookup {
+  return flatLookup(raw, FIRST_ONLY);
+}
+
+/**
+ * A lookup scanning a flat list of fields (name, value, name, value...) on each call: repeats
+ * joined with ", ", except the fields of `firstOnly`, of which the first is the value.
+ */
+function flatLookup(raw: readonly string[], firstOnly: ReadonlySet<string> | null): HeaderLookup {
   return (name) => {
     let value: string | undefined;
     for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -90,7 +91,7 @@ export function rawHeaderLookup(raw: readonly string[]): HeaderLookup {
       if (field.length !== name.length || field.toLowerCase() !== name) continue;
       if (value === undefined) {
         value = raw[i + 1];
-        if (FIRST_ONLY.has(name)) return value;
+        if (firstOnly?.has(name) === true) return value;
       } else {
         value = `${value}, ${raw[i + 1]}`;
       }
