@@ -18,10 +18,12 @@ import { fileURLToPath } from 'node:url';
 import {
   LoadConnection,
   clientFrame,
+  defaultWarmupMs,
   runEchoLoad,
   runHandshakeLoad,
   type WindowProbe,
 } from './echo/load.js';
+import { CLoadGenerator, cGenerator } from './echo/c-load.js';
 
 const ROW_MS = Number(process.env['BENCH_ECHO_MS'] ?? 1000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -307,9 +309,10 @@ async function interleavedRounds(
           generatorStart = process.cpuUsage();
           windowStart = performance.now();
         },
-        end: (count) => {
+        end: (count, share) => {
           const used = process.cpuUsage(generatorStart);
-          generatorShare = (used.user + used.system) / 1000 / (performance.now() - windowStart);
+          generatorShare =
+            share ?? (used.user + used.system) / 1000 / (performance.now() - windowStart);
           if (cpuWanted) cpuEnd = cpu(server);
           counted = count;
         },
@@ -408,27 +411,47 @@ async function compareServers(
         (s) => workload.text === true || !textOnlyKinds.has(s.name),
       );
       const connections = new Map<ServerKind, LoadConnection[]>();
+      const generators = new Map<ServerKind, CLoadGenerator>();
+      const binary = cGenerator();
       try {
         for (const server of servers)
-          connections.set(server.name, await openConnections(server.port, workload.connections));
+          if (binary === null)
+            connections.set(server.name, await openConnections(server.port, workload.connections));
+          else
+            generators.set(
+              server.name,
+              await CLoadGenerator.open(
+                binary,
+                server.port,
+                workload.connections,
+                workload.inFlight,
+                frame,
+              ),
+            );
         await interleavedRounds(
           servers,
           rounds,
           options.cpu,
           { row, cpuRow, generatorRow },
           async (server, round, probe) => {
-            const perSecond = await runEchoLoad(
-              connections.get(server.name)!,
-              frame,
-              workloadMs,
-              workload.inFlight,
-              { warmupMs: round > 0 ? options.rewarmMs : undefined, probe },
-            );
+            const warmupMs = round > 0 ? options.rewarmMs : undefined;
+            const generator = generators.get(server.name);
+            const perSecond =
+              generator === undefined
+                ? await runEchoLoad(
+                    connections.get(server.name)!,
+                    frame,
+                    workloadMs,
+                    workload.inFlight,
+                    { warmupMs, probe },
+                  )
+                : await generator.run(workloadMs, warmupMs ?? defaultWarmupMs(workloadMs), probe);
             return workload.unit === 'MB/s' ? (perSecond * workload.size) / 1e6 : perSecond;
           },
         );
       } finally {
         for (const list of connections.values()) for (const connection of list) connection.close();
+        for (const generator of generators.values()) generator.close();
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
       rows.push(row);

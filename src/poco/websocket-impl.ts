@@ -555,7 +555,7 @@ export class WebSocketImpl {
   }
 
   #wouldBlock(): boolean {
-    return this.#socket.writableNeedDrain && this.#socket.writableLength > this.#sendBufferSize;
+    return this.#channel.backlogOver(this.#sendBufferSize);
   }
 
   #retryPendingSend(length: number): number {

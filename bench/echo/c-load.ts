@@ -1,0 +1,143 @@
+/**
+ * Drives bench/echo/load-generator.c: compiles it once per source version into the system's temp
+ * directory (never into the repository: it is a build product), starts one generator process per
+ * server and workload, and runs its counted windows on command. The C generator costs a server
+ * under test far less per message than the JavaScript one (bench/echo/load.ts), which saturates its
+ * core in the many-connection and pipelined rows; `BENCH_GENERATOR=js` selects the JavaScript
+ * one, and without a C compiler the suites fall back to it and say so.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { WindowProbe } from './load.js';
+
+/** The C source sits beside this module's source: bench/echo/ (the build keeps the tree under build/). */
+function sourcePath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // From build/bench/echo/ back to bench/echo/; from bench/echo/ (tsx and the like) it is here.
+  const candidates = [
+    path.join(here, '..', '..', '..', 'bench', 'echo', 'load-generator.c'),
+    path.join(here, 'load-generator.c'),
+  ];
+  const found = candidates.find((candidate) => fs.existsSync(candidate));
+  if (found === undefined) throw new Error(`load-generator.c not found near ${here}`);
+  return found;
+}
+
+let compiled: string | null | undefined;
+
+/**
+ * The compiled generator's path, or null when it cannot be built here (no `cc`) or when
+ * `BENCH_GENERATOR=js` asks for the JavaScript generator. Built once per source version.
+ */
+export function cGenerator(): string | null {
+  if (compiled !== undefined) return compiled;
+  if (process.env['BENCH_GENERATOR'] === 'js') return (compiled = null);
+  const source = sourcePath();
+  const digest = createHash('sha256').update(fs.readFileSync(source)).digest('hex').slice(0, 16);
+  const binary = path.join(os.tmpdir(), `wsnet-load-generator-${digest}`);
+  if (!fs.existsSync(binary)) {
+    try {
+      // Built beside its final name and renamed: a concurrent run never executes half a file.
+      const partial = `${binary}.${process.pid}`;
+      execFileSync('cc', ['-O2', '-o', partial, source], { stdio: ['ignore', 'ignore', 'pipe'] });
+      fs.renameSync(partial, binary);
+    } catch (error) {
+      if (process.env['BENCH_GENERATOR'] === 'c') throw error;
+      console.log(
+        `(no C load generator: ${(error as Error).message.split('\n')[0]}; the JavaScript one drives every row)`,
+      );
+      return (compiled = null);
+    }
+  }
+  return (compiled = binary);
+}
+
+/** How long a generator may take to open its connections or to answer a command. */
+const ANSWER_TIMEOUT_MS = 30_000;
+
+/**
+ * One generator process: `connections` upgraded connections to `port`, each keeping `inFlight`
+ * copies of `frame` (a masked client frame) outstanding while a window runs.
+ */
+export class CLoadGenerator {
+  readonly #child: ChildProcess;
+  readonly #lines: AsyncIterator<string>;
+  readonly #frameFile: string;
+
+  private constructor(child: ChildProcess, frameFile: string) {
+    this.#child = child;
+    this.#frameFile = frameFile;
+    this.#lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  }
+
+  static async open(
+    binary: string,
+    port: number,
+    connections: number,
+    inFlight: number,
+    frame: Buffer,
+  ): Promise<CLoadGenerator> {
+    const frameFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wsnet-load-')), 'frame.bin');
+    fs.writeFileSync(frameFile, frame);
+    const child = spawn(binary, [String(port), String(connections), String(inFlight), frameFile], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const generator = new CLoadGenerator(child, frameFile);
+    try {
+      await generator.#expect('ready');
+    } catch (error) {
+      generator.close();
+      throw error;
+    }
+    return generator;
+  }
+
+  /**
+   * One window: `warmupMs` of echoes not counted, then `ms` counted, with the probe told at the
+   * window's edges (its `end` gets the generator's own CPU share, measured by the generator).
+   * Resolves the echoes per second; returns once the frames still out have come back.
+   */
+  async run(ms: number, warmupMs: number, probe?: WindowProbe): Promise<number> {
+    this.#child.stdin!.write(`run ${warmupMs} ${ms}\n`);
+    await this.#expect('start');
+    probe?.start();
+    const end = (await this.#expect('end')).split(' ');
+    const [count, cpuMicros, wallMicros] = end.slice(1).map(Number);
+    probe?.end(count, cpuMicros / wallMicros);
+    await this.#expect('idle');
+    return (count * 1e6) / wallMicros;
+  }
+
+  close(): void {
+    this.#child.stdin!.end('quit\n');
+    // Ended by its own PID if it does not exit by itself.
+    const timer = setTimeout(() => this.#child.kill(), 2000);
+    this.#child.once('exit', () => clearTimeout(timer));
+    fs.rmSync(path.dirname(this.#frameFile), { recursive: true, force: true });
+  }
+
+  /** The next line, which must start with `word`; a generator that exits or stalls fails. */
+  async #expect(word: string): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`load generator: no "${word}" within ${ANSWER_TIMEOUT_MS} ms`)),
+        ANSWER_TIMEOUT_MS,
+      );
+    });
+    try {
+      const next = await Promise.race([this.#lines.next(), timeout]);
+      if (next.done === true) throw new Error(`load generator exited before "${word}"`);
+      if (!next.value.startsWith(word))
+        throw new Error(`load generator: expected "${word}", got "${next.value}"`);
+      return next.value;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,293 @@
+/*
+ * The echo suites' load generator in C (bench/echo/c-load.ts compiles and drives it): it costs a
+ * server under test far less per message than the JavaScript generator in bench/echo/load.ts,
+ * which saturates its core in the many-connection and pipelined rows (issue 12 asked for a
+ * generator that costs less per message than the server it drives).
+ *
+ * It speaks only what an echo needs: the client's upgrade request (a fixed valid key; the 101 is
+ * checked by its status code), then one pre-masked frame (read from a file) sent over and over.
+ * Echoes are counted by their frame headers; payloads are skipped, never unmasked or checked.
+ * A header with the mask bit set counts like any other, so that the ceiling (which echoes the
+ * client's own masked frames) counts like a server.
+ *
+ * Usage: load-generator PORT CONNECTIONS IN_FLIGHT FRAME_FILE
+ * Then, on stdin, one command per line:
+ *   run WARMUP_MS MS   keep IN_FLIGHT frames outstanding on every connection; after WARMUP_MS
+ *                      print "start", after MS more print "end COUNT CPU_US WALL_US" (echoes
+ *                      counted, this process's CPU time and the wall time of the window), stop
+ *                      sending, wait (5 s at most) for the frames still out, print "idle".
+ *   quit               (or end of input) close everything and exit.
+ * Every failure prints "error ..." on stderr and exits with status 1.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READ_BUFFER (256 * 1024)
+#define DRAIN_LIMIT_MS 5000
+
+struct connection {
+  int fd;
+  /* Frames still to write (whole), and how much of the one being written is already out. */
+  long to_send;
+  size_t sent_of_current;
+  /* Frames written whose echo has not come back. */
+  long outstanding;
+  /* The frame header being read (at most 14 bytes), and payload bytes still to skip. */
+  unsigned char header[14];
+  size_t header_have;
+  uint64_t skip;
+  int want_write;
+};
+
+static unsigned char *frame;
+static size_t frame_length;
+/* `batch_count` copies of the frame back to back, so that one write sends several echoes' worth. */
+static unsigned char *batch;
+static long batch_count;
+static int epoll_fd;
+
+static void fail(const char *what) {
+  fprintf(stderr, "error %s: %s\n", what, strerror(errno));
+  exit(1);
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static long cpu_us(void) {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000L + usage.ru_utime.tv_usec +
+         usage.ru_stime.tv_usec;
+}
+
+/* Blocking connect and upgrade; the socket turns non-blocking once the 101 has been read. */
+static int open_connection(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) fail("socket");
+  struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr *)&address, sizeof address) < 0) fail("connect");
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  char request[256];
+  int length = snprintf(request, sizeof request,
+                        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: Upgrade\r\n"
+                        "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+                        port);
+  if (write(fd, request, length) != length) fail("write upgrade");
+  /* Read byte by byte up to the end of the head: nothing after it may be swallowed (no server
+     sends a frame before the client does, but a byte too many would shift every count). */
+  char head[4096];
+  size_t have = 0;
+  while (have < 4 || memcmp(head + have - 4, "\r\n\r\n", 4) != 0) {
+    if (have == sizeof head) {
+      errno = EMSGSIZE;
+      fail("read upgrade");
+    }
+    ssize_t got = read(fd, head + have, 1);
+    if (got <= 0) fail("read upgrade");
+    have += got;
+  }
+  if (have < 12 || memcmp(head + 9, "101", 3) != 0) {
+    errno = EPROTO;
+    fail("upgrade refused");
+  }
+  return fd;
+}
+
+static void watch(struct connection *c, int want_write) {
+  if (c->want_write == want_write) return;
+  struct epoll_event event = {.events = EPOLLIN | (want_write ? EPOLLOUT : 0), .data.ptr = c};
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, c->fd, &event) < 0) fail("epoll_ctl");
+  c->want_write = want_write;
+}
+
+/* Writes as many of the frames owed as the socket takes, whole copies batched into one write. */
+static void flush(struct connection *c) {
+  while (c->to_send > 0) {
+    const unsigned char *from;
+    size_t length;
+    if (c->sent_of_current == 0 && c->to_send > 1 && batch_count > 1) {
+      long copies = c->to_send < batch_count ? c->to_send : batch_count;
+      from = batch;
+      length = copies * frame_length;
+    } else {
+      from = frame + c->sent_of_current;
+      length = frame_length - c->sent_of_current;
+    }
+    ssize_t wrote = write(c->fd, from, length);
+    if (wrote < 0) {
+      if (errno == EAGAIN) {
+        watch(c, 1);
+        return;
+      }
+      fail("write");
+    }
+    size_t total = c->sent_of_current + wrote;
+    c->to_send -= total / frame_length;
+    c->outstanding += total / frame_length;
+    c->sent_of_current = total % frame_length;
+    /* A partial frame counts as outstanding only once whole: its echo cannot come back before. */
+  }
+  watch(c, 0);
+}
+
+/* Counts the complete frames in `data`; returns how many. */
+static long count_frames(struct connection *c, const unsigned char *data, size_t length) {
+  long frames = 0;
+  size_t at = 0;
+  while (at < length) {
+    if (c->skip > 0) {
+      size_t take = length - at < c->skip ? length - at : c->skip;
+      c->skip -= take;
+      at += take;
+      if (c->skip == 0) frames++;
+      continue;
+    }
+    c->header[c->header_have++] = data[at++];
+    if (c->header_have < 2) continue;
+    unsigned char second = c->header[1];
+    size_t needed = 2 + ((second & 0x7f) == 126 ? 2 : (second & 0x7f) == 127 ? 8 : 0) +
+                    (second & 0x80 ? 4 : 0);
+    if (c->header_have < needed) continue;
+    uint64_t payload = second & 0x7f;
+    if (payload == 126) payload = (c->header[2] << 8) | c->header[3];
+    else if (payload == 127) {
+      payload = 0;
+      for (int i = 2; i < 10; i++) payload = (payload << 8) | c->header[i];
+    }
+    c->header_have = 0;
+    if (payload == 0) frames++;
+    else c->skip = payload;
+  }
+  return frames;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 5) {
+    fprintf(stderr, "usage: %s PORT CONNECTIONS IN_FLIGHT FRAME_FILE\n", argv[0]);
+    return 2;
+  }
+  int port = atoi(argv[1]);
+  int count = atoi(argv[2]);
+  long in_flight = atol(argv[3]);
+  FILE *file = fopen(argv[4], "rb");
+  if (file == NULL) fail("open frame file");
+  fseek(file, 0, SEEK_END);
+  frame_length = ftell(file);
+  rewind(file);
+  frame = malloc(frame_length);
+  if (frame_length == 0 || fread(frame, 1, frame_length, file) != frame_length) fail("read frame");
+  fclose(file);
+  /* Batches of up to 64 KiB: enough for a pipelined window of small frames in one write. */
+  batch_count = frame_length >= 65536 ? 1 : 65536 / frame_length;
+  if (batch_count > in_flight) batch_count = in_flight;
+  batch = malloc(batch_count * frame_length);
+  for (long i = 0; i < batch_count; i++) memcpy(batch + i * frame_length, frame, frame_length);
+
+  epoll_fd = epoll_create1(0);
+  if (epoll_fd < 0) fail("epoll_create1");
+  struct connection *connections = calloc(count, sizeof *connections);
+  for (int i = 0; i < count; i++) {
+    struct connection *c = &connections[i];
+    c->fd = open_connection(port);
+    if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) < 0) fail("fcntl");
+    struct epoll_event event = {.events = EPOLLIN, .data.ptr = c};
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, c->fd, &event) < 0) fail("epoll_ctl");
+  }
+  printf("ready\n");
+  fflush(stdout);
+
+  static unsigned char buffer[READ_BUFFER];
+  struct epoll_event events[256];
+  char command[128];
+  while (fgets(command, sizeof command, stdin) != NULL) {
+    double warmup_ms, window_ms;
+    if (strncmp(command, "quit", 4) == 0) break;
+    if (sscanf(command, "run %lf %lf", &warmup_ms, &window_ms) != 2) {
+      fprintf(stderr, "error unknown command: %s", command);
+      return 1;
+    }
+    /* Phases: 0 warm-up, 1 counted window, 2 draining (no new sends), then done. */
+    int phase = 0;
+    long counted = 0, cpu_start = 0;
+    double start = now_ms(), window_start = 0;
+    for (int i = 0; i < count; i++) {
+      connections[i].to_send += in_flight;
+      flush(&connections[i]);
+    }
+    for (;;) {
+      double now = now_ms();
+      if (phase == 0 && now - start >= warmup_ms) {
+        phase = 1;
+        counted = 0;
+        cpu_start = cpu_us();
+        window_start = now;
+        printf("start\n");
+        fflush(stdout);
+      } else if (phase == 1 && now - window_start >= window_ms) {
+        printf("end %ld %ld %.0f\n", counted, cpu_us() - cpu_start, (now - window_start) * 1e3);
+        fflush(stdout);
+        phase = 2;
+        /* A frame partly written is finished (the server would wait for its rest); no new ones. */
+        for (int i = 0; i < count; i++)
+          connections[i].to_send = connections[i].sent_of_current > 0 ? 1 : 0;
+      }
+      if (phase == 2) {
+        long out = 0;
+        for (int i = 0; i < count; i++) out += connections[i].outstanding;
+        if (out == 0 || now - window_start - window_ms > DRAIN_LIMIT_MS) break;
+      }
+      double deadline = phase == 0   ? start + warmup_ms
+                        : phase == 1 ? window_start + window_ms
+                                     : window_start + window_ms + DRAIN_LIMIT_MS;
+      int timeout = (int)(deadline - now) + 1;
+      int ready = epoll_wait(epoll_fd, events, 256, timeout < 0 ? 0 : timeout);
+      if (ready < 0) {
+        if (errno == EINTR) continue;
+        fail("epoll_wait");
+      }
+      for (int e = 0; e < ready; e++) {
+        struct connection *c = events[e].data.ptr;
+        if (events[e].events & EPOLLOUT) flush(c);
+        if (!(events[e].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) continue;
+        ssize_t got = read(c->fd, buffer, sizeof buffer);
+        if (got < 0 && errno == EAGAIN) continue;
+        if (got <= 0) {
+          errno = got == 0 ? ECONNRESET : errno;
+          fail("read");
+        }
+        long echoes = count_frames(c, buffer, got);
+        c->outstanding -= echoes;
+        counted += echoes;
+        if (phase < 2 && echoes > 0) {
+          c->to_send += echoes;
+          flush(c);
+        }
+      }
+    }
+    printf("idle\n");
+    fflush(stdout);
+  }
+  for (int i = 0; i < count; i++) close(connections[i].fd);
+  return 0;
+}
