@@ -346,24 +346,39 @@ async function measureHandshakes(
   const row: Row = { label, unit: 'hs/s', values: {} };
   const cpuRow: Row = { label, unit: 'µs/hs', values: {} };
   const generatorRow: Row = { label, unit: '%', values: {} };
-  await interleavedRounds(
-    servers,
-    ROUNDS,
-    options.cpu,
-    { row, cpuRow, generatorRow },
-    async (server, round, probe) => {
-      const { perSecond, failed } = await runHandshakeLoad(
-        server.port,
-        options.rowMs,
-        HANDSHAKES_IN_FLIGHT,
-        { warmupMs: round > 0 ? options.rewarmMs : HANDSHAKE_WARMUP_MS, probe },
-      );
-      if (failed > 0) console.log(`(${server.name}: ${failed} handshakes failed in a window)`);
-      return perSecond;
-    },
-    // The closed connections' last packets and the server's cleanup, out of the next window.
-    () => new Promise((resolve) => setTimeout(resolve, 100)),
-  );
+  const binary = cGenerator();
+  const generators = new Map<ServerKind, CLoadGenerator>();
+  try {
+    if (binary !== null)
+      for (const server of servers)
+        generators.set(
+          server.name,
+          await CLoadGenerator.handshakes(binary, server.port, HANDSHAKES_IN_FLIGHT),
+        );
+    await interleavedRounds(
+      servers,
+      ROUNDS,
+      options.cpu,
+      { row, cpuRow, generatorRow },
+      async (server, round, probe) => {
+        const warmupMs = round > 0 ? options.rewarmMs : HANDSHAKE_WARMUP_MS;
+        const generator = generators.get(server.name);
+        const { perSecond, failed } =
+          generator === undefined
+            ? await runHandshakeLoad(server.port, options.rowMs, HANDSHAKES_IN_FLIGHT, {
+                warmupMs,
+                probe,
+              })
+            : await generator.run(options.rowMs, warmupMs ?? HANDSHAKE_WARMUP_MS, probe);
+        if (failed > 0) console.log(`(${server.name}: ${failed} handshakes failed in a window)`);
+        return perSecond;
+      },
+      // The closed connections' last packets and the server's cleanup, out of the next window.
+      () => new Promise((resolve) => setTimeout(resolve, 100)),
+    );
+  } finally {
+    for (const generator of generators.values()) generator.close();
+  }
   return { row, cpuRow, generatorRow };
 }
 
@@ -420,7 +435,7 @@ async function compareServers(
           else
             generators.set(
               server.name,
-              await CLoadGenerator.open(
+              await CLoadGenerator.echoes(
                 binary,
                 server.port,
                 workload.connections,
@@ -445,7 +460,8 @@ async function compareServers(
                     workload.inFlight,
                     { warmupMs, probe },
                   )
-                : await generator.run(workloadMs, warmupMs ?? defaultWarmupMs(workloadMs), probe);
+                : (await generator.run(workloadMs, warmupMs ?? defaultWarmupMs(workloadMs), probe))
+                    .perSecond;
             return workload.unit === 'MB/s' ? (perSecond * workload.size) / 1e6 : perSecond;
           },
         );

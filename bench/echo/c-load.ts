@@ -61,33 +61,47 @@ export function cGenerator(): string | null {
 const ANSWER_TIMEOUT_MS = 30_000;
 
 /**
- * One generator process: `connections` upgraded connections to `port`, each keeping `inFlight`
- * copies of `frame` (a masked client frame) outstanding while a window runs.
+ * One generator process. Echoes ({@link CLoadGenerator.echoes}): `connections` upgraded
+ * connections to `port`, each keeping `inFlight` copies of a masked client frame outstanding
+ * while a window runs. Handshakes ({@link CLoadGenerator.handshakes}): `inFlight` loops of
+ * connect, upgrade, close.
  */
 export class CLoadGenerator {
   readonly #child: ChildProcess;
   readonly #lines: AsyncIterator<string>;
-  readonly #frameFile: string;
+  readonly #scratch: string | null;
 
-  private constructor(child: ChildProcess, frameFile: string) {
+  private constructor(child: ChildProcess, scratch: string | null) {
     this.#child = child;
-    this.#frameFile = frameFile;
+    this.#scratch = scratch;
     this.#lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   }
 
-  static async open(
+  static echoes(
     binary: string,
     port: number,
     connections: number,
     inFlight: number,
     frame: Buffer,
   ): Promise<CLoadGenerator> {
-    const frameFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wsnet-load-')), 'frame.bin');
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'wsnet-load-'));
+    const frameFile = path.join(scratch, 'frame.bin');
     fs.writeFileSync(frameFile, frame);
-    const child = spawn(binary, [String(port), String(connections), String(inFlight), frameFile], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const generator = new CLoadGenerator(child, frameFile);
+    const args = [String(port), String(connections), String(inFlight), frameFile];
+    return CLoadGenerator.#start(binary, args, scratch);
+  }
+
+  static handshakes(binary: string, port: number, inFlight: number): Promise<CLoadGenerator> {
+    return CLoadGenerator.#start(binary, [String(port), 'handshakes', String(inFlight)], null);
+  }
+
+  static async #start(
+    binary: string,
+    args: string[],
+    scratch: string | null,
+  ): Promise<CLoadGenerator> {
+    const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    const generator = new CLoadGenerator(child, scratch);
     try {
       await generator.#expect('ready');
     } catch (error) {
@@ -98,19 +112,24 @@ export class CLoadGenerator {
   }
 
   /**
-   * One window: `warmupMs` of echoes not counted, then `ms` counted, with the probe told at the
+   * One window: `warmupMs` of load not counted, then `ms` counted, with the probe told at the
    * window's edges (its `end` gets the generator's own CPU share, measured by the generator).
-   * Resolves the echoes per second; returns once the frames still out have come back.
+   * Resolves the echoes (or handshakes) per second and, for handshakes, how many failed in the
+   * window; returns once what was still in flight has come back.
    */
-  async run(ms: number, warmupMs: number, probe?: WindowProbe): Promise<number> {
+  async run(
+    ms: number,
+    warmupMs: number,
+    probe?: WindowProbe,
+  ): Promise<{ perSecond: number; failed: number }> {
     this.#child.stdin!.write(`run ${warmupMs} ${ms}\n`);
     await this.#expect('start');
     probe?.start();
     const end = (await this.#expect('end')).split(' ');
-    const [count, cpuMicros, wallMicros] = end.slice(1).map(Number);
+    const [count, cpuMicros, wallMicros, failed = 0] = end.slice(1).map(Number);
     probe?.end(count, cpuMicros / wallMicros);
     await this.#expect('idle');
-    return (count * 1e6) / wallMicros;
+    return { perSecond: (count * 1e6) / wallMicros, failed };
   }
 
   close(): void {
@@ -118,7 +137,7 @@ export class CLoadGenerator {
     // Ended by its own PID if it does not exit by itself.
     const timer = setTimeout(() => this.#child.kill(), 2000);
     this.#child.once('exit', () => clearTimeout(timer));
-    fs.rmSync(path.dirname(this.#frameFile), { recursive: true, force: true });
+    if (this.#scratch !== null) fs.rmSync(this.#scratch, { recursive: true, force: true });
   }
 
   /** The next line, which must start with `word`; a generator that exits or stalls fails. */

@@ -10,7 +10,13 @@
  * A header with the mask bit set counts like any other, so that the ceiling (which echoes the
  * client's own masked frames) counts like a server.
  *
- * Usage: load-generator PORT CONNECTIONS IN_FLIGHT FRAME_FILE
+ * Usage: load-generator PORT CONNECTIONS IN_FLIGHT FRAME_FILE   (echoes)
+ *        load-generator PORT handshakes IN_FLIGHT                 (handshakes)
+ * The handshake load keeps IN_FLIGHT handshakes going, each: connect, send the upgrade request,
+ * read the 101's head, send a masked close frame (1000), read the server's close frame (its first
+ * frame after the 101; the ceiling's is the client's own, echoed), close the socket. COUNT is
+ * then the handshakes completed; one refused or cut short counts as failed ("end" gets a fourth
+ * number, the failures in the window).
  * Then, on stdin, one command per line:
  *   run WARMUP_MS MS   keep IN_FLIGHT frames outstanding on every connection; after WARMUP_MS
  *                      print "start", after MS more print "end COUNT CPU_US WALL_US" (echoes
@@ -78,6 +84,15 @@ static long cpu_us(void) {
          usage.ru_stime.tv_usec;
 }
 
+/* The upgrade request, with RFC 6455 §1.3's example key (the 101 is checked by its status only). */
+static int upgrade_request(char *out, size_t size, int port) {
+  return snprintf(out, size,
+                  "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: Upgrade\r\n"
+                  "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+                  port);
+}
+
 /* Blocking connect and upgrade; the socket turns non-blocking once the 101 has been read. */
 static int open_connection(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -88,11 +103,7 @@ static int open_connection(int port) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   char request[256];
-  int length = snprintf(request, sizeof request,
-                        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: Upgrade\r\n"
-                        "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-                        port);
+  int length = upgrade_request(request, sizeof request, port);
   if (write(fd, request, length) != length) fail("write upgrade");
   /* Read byte by byte up to the end of the head: nothing after it may be swallowed (no server
      sends a frame before the client does, but a byte too many would shift every count). */
@@ -182,7 +193,10 @@ static long count_frames(struct connection *c, const unsigned char *data, size_t
   return frames;
 }
 
+static int handshake_load(int port, int in_flight);
+
 int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[2], "handshakes") == 0) return handshake_load(atoi(argv[1]), atoi(argv[3]));
   if (argc != 5) {
     fprintf(stderr, "usage: %s PORT CONNECTIONS IN_FLIGHT FRAME_FILE\n", argv[0]);
     return 2;
@@ -289,5 +303,140 @@ int main(int argc, char **argv) {
     fflush(stdout);
   }
   for (int i = 0; i < count; i++) close(connections[i].fd);
+  return 0;
+}
+
+/* --- The handshake load --- */
+
+struct handshake {
+  int fd;
+  /* 0 connecting, 1 reading the head, 2 reading the close frame. */
+  int state;
+  char in[1024];
+  size_t have;
+  size_t head_end;
+  double started;
+};
+
+static char request_text[256];
+static int request_length;
+/* A masked close frame with status 1000 (mask 11 22 33 44), as a client sends it. */
+static const unsigned char close_frame[] = {0x88, 0x82, 0x11, 0x22, 0x33, 0x44, 0x03 ^ 0x11, 0xe8 ^ 0x22};
+
+static void handshake_start(struct handshake *h, int port) {
+  h->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (h->fd < 0) fail("socket");
+  int one = 1;
+  setsockopt(h->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(h->fd, (struct sockaddr *)&address, sizeof address) < 0 && errno != EINPROGRESS)
+    fail("connect");
+  h->state = 0;
+  h->have = 0;
+  h->started = now_ms();
+  struct epoll_event event = {.events = EPOLLOUT, .data.ptr = h};
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, h->fd, &event) < 0) fail("epoll_ctl");
+}
+
+/* Advances one handshake on an event; returns 1 done, -1 failed, 0 not yet. */
+static int handshake_step(struct handshake *h, uint32_t events) {
+  if (h->state == 0) {
+    int error = 0;
+    socklen_t size = sizeof error;
+    getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &error, &size);
+    if (error != 0 || (events & (EPOLLERR | EPOLLHUP))) return -1;
+    if (write(h->fd, request_text, request_length) != request_length) return -1;
+    h->state = 1;
+    struct epoll_event event = {.events = EPOLLIN, .data.ptr = h};
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, h->fd, &event) < 0) fail("epoll_ctl");
+    return 0;
+  }
+  ssize_t got = read(h->fd, h->in + h->have, sizeof h->in - h->have);
+  if (got < 0 && errno == EAGAIN) return 0;
+  if (got <= 0) return -1;
+  h->have += got;
+  if (h->state == 1) {
+    char *end = memmem(h->in, h->have, "\r\n\r\n", 4);
+    if (end == NULL) return h->have == sizeof h->in ? -1 : 0;
+    /* "HTTP/1.1 101": byte 9 is the status's first digit. */
+    if (h->have < 12 || memcmp(h->in + 9, "101", 3) != 0) return -1;
+    h->head_end = end + 4 - h->in;
+    if (write(h->fd, close_frame, sizeof close_frame) != sizeof close_frame) return -1;
+    h->state = 2;
+  }
+  /* The close frame: 2 header bytes, a mask key if masked, a payload of at most 125 bytes. */
+  size_t frame = h->have - h->head_end;
+  if (frame < 2) return 0;
+  unsigned char second = h->in[h->head_end + 1];
+  return frame >= 2 + (second & 0x80 ? 4u : 0u) + (second & 0x7f) ? 1 : 0;
+}
+
+static int handshake_load(int port, int in_flight) {
+  request_length = upgrade_request(request_text, sizeof request_text, port);
+  epoll_fd = epoll_create1(0);
+  if (epoll_fd < 0) fail("epoll_create1");
+  struct handshake *slots = calloc(in_flight, sizeof *slots);
+  struct epoll_event events[256];
+  char command[128];
+  printf("ready\n");
+  fflush(stdout);
+  while (fgets(command, sizeof command, stdin) != NULL) {
+    double warmup_ms, window_ms;
+    if (strncmp(command, "quit", 4) == 0) break;
+    if (sscanf(command, "run %lf %lf", &warmup_ms, &window_ms) != 2) {
+      fprintf(stderr, "error unknown command: %s", command);
+      return 1;
+    }
+    int phase = 0, active = in_flight;
+    long counted = 0, failed = 0, cpu_start = 0;
+    double start = now_ms(), window_start = 0;
+    for (int i = 0; i < in_flight; i++) handshake_start(&slots[i], port);
+    while (active > 0) {
+      double now = now_ms();
+      if (phase == 0 && now - start >= warmup_ms) {
+        phase = 1;
+        counted = failed = 0;
+        cpu_start = cpu_us();
+        window_start = now;
+        printf("start\n");
+        fflush(stdout);
+      } else if (phase == 1 && now - window_start >= window_ms) {
+        printf("end %ld %ld %.0f %ld\n", counted, cpu_us() - cpu_start, (now - window_start) * 1e3,
+               failed);
+        fflush(stdout);
+        phase = 2;
+      }
+      if (phase == 2 && now - window_start - window_ms > DRAIN_LIMIT_MS) break;
+      int ready = epoll_wait(epoll_fd, events, 256, phase == 2 ? 100 : 10);
+      if (ready < 0) {
+        if (errno == EINTR) continue;
+        fail("epoll_wait");
+      }
+      /* Each ready handshake, then (events or not) any that has taken 5 s: it has failed (a
+         server that stopped answering), and its slot starts a new one. */
+      for (int e = 0; e < ready + in_flight; e++) {
+        struct handshake *h = e < ready ? events[e].data.ptr : &slots[e - ready];
+        if (h->fd < 0) continue;
+        int outcome = e < ready ? handshake_step(h, events[e].events) : 0;
+        if (outcome == 0 && now_ms() - h->started > DRAIN_LIMIT_MS) outcome = -1;
+        if (outcome == 0) continue;
+        close(h->fd);
+        h->fd = -1;
+        if (outcome > 0) counted++;
+        else failed++;
+        if (phase < 2) handshake_start(h, port);
+        else active--;
+      }
+    }
+    /* Handshakes a server never finished within the drain limit are dropped. */
+    for (int i = 0; i < in_flight; i++)
+      if (slots[i].fd >= 0) {
+        close(slots[i].fd);
+        slots[i].fd = -1;
+      }
+    printf("idle\n");
+    fflush(stdout);
+  }
   return 0;
 }
