@@ -754,6 +754,12 @@ export class WebSocketConnection
     );
   }
 
+  /** `close()` was called while sends waited: the close frame waits behind them (closing). */
+  #closeQueued(): boolean {
+    const queue = this.#sendQueue;
+    return queue !== null && queue.length > 0 && queue[queue.length - 1].op === 'close';
+  }
+
   #topicRegistry(): TopicRegistry {
     const registry = this.#sink?.[TOPICS];
     if (registry === undefined || this.#sink?.publish === undefined)
@@ -774,7 +780,8 @@ export class WebSocketConnection
     if (
       this.#closedStatus !== undefined ||
       this.#core.state !== ReadyState.OPEN ||
-      !this.#canSend()
+      !this.#canSend() ||
+      this.#closeQueued()
     )
       return Delivery.NOT_OPEN;
     // The shared frame, or (context takeover) the payload for this connection's own compressor.
