@@ -43,7 +43,7 @@ export type SlowSubscriberPolicy = 'queue' | 'skip' | 'close';
 /** What happened to a subscriber that could not take a published message. */
 export type SlowSubscriberAction = 'skipped' | 'closed';
 
-/** @internal How a published message reached one connection. */
+/** How a published message reached one connection (for the server; not exported by the package). */
 export const Delivery = {
   /** Written to the socket, or queued behind what the connection sends already. */
   SENT: 0,
