@@ -250,6 +250,43 @@ describe('topics: subscribe, publish, unsubscribe', () => {
     client.destroy();
   });
 
+  it('a message published while the subscriber sends one in fragments waits for its end (never between fragments)', async () => {
+    const { server, nextAccepted } = await startServer();
+    const { client } = await RawClient.open(server.address().port, '/');
+    const connection = await nextAccepted(1);
+    connection.subscribe('t');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    async function* fragments() {
+      yield 'one, ';
+      yield 'two, '; // sendStream holds a fragment back, to put FIN on the last: 'one' goes now
+      await held;
+      yield 'three';
+    }
+    const streamed = connection.sendStream(fragments());
+    const first = await client.readFrame();
+    assert.equal(first.flags, TEXT); // no FIN: the message goes on
+    assert.equal(server.publish('t', 'published'), 1);
+    assert.equal(server.publish('t', Buffer.from('and bytes')), 1);
+    void connection.send('sent after');
+    release();
+    await within(streamed, 3000);
+    assert.equal(first.payload.toString(), 'one, ');
+    const rest = [];
+    for (let i = 0; i < 5; i++) rest.push(await client.readFrame());
+    assert.deepEqual(
+      rest.map((frame) => [frame.flags, frame.payload.toString()]),
+      [
+        [0, 'two, '], // continuations
+        [FIN, 'three'],
+        [FIN | TEXT, 'published'],
+        [FIN | BINARY, 'and bytes'],
+        [FIN | TEXT, 'sent after'],
+      ],
+    );
+    client.destroy();
+  });
+
   it('broadcast reaches every open connection, or those the filter accepts', async () => {
     const { server, nextAccepted } = await startServer();
     const a = await connect(server.url);
