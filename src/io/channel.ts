@@ -394,6 +394,12 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
     return this.flush();
   }
 
+  /** A whole message encoded already, shared with other connections (see `Connection.sendEncoded`). */
+  sendEncoded(frame: readonly Buffer[]): boolean {
+    this.connection.sendEncoded(frame);
+    return this.flush();
+  }
+
   /** One frame exactly as given (POCO's `sendFrame`). */
   sendFrame(flags: number, payload: BinaryData): boolean {
     this.connection.sendFrame(flags, payload);

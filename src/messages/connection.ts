@@ -47,6 +47,8 @@ import { ConnectionClosedError, InvalidArgumentError } from '../protocol/errors.
 import { toBuffer, type BinaryData } from '../protocol/frame.js';
 import type { PerMessageDeflateOption } from './compression.js';
 import { SendQueueFullError, TimeoutError } from './errors.js';
+import { Delivery, frameBytes, type Publication, type SlowSubscriberPolicy } from './fan-out.js';
+import { TOPICS, checkTopic, type TopicRegistry } from './topics.js';
 import { decodeUtf8, isText, textBytes } from './text.js';
 
 /** A heartbeat: a ping every `interval` ms, each answered within `timeout` ms. */
@@ -149,6 +151,12 @@ export interface SendOptions {
   readonly compress?: boolean;
 }
 
+/** Options of one {@link WebSocketConnection.publish}: `send()`'s, and whether to include itself. */
+export interface ConnectionPublishOptions extends SendOptions {
+  /** Deliver the message to this connection too, if it subscribes to the topic. Default false. */
+  readonly includeSelf?: boolean;
+}
+
 /**
  * A received message: a string for text, a `Buffer` for binary. With `decodeText: false`, text
  * is a `Buffer` too (its UTF-8), which {@link isText} tells from binary.
@@ -170,6 +178,14 @@ export interface ListenerErrorSink {
    * 300 bytes of each idle connection's heap (bench/README.md, issue 12).
    */
   connectionClosed?(connection: WebSocketConnection): void;
+  /** The server's topics (a client has none). */
+  readonly [TOPICS]?: TopicRegistry;
+  /** The server's `publish()`. */
+  publish?(
+    topic: string,
+    data: string | BinaryData,
+    options?: SendOptions & { readonly exclude?: WebSocketConnection },
+  ): number;
 }
 
 const DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024;
@@ -185,7 +201,9 @@ type Outgoing =
       fin: boolean;
       readonly compress?: boolean;
     }
-  | { readonly op: 'close'; readonly code: number; readonly reason: string };
+  | { readonly op: 'close'; readonly code: number; readonly reason: string }
+  /** A published message, encoded once already and shared with other connections. */
+  | { readonly op: 'frame'; readonly frame: readonly Buffer[] };
 
 /** A send waiting for the socket to drain. */
 type QueuedSend = Outgoing & {
@@ -683,6 +701,147 @@ export class WebSocketConnection
     await this.close();
   }
 
+  // --- Topics (server connections) ---
+
+  /**
+   * Subscribes this connection to `topic`: it gets what its server publishes there (see
+   * {@link WebSocketServer.publish}) until it unsubscribes or closes (a closed connection leaves
+   * every topic by itself). Returns true if it was not subscribed yet.
+   *
+   * @throws {@link InvalidArgumentError} (`INVALID_OPTION`) for a topic that is not a string of 1
+   * to 1024 characters, or on a connection made by `connect()` (topics are a server's).
+   * @throws {@link ConnectionClosedError} once the connection is closed.
+   */
+  subscribe(topic: string): boolean {
+    const registry = this.#topicRegistry();
+    checkTopic(topic);
+    if (this.#closedStatus !== undefined) throw this.#closedError();
+    return registry.subscribe(this, topic);
+  }
+
+  /**
+   * Unsubscribes this connection from `topic`; returns true if it was subscribed. A topic whose
+   * last subscriber leaves is gone.
+   *
+   * @throws {@link InvalidArgumentError} (`INVALID_OPTION`) as {@link WebSocketConnection.subscribe}.
+   */
+  unsubscribe(topic: string): boolean {
+    const registry = this.#topicRegistry();
+    return registry.unsubscribe(this, checkTopic(topic));
+  }
+
+  /** The topics this connection subscribes to, in the order it subscribed (a copy). */
+  get topics(): readonly string[] {
+    return this.#sink?.[TOPICS]?.topicsOf(this) ?? [];
+  }
+
+  /**
+   * Publishes a message to `topic` through this connection's server, as
+   * {@link WebSocketServer.publish} does, leaving this connection out unless `includeSelf` (the
+   * rule of uWebSockets.js). Works on a closing connection too (a goodbye to the others).
+   * Returns how many connections of this server it was written or queued to.
+   *
+   * @throws {@link InvalidArgumentError} as {@link WebSocketServer.publish}, or on a connection
+   * made by `connect()`.
+   */
+  publish(topic: string, data: string | BinaryData, options?: ConnectionPublishOptions): number {
+    this.#topicRegistry();
+    const { includeSelf, ...send } = options ?? {};
+    return this.#sink!.publish!(
+      topic,
+      data,
+      includeSelf === true ? send : { ...send, exclude: this },
+    );
+  }
+
+  /** `close()` was called while sends waited: the close frame waits behind them (closing). */
+  #closeQueued(): boolean {
+    const queue = this.#sendQueue;
+    return queue !== null && queue.length > 0 && queue[queue.length - 1].op === 'close';
+  }
+
+  #topicRegistry(): TopicRegistry {
+    const registry = this.#sink?.[TOPICS];
+    if (registry === undefined || this.#sink?.publish === undefined)
+      throw new InvalidArgumentError(
+        'INVALID_OPTION',
+        "topics are a server's: this connection was not made by a WebSocketServer",
+      );
+    return registry;
+  }
+
+  /**
+   * @internal Hands a published message to this connection under the server's slow-subscriber
+   * policy (see fan-out.ts). Only an OPEN connection takes it. It goes out at once when nothing
+   * of this connection waits; else it waits behind what does (a message being sent in
+   * fragments, queued sends), within `maxQueuedBytes`: per-connection order is kept.
+   */
+  deliverPublished(publication: Publication, policy: SlowSubscriberPolicy): Delivery {
+    if (
+      this.#closedStatus !== undefined ||
+      this.#core.state !== ReadyState.OPEN ||
+      !this.#canSend() ||
+      this.#closeQueued()
+    )
+      return Delivery.NOT_OPEN;
+    // The shared frame, or (context takeover) the payload for this connection's own compressor.
+    const frame = publication.frameFor(this.#core.deflate);
+    const message: Outgoing =
+      frame !== null
+        ? { op: 'frame', frame }
+        : {
+            op: publication.binary ? 'binary' : 'text',
+            data: publication.payload,
+            fin: true,
+            ...(publication.compress === undefined ? {} : { compress: publication.compress }),
+          };
+    const idle = this.#streaming === null && this.#sendQueue === null && !this.#waitingForDrain;
+    if (idle && (policy !== 'skip' || !this.#channel.congested)) {
+      try {
+        if (!this.#perform(message)) this.#waitingForDrain = true;
+      } catch {
+        return Delivery.NOT_OPEN; // (the state was checked: nothing should come here)
+      }
+      return Delivery.SENT;
+    }
+    if (policy === 'skip') return Delivery.SKIPPED;
+    const bytes = frame !== null ? frameBytes(frame) : publication.payload.length;
+    if (this.#queuedBytes + bytes > this.#maxQueuedBytes) {
+      if (policy === 'queue') return Delivery.SKIPPED;
+      void this.close(CloseCode.POLICY_VIOLATION, 'slow subscriber: over maxQueuedBytes');
+      return Delivery.CLOSED;
+    }
+    this.#queuedBytes += bytes;
+    const queued: QueuedSend = { ...message, bytes, resolve: ignore, reject: ignore };
+    const streaming = this.#streaming;
+    if (streaming === null) {
+      (this.#sendQueue ??= []).push(queued);
+      return Delivery.SENT;
+    }
+    // A message is being sent in fragments: nothing may go between them (RFC 6455 §5.4), so
+    // this one waits for its end, as send() does, its bytes counted meanwhile.
+    const after = () => {
+      if (this.#closedStatus !== undefined) return; // the close dropped the count already
+      const next = this.#streaming;
+      if (next !== null) {
+        next.then(after, after); // another fragmented message started: after it too
+        return;
+      }
+      if (this.#sendQueue !== null || this.#waitingForDrain) {
+        (this.#sendQueue ??= []).push(queued); // the drain runs the queue
+        return;
+      }
+      this.#queuedBytes -= bytes;
+      try {
+        if (!this.#perform(message)) this.#waitingForDrain = true;
+      } catch {
+        // closing meanwhile: nothing to deliver to
+      }
+    };
+    streaming.then(after, after);
+    return Delivery.SENT;
+  }
+
   // --- Receiving ---
 
   /**
@@ -941,9 +1100,11 @@ export class WebSocketConnection
     const bytes =
       message.op === 'close'
         ? 0
-        : typeof message.data === 'string'
-          ? Buffer.byteLength(message.data)
-          : message.data.length;
+        : message.op === 'frame'
+          ? frameBytes(message.frame)
+          : typeof message.data === 'string'
+            ? Buffer.byteLength(message.data)
+            : message.data.length;
     if (bytes > 0 && this.#queuedBytes + bytes > this.#maxQueuedBytes)
       return quietRejection(
         new SendQueueFullError(this.#queuedBytes + bytes, this.#maxQueuedBytes),
@@ -982,6 +1143,8 @@ export class WebSocketConnection
         return this.#sendData(message.op === 'binary', message.data, message.fin, message.compress);
       case 'continuation':
         return channel.sendContinuation(message.data, message.fin);
+      case 'frame':
+        return channel.sendEncoded(message.frame);
       case 'close':
         if (this.#core.closeSent !== undefined || this.#core.state === ReadyState.CLOSED)
           return true;

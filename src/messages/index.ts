@@ -17,6 +17,7 @@
 export {
   WebSocketConnection,
   type CloseStatus,
+  type ConnectionPublishOptions,
   type ConnectionSettings,
   type HeartbeatSettings,
   type Message,
@@ -28,11 +29,15 @@ export type { PerMessageDeflateOption, PerMessageDeflateOptions } from './compre
 export {
   WebSocketServer,
   type AcceptDecision,
+  type BroadcastOptions,
+  type PublishOptions,
   type Rejection,
   type ServerOptions,
   type UpgradeContext,
   type WebSocketServerEvents,
 } from './server.js';
+export type { PubSubAdapter, PubSubHost } from './adapter.js';
+export type { SlowSubscriberAction, SlowSubscriberPolicy } from './fan-out.js';
 export { connect, type ConnectOptions, type Credentials } from './client.js';
 export { NetworkError, SendQueueFullError, TimeoutError } from './errors.js';
 export {

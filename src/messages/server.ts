@@ -34,6 +34,8 @@ import { guardSocket } from '../io/guard.js';
 import { earlierResponses, writeAcceptance, writeRefusal, type Refusal } from '../io/upgrade.js';
 import { CloseCode } from '../protocol/constants.js';
 import { InvalidArgumentError, type HandshakeError } from '../protocol/errors.js';
+import { toBuffer, type BinaryData } from '../protocol/frame.js';
+import { isValidUtf8 } from '../protocol/utf8.js';
 import { checkUpgradeRequest, rejectionResponse } from '../protocol/handshake/server.js';
 import type { ExtensionOffer } from '../protocol/handshake/headers.js';
 import { rawHeaderLookup } from '../protocol/handshake/header-lookup.js';
@@ -45,12 +47,28 @@ import {
   type PerMessageDeflateOptions,
 } from './compression.js';
 import {
+  BROADCAST_TOPIC,
+  LocalAdapter,
+  missingAdapterMethod,
+  type PubSubAdapter,
+  type PubSubHost,
+} from './adapter.js';
+import {
   HANDLER_FAILED,
   WebSocketConnection,
   checkSettings,
   reportUnhandled,
   type ConnectionSettings,
+  type SendOptions,
 } from './connection.js';
+import {
+  Delivery,
+  Publication,
+  type SlowSubscriberAction,
+  type SlowSubscriberPolicy,
+} from './fan-out.js';
+import { isText } from './text.js';
+import { TOPICS, TopicRegistry, checkTopic } from './topics.js';
 
 /** An HTTP answer that refuses a handshake. */
 export interface Rejection {
@@ -124,6 +142,33 @@ export interface ServerOptions extends ConnectionSettings {
    * without compression. Default 256 MiB.
    */
   readonly maxCompressionMemory?: number;
+  /**
+   * What `publish()` and `broadcast()` do with a connection that cannot take a message now:
+   * `'queue'` (default) within its `maxQueuedBytes`, past which it misses the message; `'skip'`
+   * never queues; `'close'` closes (1008) one that would exceed `maxQueuedBytes`. Each miss or
+   * close is a `slowSubscriber` event. See {@link SlowSubscriberPolicy}.
+   */
+  readonly slowSubscriber?: SlowSubscriberPolicy;
+  /**
+   * Relays publishes to the servers of other processes (e.g. `RedisAdapter` from `wsnet/redis`).
+   * Default: none, one process. See {@link PubSubAdapter}.
+   */
+  readonly adapter?: PubSubAdapter;
+}
+
+/** Options of {@link WebSocketServer.publish}: `send()`'s, and a connection to leave out. */
+export interface PublishOptions extends SendOptions {
+  /** A connection that does not get the message (e.g. the one it came from). */
+  readonly exclude?: WebSocketConnection | undefined;
+}
+
+/** Options of {@link WebSocketServer.broadcast}: `send()`'s, and which connections get it. */
+export interface BroadcastOptions extends SendOptions {
+  /**
+   * Only the connections for which it returns true get the message. A broadcast with a filter
+   * stays in this process (a function cannot be relayed); without one, the adapter relays it.
+   */
+  readonly filter?: (connection: WebSocketConnection) => boolean;
 }
 
 const DEFAULT_MAX_COMPRESSION_MEMORY = 256 * 1024 * 1024;
@@ -150,6 +195,21 @@ export interface WebSocketServerEvents {
   error: [error: Error];
   /** The server is closed (after `close()`): its connections are closed too. */
   close: [];
+  /**
+   * A connection could not take a published or broadcast message now, and the
+   * `slowSubscriber` policy skipped it for this message (`'skipped'`) or closed it with 1008
+   * (`'closed'`). `topic` is undefined for a broadcast.
+   */
+  slowSubscriber: [
+    connection: WebSocketConnection,
+    action: SlowSubscriberAction,
+    topic: string | undefined,
+  ];
+  /**
+   * The adapter failed (it could not relay, reach its broker...). Without a listener, a process
+   * warning: an adapter's failure never crashes the process, and local delivery goes on.
+   */
+  adapterError: [error: Error];
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -212,6 +272,20 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   #pending = 0;
   #closing: Promise<void> | undefined;
   #onUpgrade: ((request: http.IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
+  readonly #slowSubscriber: SlowSubscriberPolicy;
+  readonly #adapter: PubSubAdapter;
+  /** Settles once the adapter is attached; rejects if it could not be. */
+  readonly #attached: Promise<void>;
+  /** Whoever awaits `#attached` gets its error; else it is emitted as 'adapterError'. */
+  #attachAwaited = false;
+  readonly #topics = new TopicRegistry({
+    first: (topic) => {
+      if (this.#closing === undefined) this.#callAdapter('subscribe', topic);
+    },
+    last: (topic) => {
+      if (this.#closing === undefined) this.#callAdapter('unsubscribe', topic);
+    },
+  });
 
   /**
    * `{ port }` listens (as ws does: 'listening' once it does, 'error' if it cannot; prefer
@@ -241,6 +315,22 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     if (!(Number.isSafeInteger(budget) && budget >= 0))
       throw new InvalidArgumentError('INVALID_OPTION', 'maxCompressionMemory must be >= 0');
     this.#compressionBudget = new CompressionBudget(budget);
+    const slow: unknown = options.slowSubscriber ?? 'queue';
+    if (slow !== 'queue' && slow !== 'skip' && slow !== 'close')
+      throw new InvalidArgumentError(
+        'INVALID_OPTION',
+        `slowSubscriber must be 'queue', 'skip' or 'close', got ${JSON.stringify(slow)}`,
+      );
+    this.#slowSubscriber = slow;
+    const adapter: unknown = options.adapter ?? new LocalAdapter();
+    const missing = missingAdapterMethod(adapter);
+    if (missing !== undefined)
+      throw new InvalidArgumentError(
+        'INVALID_OPTION',
+        `adapter must be a PubSubAdapter: it has no ${missing}() method`,
+      );
+    this.#adapter = adapter as PubSubAdapter;
+    this.#attached = this.#attach();
     if (options.server !== undefined) {
       this.#http = options.server;
       this.#secure = options.server instanceof https.Server;
@@ -294,7 +384,19 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   static async listen(options: ServerOptions & { port: number }): Promise<WebSocketServer> {
     const server = new WebSocketServer(options);
     server.#listenAwaited = true;
-    await server.#listening;
+    server.#attachAwaited = true;
+    try {
+      await server.#listening;
+    } catch (error) {
+      await server.#closeAdapter(); // attached already: released, or it would keep the process
+      throw error;
+    }
+    try {
+      await server.#attached;
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
     return server;
   }
 
@@ -483,6 +585,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /** @internal ListenerErrorSink: `connection` closed (just before its 'close' event). */
   connectionClosed(connection: WebSocketConnection): void {
     this.clients.delete(connection);
+    this.#topics.unsubscribeAll(connection);
     const reserved = this.#compressionReserved.get(connection);
     if (reserved === undefined) return;
     this.#compressionReserved.delete(connection);
@@ -548,6 +651,202 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     else process.emitWarning(error);
   }
 
+  // --- Topics and broadcast ---
+
+  /** @internal the registry of topics, for the connections' `subscribe()`. */
+  get [TOPICS](): TopicRegistry {
+    return this.#topics;
+  }
+
+  /**
+   * Publishes a message to every connection of this server subscribed to `topic` (but
+   * `exclude`), and through the adapter to the other servers' subscribers. The message is framed
+   * once (text encoded to UTF-8 once) and the same bytes are written to every subscriber; with
+   * permessage-deflate, it is compressed once for all the subscribers without server context
+   * takeover that share a window, and by each subscriber's own compressor for the others.
+   * A subscriber that cannot take it now is handled by the `slowSubscriber` policy. Returns how
+   * many connections of this server it was written or queued to.
+   *
+   * @throws {@link InvalidArgumentError} (`INVALID_OPTION`) for a topic that is not a string of 1
+   * to 1024 characters; (`INVALID_UTF8`) for bytes sent as text that are not UTF-8.
+   * @throws `TypeError` for data that is neither a string nor bytes.
+   */
+  publish(topic: string, data: string | BinaryData, options?: PublishOptions): number {
+    checkTopic(topic);
+    const publication = makePublication(data, options);
+    const subscribers = this.#topics.subscribers(topic);
+    const delivered =
+      subscribers === undefined
+        ? 0
+        : this.#fanOut(publication, subscribers, topic, options?.exclude, undefined);
+    if (this.#closing === undefined)
+      this.#callAdapter(
+        'publish',
+        topic,
+        publication.payload,
+        publication.binary,
+        publication.compress,
+      );
+    return delivered;
+  }
+
+  /**
+   * Sends a message to every open connection of this server (or those `filter` accepts), framed
+   * once as by {@link WebSocketServer.publish}; without a filter, the adapter relays it to the
+   * other servers, whose open connections get it too. Returns how many connections of this
+   * server it was written or queued to.
+   *
+   * @throws {@link InvalidArgumentError} (`INVALID_UTF8`) for bytes sent as text that are not
+   * UTF-8.
+   * @throws `TypeError` for data that is neither a string nor bytes.
+   */
+  broadcast(data: string | BinaryData, options?: BroadcastOptions): number {
+    const publication = makePublication(data, options);
+    const filter = options?.filter;
+    const delivered = this.#fanOut(publication, this.clients, undefined, undefined, filter);
+    if (filter === undefined && this.#closing === undefined)
+      this.#callAdapter(
+        'publish',
+        BROADCAST_TOPIC,
+        publication.payload,
+        publication.binary,
+        publication.compress,
+      );
+    return delivered;
+  }
+
+  /**
+   * How many connections of this server subscribe to `topic` (the adapter's other servers are
+   * not counted).
+   */
+  subscriberCount(topic: string): number {
+    return this.#topics.count(topic);
+  }
+
+  /** The topics at least one connection of this server subscribes to (a copy). */
+  get topics(): string[] {
+    return this.#topics.topics();
+  }
+
+  /** Writes (or queues) `publication` to each target; how many took it. */
+  #fanOut(
+    publication: Publication,
+    targets: Iterable<WebSocketConnection>,
+    topic: string | undefined,
+    exclude: WebSocketConnection | undefined,
+    filter: ((connection: WebSocketConnection) => boolean) | undefined,
+  ): number {
+    const policy = this.#slowSubscriber;
+    let delivered = 0;
+    for (const connection of targets) {
+      if (connection === exclude || (filter !== undefined && !filter(connection))) continue;
+      const outcome = connection.deliverPublished(publication, policy);
+      if (outcome === Delivery.SENT) delivered++;
+      else if (outcome === Delivery.SKIPPED) this.#slow(connection, 'skipped', topic);
+      else if (outcome === Delivery.CLOSED) this.#slow(connection, 'closed', topic);
+    }
+    return delivered;
+  }
+
+  #slow(connection: WebSocketConnection, action: SlowSubscriberAction, topic: string | undefined) {
+    try {
+      this.emit('slowSubscriber', connection, action, topic);
+    } catch (error) {
+      process.emitWarning(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  // --- The adapter ---
+
+  /** What this server gives its adapter: one object, made once. */
+  #host(): PubSubHost {
+    return {
+      deliver: (topic, payload, binary, compress) =>
+        this.#deliverRelayed(topic, payload, binary, compress),
+      reportError: (error) => this.#adapterError(error),
+    };
+  }
+
+  /**
+   * Attaches the adapter (now, so that a failure of a synchronous `attach` is the constructor's
+   * caller's to see through `listen()`), then subscribes it to the broadcasts.
+   */
+  #attach(): Promise<void> {
+    let result: void | Promise<void>;
+    try {
+      result = this.#adapter.attach(this.#host());
+    } catch (error) {
+      result = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    this.#callAdapter('subscribe', BROADCAST_TOPIC);
+    const attached = Promise.resolve(result);
+    // `listen()` awaits it (and rejects); after `new WebSocketServer()`, nobody does: an event.
+    attached.catch((error: unknown) => {
+      if (!this.#attachAwaited)
+        this.#adapterError(error instanceof Error ? error : new Error(String(error)));
+    });
+    return attached;
+  }
+
+  /** A message another server published: framed once, to this server's subscribers. */
+  #deliverRelayed(topic: string, payload: Buffer, binary: boolean, compress: boolean | undefined) {
+    try {
+      if (this.#closing !== undefined) return;
+      if (topic !== BROADCAST_TOPIC) checkTopic(topic);
+      const bytes = toBuffer(payload);
+      if (!binary && !isValidUtf8(bytes))
+        throw new InvalidArgumentError('INVALID_UTF8', 'a relayed text message is not UTF-8');
+      const publication = new Publication(bytes, binary === true, compress);
+      const targets = topic === BROADCAST_TOPIC ? this.clients : this.#topics.subscribers(topic);
+      if (targets !== undefined)
+        this.#fanOut(
+          publication,
+          targets,
+          topic === BROADCAST_TOPIC ? undefined : topic,
+          undefined,
+          undefined,
+        );
+    } catch (error) {
+      this.#adapterError(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** Calls the adapter; what it throws is an 'adapterError', never the caller's. */
+  #callAdapter(
+    method: 'subscribe' | 'unsubscribe' | 'publish',
+    topic: string,
+    ...rest: [payload?: Buffer, binary?: boolean, compress?: boolean | undefined]
+  ): void {
+    try {
+      if (method === 'publish') this.#adapter.publish(topic, rest[0]!, rest[1]!, rest[2]);
+      else this.#adapter[method](topic);
+    } catch (error) {
+      this.#adapterError(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  async #closeAdapter(): Promise<void> {
+    try {
+      await this.#attached.catch(() => undefined);
+      await this.#adapter.close();
+    } catch (error) {
+      this.#adapterError(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** 'adapterError' if listened to, else a process warning: never thrown. */
+  #adapterError(error: Error): void {
+    if (this.listenerCount('adapterError') > 0) {
+      try {
+        this.emit('adapterError', error);
+        return;
+      } catch (thrown) {
+        error = thrown instanceof Error ? thrown : error;
+      }
+    }
+    process.emitWarning(error);
+  }
+
   /**
    * Stops accepting connections and closes the open ones with 1001 (going away), waiting for
    * their closing handshakes (each bounded by `closeTimeout`). A standalone server stops
@@ -571,6 +870,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   async #close(): Promise<void> {
     if (this.#options.server !== undefined && this.#onUpgrade !== undefined)
       this.#options.server.off('upgrade', this.#onUpgrade);
+    // The adapter stops relaying first: it unsubscribes everything itself, so the topics that
+    // the closing connections leave are not unsubscribed one by one.
+    const adapterClosed = this.#closeAdapter();
     const closing = [...this.clients].map((client) => client.close(CloseCode.GOING_AWAY, ''));
     let stopped: Promise<void> = Promise.resolve();
     if (this.#front !== undefined) {
@@ -580,8 +882,18 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     }
     await Promise.allSettled(closing);
     await stopped;
+    await adapterClosed;
     this.emit('close');
   }
+}
+
+/** A message to publish: `send()`'s rules for its kind, text checked (or encoded) once. */
+function makePublication(data: string | BinaryData, options: SendOptions | undefined): Publication {
+  const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : toBuffer(data);
+  const binary = options?.binary ?? !isText(data);
+  if (!binary && typeof data !== 'string' && !isValidUtf8(payload))
+    throw new InvalidArgumentError('INVALID_UTF8', 'text is not valid UTF-8 (RFC 6455 §8.1)');
+  return new Publication(payload, binary, options?.compress);
 }
 
 /** node:http hands upgrades over as a `Duplex`; in fact it is a `net.Socket` or `tls.TLSSocket`. */

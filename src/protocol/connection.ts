@@ -1045,6 +1045,33 @@ export class Connection {
     this.queueFrame(flags, payload);
   }
 
+  /**
+   * Queues a whole data message already encoded as one unmasked frame: what `encodeFrame(flags,
+   * payload, null)` returned, header and payload. The same buffers can be queued on many server
+   * connections, which is how the message API frames a published message once for all its
+   * subscribers. The frame is taken as given (its opcode, RSV1 for a message compressed under
+   * what this connection negotiated, its payload, valid UTF-8 for text): only the state is
+   * checked, as for any message.
+   *
+   * @throws {@link InvalidStateError} (`CLOSE_SENT`, `CONNECTION_CLOSED`, `MESSAGE_IN_PROGRESS`).
+   * @throws {@link InvalidArgumentError} (`INVALID_FRAME_FLAGS`) on a client connection: a client
+   * masks each frame with a key of its own (RFC 6455 §5.3), so its frames cannot be shared.
+   */
+  sendEncoded(frame: readonly Buffer[]): void {
+    this.assertCanSend();
+    if (this.mask !== null)
+      throw new InvalidArgumentError(
+        'INVALID_FRAME_FLAGS',
+        'an encoded frame is unmasked: only a server may send one (RFC 6455 §5.1)',
+      );
+    if (this.sendingMessage)
+      throw new InvalidStateError(
+        'MESSAGE_IN_PROGRESS',
+        'a fragmented message is being sent; finish it with sendContinuation(data, true)',
+      );
+    for (const buffer of frame) this.outgoing.push(buffer);
+  }
+
   private sendDataFrame(
     opcode: number,
     data: string | BinaryData,

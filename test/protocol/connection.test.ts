@@ -977,3 +977,52 @@ describe('POCO policy (poco-behaviour.md §4.1): every frame handed over as it i
     assert.deepEqual(summary(cut.takeEvents()), [['failure', 'INCOMPLETE_FRAME', 1006]]);
   });
 });
+
+describe('sendEncoded: one encoded frame shared by many server connections', () => {
+  it('queues the very buffers it is given, on each connection, in order with other frames', () => {
+    const frame = encodeFrame(0x81, Buffer.alloc(300, 0x61), null); // [header, payload]
+    const a = server();
+    const b = server();
+    a.sendText('first');
+    a.sendEncoded(frame);
+    b.sendEncoded(frame);
+    const outA = a.takeOutgoing();
+    const outB = b.takeOutgoing();
+    assert.deepEqual(outA[0], Buffer.concat([Buffer.from([0x81, 5]), Buffer.from('first')]));
+    assert.equal(outA[1], frame[0]);
+    assert.equal(outA[2], frame[1]);
+    assert.equal(outB[0], frame[0]);
+    assert.equal(outB[1], frame[1]);
+  });
+
+  it('refuses on a client (its frames are masked), mid-message, after the close frame and once closed', () => {
+    const frame = encodeFrame(0x81, Buffer.from('x'), null);
+    assert.throws(
+      () => client().sendEncoded(frame),
+      (error: unknown) =>
+        error instanceof InvalidArgumentError && error.reason === 'INVALID_FRAME_FLAGS',
+    );
+    const streaming = server();
+    streaming.sendText('part', false);
+    assert.throws(
+      () => streaming.sendEncoded(frame),
+      (error: unknown) =>
+        error instanceof InvalidStateError && error.reason === 'MESSAGE_IN_PROGRESS',
+    );
+    const closing = server();
+    closing.sendClose(1000);
+    assert.throws(
+      () => closing.sendEncoded(frame),
+      (error: unknown) => error instanceof InvalidStateError && error.reason === 'CLOSE_SENT',
+    );
+    const closed = server();
+    closed.receiveEof();
+    assert.throws(
+      () => closed.sendEncoded(frame),
+      (error: unknown) =>
+        error instanceof InvalidStateError && error.reason === 'CONNECTION_CLOSED',
+    );
+    for (const connection of [streaming, closing, closed])
+      assert.ok(connection.takeOutgoing().every((buffer) => !frame.includes(buffer)));
+  });
+});

@@ -286,3 +286,38 @@ describe('PerMessageDeflate: equivalent to one streaming DEFLATE context (fast-c
     );
   });
 });
+
+describe('PerMessageDeflate: one compressed message for many connections', () => {
+  const message = Buffer.from('a published message, a published message, a published message');
+
+  it('a side without context takeover has a sharing key; compressAlone is what it would send, its histories untouched', () => {
+    const noTakeover = agreement({ serverNoContextTakeover: true, serverMaxWindowBits: 12 });
+    const a = new PerMessageDeflate(noTakeover, 'server', { windowBits: 12 });
+    const b = new PerMessageDeflate(noTakeover, 'server', { windowBits: 12 });
+    assert.notEqual(a.sharingKey, undefined);
+    assert.equal(a.sharingKey, b.sharingKey);
+    const alone = a.compressAlone(message);
+    assert.ok(alone !== null && alone.length < message.length);
+    assert.equal(a.memory, 0);
+    assert.deepEqual(b.compressMessage(message), alone);
+    const inflater = new PerMessageDeflate(noTakeover, 'client', { windowBits: 12 });
+    assert.deepEqual(inflater.decompress(alone, 1024), message);
+    // Another window, level or memLevel: another key.
+    const keys = [
+      new PerMessageDeflate(agreement({ serverNoContextTakeover: true }), 'server', {
+        windowBits: 10,
+      }),
+      new PerMessageDeflate(noTakeover, 'server', { windowBits: 12, level: 1 }),
+      new PerMessageDeflate(noTakeover, 'server', { windowBits: 12, memLevel: 9 }),
+    ].map((codec) => codec.sharingKey);
+    assert.equal(new Set([a.sharingKey, ...keys]).size, 4);
+  });
+
+  it('no sharing key with context takeover, nor for a side that cannot compress; null when it would not get smaller', () => {
+    assert.equal(new PerMessageDeflate(agreement(), 'server').sharingKey, undefined);
+    const eightBits = agreement({ serverNoContextTakeover: true, serverMaxWindowBits: 8 });
+    assert.equal(new PerMessageDeflate(eightBits, 'server').sharingKey, undefined);
+    const codec = new PerMessageDeflate(agreement({ serverNoContextTakeover: true }), 'server');
+    assert.equal(codec.compressAlone(Buffer.from('Hi')), null);
+  });
+});

@@ -194,12 +194,34 @@ export class PerMessageDeflate {
   }
 
   /**
+   * Equal for the codecs whose {@link PerMessageDeflate.compressAlone} gives the same bytes (the
+   * same window, level and memLevel); undefined while this side keeps its context between
+   * messages, whose compressed messages depend on its history. A server frames a published
+   * message once per key for its subscribers without context takeover.
+   */
+  get sharingKey(): number | undefined {
+    if (this.#sendTakeover || this.#sent === null) return undefined;
+    return this.sendWindowBits + 16 * (this.#level + 1) + 256 * this.#memLevel;
+  }
+
+  /**
+   * Compresses a whole message as this side sends it without context takeover, without touching
+   * the histories (so any codec with the same `sharingKey` could have made it), or returns null
+   * if compressing does not make it smaller. Only for a codec with a `sharingKey`.
+   */
+  compressAlone(data: Buffer): Buffer | null {
+    const compressed = this.#deflate(data, undefined);
+    const length = compressed.length - TRAILER.length;
+    return length >= data.length ? null : compressed.subarray(0, length);
+  }
+
+  /**
    * Compresses a whole message, or returns null if compressing does not make it smaller: it is
    * then sent uncompressed, and the history is left as it was (an uncompressed message is not
    * part of the peer's LZ77 history).
    */
   compressMessage(data: Buffer): Buffer | null {
-    const compressed = this.#deflate(data);
+    const compressed = this.#deflate(data, this.#sent!.view);
     const length = compressed.length - TRAILER.length;
     if (length >= data.length) return null;
     this.#remember(data, true);
@@ -212,7 +234,7 @@ export class PerMessageDeflate {
    * with each one, since later fragments may refer back into earlier ones.
    */
   compressFragment(data: Buffer, fin: boolean): Buffer {
-    const compressed = this.#deflate(data);
+    const compressed = this.#deflate(data, this.#sent!.view);
     this.#remember(data, fin);
     // Each fragment ends on a sync flush; only the message's end drops the flush marker.
     return fin ? compressed.subarray(0, compressed.length - TRAILER.length) : compressed;
@@ -259,13 +281,13 @@ export class PerMessageDeflate {
     return output;
   }
 
-  #deflate(data: Buffer): Buffer {
+  #deflate(data: Buffer, dictionary: Buffer | undefined): Buffer {
     const windowBits = this.sendWindowBits;
     return zlib.deflateRawSync(data, {
       level: this.#level,
       memLevel: this.#memLevel,
       windowBits,
-      dictionary: this.#sent!.view,
+      dictionary,
       finishFlush: Z_SYNC_FLUSH,
       chunkSize: Math.min(Math.max(data.length + 64, MIN_CHUNK), MAX_CHUNK),
     });
