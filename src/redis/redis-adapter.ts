@@ -201,13 +201,22 @@ export class RedisAdapter implements PubSubAdapter {
     };
     // Publishes never queue inside ioredis (unbounded): the PublishBuffer holds them.
     this.#publisher = this.#watch(
-      new Redis(this.#url!, { ...common, enableOfflineQueue: false }),
+      new Redis(this.#url!, {
+        connectionName: 'wsnet-publish',
+        ...common,
+        enableOfflineQueue: false,
+      }),
       'publishing',
     );
     // Subscribe commands issued while down wait in ioredis's queue (one per topic: bounded by
     // the server's topics) and it re-subscribes every channel after a reconnect.
     this.#subscriber = this.#watch(
-      new Redis(this.#url!, { ...common, enableOfflineQueue: true, autoResubscribe: true }),
+      new Redis(this.#url!, {
+        connectionName: 'wsnet-subscribe',
+        ...common,
+        enableOfflineQueue: true,
+        autoResubscribe: true,
+      }),
       'subscribing',
     );
   }
@@ -220,18 +229,22 @@ export class RedisAdapter implements PubSubAdapter {
       autoResendUnfulfilledCommands: false,
       maxRetriesPerRequest: null,
     };
-    const common: ClusterOptions = {
-      redisOptions,
+    const common = (connectionName: string): ClusterOptions => ({
+      redisOptions: { connectionName, ...redisOptions },
       clusterRetryStrategy: retryDelay,
       lazyConnect: false,
-    };
+    });
     const startup = nodes.map((n) => n.node);
     this.#publisher = this.#watch(
-      new Cluster(startup, { ...common, enableOfflineQueue: false }),
+      new Cluster(startup, { ...common('wsnet-publish'), enableOfflineQueue: false }),
       'publishing',
     );
     this.#subscriber = this.#watch(
-      new Cluster(startup, { ...common, enableOfflineQueue: true, shardedSubscribers: true }),
+      new Cluster(startup, {
+        ...common('wsnet-subscribe'),
+        enableOfflineQueue: true,
+        shardedSubscribers: true,
+      }),
       'subscribing',
     );
   }
