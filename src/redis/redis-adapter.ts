@@ -140,6 +140,8 @@ export class RedisAdapter implements PubSubAdapter {
   #host: PubSubHost | undefined;
   #publisher: Redis | Cluster | undefined;
   #subscriber: Redis | Cluster | undefined;
+  /** The publishing connection(s) are ready for publishes to go straight out, in order. */
+  #warm = false;
   #attached = false;
   #closed = false;
 
@@ -178,7 +180,10 @@ export class RedisAdapter implements PubSubAdapter {
     if (this.#closed) return;
     if (this.#clusterUrls !== undefined) this.#connectCluster(ioredis);
     else this.#connectSingle(ioredis);
-    this.#publisher!.on('ready', () => this.#flush());
+    this.#publisher!.on('ready', () => void this.#warmUp());
+    this.#publisher!.on('close', () => {
+      this.#warm = false;
+    });
     this.#subscriber!.on('messageBuffer', (channel: Buffer, message: Buffer) =>
       this.#receive(channel, message),
     );
@@ -333,7 +338,12 @@ export class RedisAdapter implements PubSubAdapter {
     const channel = this.channelPrefix + topic;
     const envelope = encodeEnvelope(this.#origin, payload, binary, compress);
     const publisher = this.#publisher;
-    if (publisher !== undefined && publisher.status === 'ready' && this.#buffer.length === 0) {
+    if (
+      publisher !== undefined &&
+      this.#warm &&
+      publisher.status === 'ready' &&
+      this.#buffer.length === 0
+    ) {
       this.#send(publisher, channel, envelope);
       return;
     }
@@ -368,7 +378,36 @@ export class RedisAdapter implements PubSubAdapter {
     });
   }
 
-  /** The publishing connection is ready (again): buffered publishes go first, in order. */
+  /**
+   * The publishing client is ready (again). A cluster client connects to each master lazily, and
+   * a burst of publishes sent while a master's connection is being set up can leave in another
+   * order than it was made (seen with ioredis 6: test/redis/cluster.test.ts): so every master's
+   * connection is made ready (a PING each) before publishes go straight out.
+   */
+  async #warmUp(): Promise<void> {
+    const publisher = this.#publisher!;
+    if (this.#clusterUrls !== undefined)
+      try {
+        await Promise.all((publisher as Cluster).nodes('master').map((node) => node.ping()));
+      } catch (error) {
+        // The next 'ready' tries again; until then publishes wait in the buffer.
+        this.#report(
+          new RedisAdapterError(
+            'connection',
+            `a cluster master did not answer PING: ${(error as Error).message}`,
+            {
+              cause: error,
+            },
+          ),
+        );
+        return;
+      }
+    if (this.#closed || publisher.status !== 'ready') return;
+    this.#warm = true;
+    this.#flush();
+  }
+
+  /** Buffered publishes go first, in order. */
   #flush(): void {
     const publisher = this.#publisher!;
     const dropped = this.#buffer.takeDropped();
