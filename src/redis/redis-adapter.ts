@@ -19,6 +19,7 @@ import type { PubSubAdapter, PubSubHost } from './adapter-contract.js';
 import { decodeEnvelope, encodeEnvelope, newOriginId } from './envelope.js';
 import { PublishBuffer } from './publish-buffer.js';
 
+/** How a RedisAdapter reaches Redis and what it holds while it cannot. */
 export interface RedisAdapterOptions {
   /** A single Redis server: `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS). */
   readonly url?: string;
@@ -27,7 +28,10 @@ export interface RedisAdapterOptions {
    * travel by sharded pub/sub (SPUBLISH/SSUBSCRIBE): each topic's channel lives on the master of
    * its hash slot, so topics spread over the masters.
    */
-  readonly cluster?: { readonly urls: readonly string[] };
+  readonly cluster?: {
+    /** `redis://host:port` of one or more masters (credentials are taken from the first). */
+    readonly urls: readonly string[];
+  };
   /**
    * Prepended to every topic to name its Redis channel (default 'wsnet:'). Servers that share
    * topics must use the same prefix. In cluster mode it must not contain a `{hash tag}`, or
@@ -63,7 +67,9 @@ export type RedisAdapterErrorKind =
 
 /** A failure the adapter reports to its host (the server emits it as 'adapterError'). */
 export class RedisAdapterError extends Error {
+  /** 'RedisAdapterError'. */
   override readonly name = 'RedisAdapterError';
+  /** What failed. */
   readonly kind: RedisAdapterErrorKind;
   /** For 'dropped': how many publishes were dropped. */
   readonly dropped: number;
@@ -126,7 +132,9 @@ function clusterNode(url: string): { node: ClusterNode; options: RedisOptions } 
  * published meanwhile.
  */
 export class RedisAdapter implements PubSubAdapter {
+  /** What precedes each topic in its Redis channel's name. */
   readonly channelPrefix: string;
+  /** The bound on what is held while the publishing connection is down. */
   readonly maxBufferedBytes: number;
   readonly #url: string | undefined;
   readonly #clusterUrls: readonly string[] | undefined;
