@@ -1,5 +1,5 @@
-// mirrors src/messages' PubSubAdapter; the lead unifies them at merge (this file then becomes an
-// import from '../messages/index.js').
+// mirrors src/messages' PubSubAdapter; the lead unifies them at merge (this file then gives way
+// to an import from src/messages/index.ts).
 
 /** What a server gives its adapter. */
 export interface PubSubHost {
