@@ -6,6 +6,7 @@
  * joined by `redis-cli --cluster create`, ready once every node says `cluster_state:ok`.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -14,6 +15,19 @@ import { promisify } from 'node:util';
 import { delay, Signal } from './wait.js';
 
 const execFileAsync = promisify(execFile);
+
+/**
+ * Every redis-server this process started and that still runs: if the test process ends without
+ * stopping them (an uncaught error, a closed stdout), its 'exit' handler kills them by handle, so
+ * no server outlives the test that started it.
+ */
+const running = new Set<ChildProcess>();
+/** Temporary directories made here and not removed yet: removed on exit likewise. */
+const directories = new Set<string>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+  for (const directory of directories) rmSync(directory, { recursive: true, force: true });
+});
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 export const REDIS_CLI = '/usr/bin/redis-cli';
@@ -24,6 +38,17 @@ export async function redisServerVersion(): Promise<[number, number, number]> {
   const match = /v=(\d+)\.(\d+)\.(\d+)/.exec(stdout);
   if (match === null) throw new Error(`unexpected redis-server --version output: ${stdout}`);
   return [Number(match[1]), Number(match[2]), Number(match[3])];
+}
+
+async function temporaryDirectory(prefix: string): Promise<string> {
+  const directory = await mkdtemp(path.join(os.tmpdir(), prefix));
+  directories.add(directory);
+  return directory;
+}
+
+async function removeDirectory(directory: string): Promise<void> {
+  await rm(directory, { recursive: true, force: true });
+  directories.delete(directory);
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */
@@ -85,7 +110,7 @@ export class RedisServer {
     options: { extraArgs?: (port: number, directory: string) => string[]; directory?: string } = {},
   ): Promise<RedisServer> {
     const owns = options.directory === undefined;
-    const directory = options.directory ?? (await mkdtemp(path.join(os.tmpdir(), 'wsnet-redis-')));
+    const directory = options.directory ?? (await temporaryDirectory('wsnet-redis-'));
     let lastError: unknown;
     for (let attempt = 0; attempt < 5; attempt++) {
       const port = await freePort();
@@ -103,7 +128,7 @@ export class RedisServer {
         await server.kill();
       }
     }
-    if (owns) await rm(directory, { recursive: true, force: true });
+    if (owns) await removeDirectory(directory);
     throw new Error('could not start redis-server on a free port', { cause: lastError });
   }
 
@@ -130,6 +155,7 @@ export class RedisServer {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.#process = child;
+    running.add(child);
     const collect = (chunk: Buffer) => {
       this.#output += chunk.toString('utf8');
       this.#changed.notify();
@@ -142,6 +168,7 @@ export class RedisServer {
       this.#changed.notify();
     });
     child.once('exit', () => {
+      running.delete(child);
       this.#exited = true;
       this.#changed.notify();
     });
@@ -167,7 +194,7 @@ export class RedisServer {
   /** Stops the server and removes its directory (if it made it). */
   async stop(): Promise<void> {
     await this.kill();
-    if (this.#ownsDirectory) await rm(this.directory, { recursive: true, force: true });
+    if (this.#ownsDirectory) await removeDirectory(this.directory);
   }
 
   cli(args: string[]): Promise<string> {
@@ -190,7 +217,7 @@ export class RedisCluster {
   }
 
   static async start(masters = 3, timeoutMs = 30_000): Promise<RedisCluster> {
-    const directory = await mkdtemp(path.join(os.tmpdir(), 'wsnet-redis-cluster-'));
+    const directory = await temporaryDirectory('wsnet-redis-cluster-');
     const nodes: RedisServer[] = [];
     try {
       for (let i = 0; i < masters; i++)
@@ -221,7 +248,7 @@ export class RedisCluster {
       return new RedisCluster(nodes, directory);
     } catch (error) {
       for (const node of nodes) await node.kill();
-      await rm(directory, { recursive: true, force: true });
+      await removeDirectory(directory);
       throw error;
     }
   }
@@ -248,6 +275,6 @@ export class RedisCluster {
 
   async stop(): Promise<void> {
     for (const node of this.nodes) await node.kill();
-    await rm(this.directory, { recursive: true, force: true });
+    await removeDirectory(this.directory);
   }
 }
