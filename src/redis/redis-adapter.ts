@@ -221,8 +221,9 @@ export class RedisAdapter implements PubSubAdapter {
       }),
       'publishing',
     );
-    // Subscribe commands issued while down wait in ioredis's queue (one per topic: bounded by
-    // the server's topics) and it re-subscribes every channel after a reconnect.
+    // Subscribe and unsubscribe commands issued while down wait in ioredis's queue (one per
+    // call made during the outage: a server whose topics churn while Redis is down grows it),
+    // and ioredis re-subscribes every channel after a reconnect.
     this.#subscriber = this.#watch(
       new Redis(this.#url!, {
         connectionName: 'wsnet-subscribe',
