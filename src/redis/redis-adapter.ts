@@ -87,6 +87,8 @@ export class RedisAdapterError extends Error {
 
 const DEFAULT_CHANNEL_PREFIX = 'wsnet:';
 const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+/** Channels per SUBSCRIBE when a single server's subscriber re-subscribes. */
+const RESUBSCRIBE_BATCH = 1000;
 /** How long close() waits for QUIT's answer before it closes the sockets. */
 const QUIT_TIMEOUT_MS = 2000;
 /** Reconnect back-off: 50 ms more per attempt, never more than 2 s apart (it never gives up). */
@@ -198,8 +200,10 @@ export class RedisAdapter implements PubSubAdapter {
     this.#subscriber!.on('smessageBuffer', (channel: Buffer, message: Buffer) =>
       this.#receive(channel, message),
     );
-    // Topics subscribed before the client was loaded.
-    for (const channel of this.#channels.keys()) this.#command('subscribe', channel);
+    // Topics subscribed before the client was loaded (a single server's subscriber does it on
+    // 'ready').
+    if (this.#clusterUrls !== undefined)
+      for (const channel of this.#channels.keys()) this.#command('subscribe', channel);
   }
 
   #connectSingle({ Redis }: IoRedisModule): void {
@@ -221,18 +225,20 @@ export class RedisAdapter implements PubSubAdapter {
       }),
       'publishing',
     );
-    // Subscribe and unsubscribe commands issued while down wait in ioredis's queue (one per
-    // call made during the outage: a server whose topics churn while Redis is down grows it),
-    // and ioredis re-subscribes every channel after a reconnect.
-    this.#subscriber = this.#watch(
+    // The subscribing connection is sent commands only while ready; on each 'ready' the adapter
+    // subscribes to the channels it wants then (#resubscribe). While Redis is down, subscribe()
+    // and unsubscribe() change only that set: no queue grows with the calls of an outage.
+    const subscriber = this.#watch(
       new Redis(this.#url!, {
         connectionName: 'wsnet-subscribe',
         ...common,
-        enableOfflineQueue: true,
-        autoResubscribe: true,
+        enableOfflineQueue: false,
+        autoResubscribe: false,
       }),
       'subscribing',
     );
+    this.#subscriber = subscriber;
+    subscriber.on('ready', () => this.#resubscribe(subscriber));
   }
 
   #connectCluster({ Cluster }: IoRedisModule): void {
@@ -296,9 +302,22 @@ export class RedisAdapter implements PubSubAdapter {
     if (this.#subscriber !== undefined) this.#command('unsubscribe', channel);
   }
 
+  /** A single server's subscribing connection is ready: it listens to every wanted channel. */
+  #resubscribe(subscriber: Redis): void {
+    const channels = [...this.#channels.keys()];
+    for (let i = 0; i < channels.length; i += RESUBSCRIBE_BATCH)
+      this.#track(
+        subscriber.subscribe(...channels.slice(i, i + RESUBSCRIBE_BATCH)),
+        'subscribe',
+        `${channels.length} channels`,
+      );
+  }
+
   #command(kind: 'subscribe' | 'unsubscribe', channel: string): void {
     const subscriber = this.#subscriber!;
     const cluster = this.#clusterUrls !== undefined;
+    // Not ready: the next 'ready' subscribes to the channels wanted then.
+    if (!cluster && subscriber.status !== 'ready') return;
     const done =
       kind === 'subscribe'
         ? cluster
@@ -307,18 +326,20 @@ export class RedisAdapter implements PubSubAdapter {
         : cluster
           ? subscriber.sunsubscribe(channel)
           : subscriber.unsubscribe(channel);
+    this.#track(done, kind, JSON.stringify(channel));
+  }
+
+  /** Keeps a subscribe or unsubscribe for settled(), and reports its failure. */
+  #track(done: Promise<unknown>, kind: string, what: string): void {
     const tracked: Promise<unknown> = done.then(
       () => undefined,
       (error: Error) => {
-        if (!this.#closed)
+        // A connection lost meanwhile is reported by #watch, and the next 'ready' subscribes.
+        if (!this.#closed && this.#subscriber?.status === 'ready')
           this.#report(
-            new RedisAdapterError(
-              'command',
-              `${kind} ${JSON.stringify(channel)} failed: ${error.message}`,
-              {
-                cause: error,
-              },
-            ),
+            new RedisAdapterError('command', `${kind} ${what} failed: ${error.message}`, {
+              cause: error,
+            }),
           );
       },
     );
@@ -332,7 +353,23 @@ export class RedisAdapter implements PubSubAdapter {
    * topics reach this server.
    */
   async settled(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+    for (;;) {
+      while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+      const subscriber = this.#subscriber;
+      // A single server's subscriber that is not ready subscribes on 'ready': wait for that.
+      if (this.#closed || subscriber === undefined || this.#clusterUrls !== undefined) return;
+      if (subscriber.status === 'ready' || this.#channels.size === 0) return;
+      // ...or for the end, if close() comes first.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          subscriber.off('ready', done);
+          subscriber.off('end', done);
+          resolve();
+        };
+        subscriber.on('ready', done);
+        subscriber.on('end', done);
+      });
+    }
   }
 
   publish(topic: string, payload: Buffer, binary: boolean, compress: boolean | undefined): void {

@@ -75,8 +75,19 @@ describe('RedisAdapter faults', () => {
       const firstDrop = await a.host.waitForError('dropped');
       assert.equal((firstDrop as RedisAdapterError).dropped, 1, 'the first drop is said at once');
 
+      // B's topics churn while Redis is down: what it listens to after the reconnect is what it
+      // wants then, whatever came and went meanwhile.
+      for (let i = 0; i < 1000; i++) {
+        b.adapter.subscribe(`churn-${i}`);
+        b.adapter.unsubscribe(`churn-${i}`);
+      }
+      b.adapter.subscribe('joined-while-down');
+
       await redis.restart();
       await untilNumsub(redis, 'wsnet:f', 1); // B re-subscribed by itself
+      await within(b.adapter.settled(), 10_000, "B's re-subscription");
+      assert.equal(await numsub(redis, 'wsnet:joined-while-down'), 1);
+      assert.equal((await redis.cli(['pubsub', 'channels', 'wsnet:churn-*'])).trim(), '');
       gate.open();
       await b.host.waitForDelivered(1 + held);
       await waitFor(() => a.host.errorsOf('dropped').length === 2, 15_000, 'the drop total');
