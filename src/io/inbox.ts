@@ -78,10 +78,12 @@ export class Inbox<T> {
     this.#bytes -= this.#sizes[this.#head];
     this.#head++;
     if (this.#head === this.#items.length) {
-      // Emptied: truncate in place. The arrays stay for the next burst (an inbox that empties
-      // after every message must not allocate two arrays per message); their storage goes.
-      this.#items.length = 0;
-      this.#sizes.length = 0;
+      // Emptied: back to the shared empty list. Truncating in place (`length = 0`) let the
+      // storage go too, and the two runtime calls cost more than the two one-element arrays
+      // the next message makes (measured on the frame reader's list: 425-680 against 304-348
+      // ns per lock-step frame). An idle connection keeps no arrays.
+      this.#items = NONE;
+      this.#sizes = NONE;
       this.#head = 0;
     } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
       this.#items = this.#items.slice(this.#head);

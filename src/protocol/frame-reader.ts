@@ -60,12 +60,19 @@ const GATHER_AT_ONCE = 64 * 1024;
 const GATHER_RESERVE_RATIO = 8;
 
 /**
+ * The list of a reader that buffers nothing, shared by all of them: every path that adds to the
+ * list runs with bytes buffered, so it is never written to (frozen: a write would throw).
+ */
+const NO_CHUNKS: Buffer[] = Object.freeze([]) as unknown as Buffer[];
+
+/**
  * Reads frames from received bytes, incrementally: the header first (so its length can be judged
  * before any payload is buffered), then the payload, as zero-copy views when it arrived in one
  * piece. Small chunks are coalesced.
  */
 export class FrameReader {
-  private chunks: Buffer[] = [];
+  /** {@link NO_CHUNKS} while nothing is buffered. */
+  private chunks: Buffer[] = NO_CHUNKS;
   /** Index of the first chunk that still holds unread bytes. */
   private first = 0;
   /** Read position inside `chunks[first]`. */
@@ -115,13 +122,13 @@ export class FrameReader {
     if (length === 0) return;
     if (this.buffered === 0) {
       // Nothing is pending: take the chunk as it is. Most reads hold whole frames, and a
-      // connection that goes idle keeps no coalescing block alive.
-      this.chunks.length = 0;
+      // connection that goes idle keeps no coalescing block alive. A new one-element list:
+      // emptying the old one (`length = 0`, a runtime call) cost more than making it.
       this.first = 0;
       this.offset = 0;
       this.block = null;
       this.buffered = length;
-      this.chunks.push(toBuffer(data));
+      this.chunks = [toBuffer(data)];
       return;
     }
     this.buffered += length;
@@ -328,8 +335,8 @@ export class FrameReader {
   private skip(n: number): void {
     this.buffered -= n;
     if (this.buffered === 0) {
-      // Drained: let go of the chunks (and of the list's backing store) at once.
-      this.chunks.length = 0;
+      // Drained: let go of the chunks and of their list at once (an idle connection keeps none).
+      this.chunks = NO_CHUNKS;
       this.first = 0;
       this.offset = 0;
       return;
