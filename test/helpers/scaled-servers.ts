@@ -100,41 +100,59 @@ export class Subscriber {
   readonly label: string;
   /** Every text received after the welcome, in order. */
   readonly texts: string[] = [];
-  /** The welcome: which server it landed on and what it subscribes to. */
-  welcome: { welcome: string; topics: string[] } | undefined;
+  /** The server's welcome (the first text that starts with the welcome's prefix). */
+  welcome: Record<string, unknown> | undefined;
   closed = false;
+  /** The close code, once closed. */
+  closeCode: number | undefined;
+  readonly #welcomePrefix: string;
   readonly #changed = new Signal();
   readonly #send: (text: string) => void;
   readonly #close: () => void;
 
-  private constructor(label: string, send: (text: string) => void, close: () => void) {
+  private constructor(
+    label: string,
+    welcomePrefix: string,
+    send: (text: string) => void,
+    close: () => void,
+  ) {
     this.label = label;
+    this.#welcomePrefix = welcomePrefix;
     this.#send = send;
     this.#close = close;
   }
 
-  /** Connects with wsnet's `connect` or with ws, and waits for the server's welcome. */
-  static async connect(kind: 'wsnet' | 'ws', url: string, timeoutMs = 15_000): Promise<Subscriber> {
+  /**
+   * Connects with wsnet's `connect` or with ws, and waits for the server's welcome: a JSON text
+   * that starts with `welcomePrefix` (test/fixtures/redis-ws-server.ts's by default).
+   */
+  static async connect(
+    kind: 'wsnet' | 'ws',
+    url: string,
+    { timeoutMs = 15_000, welcomePrefix = '{"welcome"' } = {},
+  ): Promise<Subscriber> {
     let subscriber: Subscriber;
     if (kind === 'wsnet') {
       const connection: WebSocketConnection = await connect(url);
       subscriber = new Subscriber(
         `wsnet ${url}`,
+        welcomePrefix,
         (text) => void connection.send(text).catch(() => {}),
         () => void connection.close().catch(() => {}),
       );
       connection.on('message', (data) => subscriber.#received(String(data)));
-      connection.on('close', () => subscriber.#ended());
+      connection.on('close', (code) => subscriber.#ended(code));
       connection.on('error', () => {});
     } else {
       const ws = new WebSocketClient(url);
       subscriber = new Subscriber(
         `ws ${url}`,
+        welcomePrefix,
         (text) => ws.send(text),
         () => ws.close(),
       );
       ws.on('message', (data: Buffer) => subscriber.#received(data.toString('utf8')));
-      ws.on('close', () => subscriber.#ended());
+      ws.on('close', (code: number) => subscriber.#ended(code));
       ws.on('error', () => {});
     }
     await subscriber.until(() => subscriber.welcome !== undefined, timeoutMs, 'the welcome');
@@ -142,14 +160,15 @@ export class Subscriber {
   }
 
   #received(text: string): void {
-    if (this.welcome === undefined && text.startsWith('{"welcome"'))
-      this.welcome = JSON.parse(text) as { welcome: string; topics: string[] };
+    if (this.welcome === undefined && text.startsWith(this.#welcomePrefix))
+      this.welcome = JSON.parse(text) as Record<string, unknown>;
     else this.texts.push(text);
     this.#changed.notify();
   }
 
-  #ended(): void {
+  #ended(code: number): void {
     this.closed = true;
+    this.closeCode = code;
     this.#changed.notify();
   }
 
@@ -173,6 +192,11 @@ export class Subscriber {
   /** The texts starting with `prefix`, in the order they came. */
   from(prefix: string): string[] {
     return this.texts.filter((text) => text.startsWith(prefix));
+  }
+
+  /** Sends `text` as it is. */
+  send(text: string): void {
+    this.#send(text);
   }
 
   /** Asks its server to publish `data` on `topic` for it (`connection.publish`). */
