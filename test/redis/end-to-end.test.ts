@@ -38,7 +38,8 @@ async function subscriber(
 
 /** Subscribers of a channel, as Redis counts them. */
 async function numsub(channel: string): Promise<number> {
-  return Number((await redis.cli(['pubsub', 'numsub', channel])).trim().split('\n')[1]);
+  // The last line: the channel's name comes first, and for '' it is an empty line.
+  return Number((await redis.cli(['pubsub', 'numsub', channel])).trim().split('\n').at(-1));
 }
 
 /** Connections named by a RedisAdapter (wsnet-publish, wsnet-subscribe) in CLIENT LIST. */
@@ -216,6 +217,34 @@ describe(
       await assertQuiet(a, b, c);
     });
 
+    it("with channelPrefix '', a broadcast crosses on the channel '' and topics on their own names", async () => {
+      const [x, y] = await Promise.all([
+        ServerProcess.start('X', { url: redis.url, channelPrefix: '' }),
+        ServerProcess.start('Y', { url: redis.url, channelPrefix: '' }),
+      ]);
+      servers.push(x, y);
+      const onX = await subscriber('wsnet', x, ['bare']);
+      const onY = await subscriber('ws', y, []);
+      assert.equal(await numsub(''), 2, "the broadcasts' channel is the prefix alone: ''");
+      assert.equal(await numsub('bare'), 1);
+      await x.broadcast('from x:', 3);
+      await y.broadcast('from y:', 3);
+      await y.publish('bare', 'bare:', 1);
+      for (const client of [onX, onY]) {
+        await client.received('from x:2');
+        await client.received('from y:2');
+      }
+      await onX.received('bare:0');
+      assert.deepEqual(
+        onX.texts.sort(),
+        [...sequence('from x:', 3), ...sequence('from y:', 3), 'bare:0'].sort(),
+      );
+      await x.close();
+      await y.close();
+      assert.equal(await numsub(''), 0);
+      await assertQuiet(a, b, c);
+    });
+
     it('a server that leaves, closed or killed, leaves no subscription and no connection in Redis', async () => {
       const d = await startServer('D');
       const e = await startServer('E');
@@ -224,8 +253,12 @@ describe(
       const onA = await subscriber('ws', a, ['leave']);
       assert.equal(await numsub('wsnet:leave'), 3);
       assert.equal(await numsub('wsnet:'), 5);
-      const connections = await adapterConnections();
-      assert.equal(connections, 10, 'two per server (one publishes, one subscribes)');
+      const connections = 10;
+      await until(
+        adapterConnections,
+        connections,
+        'two per server (one publishes, one subscribes)',
+      );
 
       // Closed: its clients get a 1001 close, it unsubscribes and quits, and exits by itself.
       await d.close();
