@@ -7,4 +7,4 @@
  */
 export { RedisAdapter, RedisAdapterError } from './redis-adapter.js';
 export type { RedisAdapterErrorKind, RedisAdapterOptions } from './redis-adapter.js';
-export type { PubSubAdapter, PubSubHost } from './adapter-contract.js';
+export type { PubSubAdapter, PubSubHost } from '../messages/index.js';

@@ -15,7 +15,7 @@
  * on a wsnet channel are reported to the host (never thrown, never an unhandled 'error').
  */
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
-import type { PubSubAdapter, PubSubHost } from './adapter-contract.js';
+import type { PubSubAdapter, PubSubHost } from '../messages/index.js';
 import { decodeEnvelope, encodeEnvelope, newOriginId } from './envelope.js';
 import { PublishBuffer } from './publish-buffer.js';
 
