@@ -160,6 +160,10 @@ describe('P2: the 101 response, byte for byte', () => {
       const head = await client.readHead();
       const date = header(head, 'Date')!;
       assert.match(date, DATE);
+      // Now, not a stale value (the server formats it once per second): this machine's clock,
+      // at the one-second resolution of the format.
+      const age = Date.now() - Date.parse(date);
+      assert.ok(age > -1000 && age < 2000, `Date ${date} is ${age} ms away from now`);
       assert.equal(
         head.raw,
         `HTTP/1.1 101 Switching Protocols\r\nDate: ${date}\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: chat\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: ${SAMPLE_ACCEPT}\r\n\r\n`,
