@@ -1,0 +1,243 @@
+/**
+ * `npm run bench -- fanout` (opt-in, not in the default run: about 2.5 minutes, 10,000 connections
+ * per server, a Redis server): issue 13's benchmarks, topics and fan-out.
+ *
+ * - In one process: one server process publishes to 1,000 and to 10,000 subscribers, each a real
+ *   WebSocket connection over loopback held by subscriber processes in C (bench/fanout/
+ *   subscriber.c), for wsnet (`server.publish(topic, text)`), ws (its broadcast idiom: a loop of
+ *   `client.send(data)` over `wss.clients`) and socket.io (`io.to(room).emit('m', text)`; its
+ *   subscribers speak engine.io v4 / socket.io v4 over a bare WebSocket: cheaper to drive than
+ *   `socket.io-client` in Node, and the same frames on the wire).
+ * - Across processes: 2 and 4 server processes on one local redis-server (started here on a free
+ *   loopback port, stopped by PID), the subscribers spread over them, one publisher on the first:
+ *   wsnet with wsnet/redis's RedisAdapter against socket.io with @socket.io/redis-adapter.
+ *
+ * The publisher works in rounds (bench/fanout/measure.ts): a batch of messages published back to
+ * back, then a wait until every subscriber has read all of them. Every server process and
+ * subscriber process is ended by its handle. Options: `--subscribers 1000,10000` (in one
+ * process), `--cluster-subscribers 1000`, `--batch 4` (messages per round); BENCH_ROUNDS (3) and
+ * BENCH_FANOUT_MS (1000, the window per cell) tune the effort.
+ */
+import os from 'node:os';
+import {
+  measureFanout,
+  syncCounts,
+  type FanoutResult,
+  type FanoutSetup,
+} from './fanout/measure.js';
+import { SubscriberProcess, subscriberBinary } from './fanout/subscribers.js';
+import { countOption, option } from './soak/args.js';
+import { Child } from './soak/children.js';
+
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const ROW_MS = Number(process.env['BENCH_FANOUT_MS'] ?? 1000);
+const WARMUP_MS = 300;
+const SIZES = [32, 1024] as const;
+/** Subscriber processes per contender: the connections are spread over them. */
+const SUBSCRIBER_PROCESSES = 2;
+/** How long the servers may take to count every subscriber once the subscribers are ready. */
+const SUBSCRIBE_DEADLINE_MS = 30_000;
+
+type Kind = 'wsnet' | 'ws' | 'socketio';
+const COLUMNS: Record<Kind, string> = { wsnet: 'wsnet', ws: 'ws', socketio: 'socket.io' };
+
+interface Contender extends FanoutSetup {
+  kind: Kind;
+}
+
+async function startContender(
+  kind: Kind,
+  serverCount: number,
+  subscribers: number,
+  redisUrl?: string,
+): Promise<Contender> {
+  const servers: Child[] = [];
+  const processes: SubscriberProcess[] = [];
+  try {
+    for (let i = 0; i < serverCount; i++) {
+      const args = redisUrl === undefined ? [kind] : [kind, redisUrl];
+      // Child resolves scripts beside bench/soak/children.js: this one is in bench/fanout/.
+      servers.push(await Child.start(`${kind} server ${i}`, '../fanout/server-process', args));
+    }
+    await Promise.all(servers.map((server) => server.ask({ settle: true }, 'settled')));
+    const ports = servers.map((server) => server.ready as number);
+    const mode = kind === 'socketio' ? 'sio' : 'ws';
+    const share = Math.ceil(subscribers / SUBSCRIBER_PROCESSES);
+    const shares: number[] = [];
+    for (let left = subscribers; left > 0; left -= share) shares.push(Math.min(share, left));
+    // Started together: each opens its connections one by one, so two open them twice as fast.
+    const started = await Promise.allSettled(
+      shares.map((n) => SubscriberProcess.start(mode, n, ports)),
+    );
+    for (const outcome of started)
+      if (outcome.status === 'fulfilled') processes.push(outcome.value);
+    const failed = started.find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    // The servers subscribe (or join) each connection as it comes: wait until they all have.
+    const deadline = Date.now() + SUBSCRIBE_DEADLINE_MS;
+    for (;;) {
+      const counts = await Promise.all(
+        servers.map((server) => server.ask<number>({ subscribers: true }, 'subscribers')),
+      );
+      const total = counts.reduce((sum, n) => sum + n, 0);
+      if (total === subscribers) break;
+      if (Date.now() > deadline)
+        throw new Error(
+          `${kind}: ${total} of ${subscribers} subscribers after ${SUBSCRIBE_DEADLINE_MS} ms`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const contender: Contender = { kind, servers, subscribers: processes, counts: [] };
+    await syncCounts(contender);
+    return contender;
+  } catch (error) {
+    await stopContender({ kind, servers, subscribers: processes, counts: [] });
+    throw error;
+  }
+}
+
+async function stopContender(contender: Contender): Promise<void> {
+  await Promise.all(contender.subscribers.map((s) => s.close()));
+  await Promise.all(contender.servers.map((server) => server.kill()));
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** The median of each figure over the rounds, and the messages lost in all of them. */
+function summarize(results: FanoutResult[]): FanoutResult {
+  const of = (pick: (r: FanoutResult) => number | undefined) => {
+    const values = results.map(pick).filter((v): v is number => v !== undefined);
+    return values.length === 0 ? undefined : median(values);
+  };
+  const extraMicros = of((r) => r.extraMicros);
+  const p99Micros = of((r) => r.p99Micros);
+  return {
+    delivered: of((r) => r.delivered)!,
+    serverMicros: of((r) => r.serverMicros)!,
+    ...(extraMicros === undefined ? {} : { extraMicros }),
+    ...(p99Micros === undefined ? {} : { p99Micros }),
+    lost: results.reduce((sum, r) => sum + r.lost, 0),
+  };
+}
+
+/**
+ * Every contender measured for every size, interleaved round by round (a machine whose load
+ * drifts shifts them all alike); resolves the medians by size, then by kind.
+ */
+async function compare(
+  contenders: readonly Contender[],
+  batch: number,
+  extraCpu?: () => Promise<number>,
+): Promise<Map<number, Map<Kind, FanoutResult>>> {
+  const results = new Map<number, Map<Kind, FanoutResult[]>>();
+  for (let round = 0; round < ROUNDS; round++)
+    for (const size of SIZES)
+      for (const contender of contenders) {
+        const result = await measureFanout(contender, size, batch, ROW_MS, WARMUP_MS, extraCpu);
+        const bySize = results.get(size) ?? new Map<Kind, FanoutResult[]>();
+        results.set(size, bySize);
+        bySize.set(contender.kind, [...(bySize.get(contender.kind) ?? []), result]);
+      }
+  return new Map(
+    [...results].map(([size, byKind]) => [
+      size,
+      new Map([...byKind].map(([kind, list]) => [kind, summarize(list)])),
+    ]),
+  );
+}
+
+const rate = (value: number) =>
+  value >= 1e6 ? `${(value / 1e6).toFixed(2)} M msg/s` : `${(value / 1000).toFixed(0)} k msg/s`;
+const micros = (value: number) => `${value.toFixed(value >= 10 ? 1 : 2)} µs`;
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined || a === 0 || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}x`;
+const sizeLabel = (size: number) => (size >= 1024 ? `${size / 1024} KiB` : `${size} B`);
+const count = (n: number) => n.toLocaleString('en-US');
+
+function printTable(title: string, header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(`\n${title}\n`);
+  console.log(line(header));
+  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  for (const row of rows) console.log(line(row));
+}
+
+/** Says how many messages went missing, if any did (a result that lost some is not comparable). */
+function reportLost(label: string, results: Map<Kind, FanoutResult>): void {
+  for (const [kind, result] of results)
+    if (result.lost > 0)
+      console.log(`(${label}, ${COLUMNS[kind]}: ${count(result.lost)} messages lost)`);
+}
+
+async function inOneProcess(subscriberCounts: readonly number[], batch: number): Promise<void> {
+  const kinds: readonly Kind[] = ['wsnet', 'ws', 'socketio'];
+  const rateRows: string[][] = [];
+  const cpuRows: string[][] = [];
+  for (const subscribers of subscriberCounts) {
+    const contenders: Contender[] = [];
+    try {
+      for (const kind of kinds) contenders.push(await startContender(kind, 1, subscribers));
+      const results = await compare(contenders, batch);
+      for (const [size, byKind] of results) {
+        const label = `${count(subscribers)} subscribers, ${sizeLabel(size)}`;
+        const [wsnet, ws, socketio] = kinds.map((kind) => byKind.get(kind));
+        rateRows.push([
+          label,
+          ...[wsnet, ws, socketio].map((r) => (r === undefined ? 'n/a' : rate(r.delivered))),
+          ratio(wsnet?.delivered, ws?.delivered),
+          ratio(wsnet?.delivered, socketio?.delivered),
+        ]);
+        cpuRows.push([
+          label,
+          ...[wsnet, ws, socketio].map((r) => (r === undefined ? 'n/a' : micros(r.serverMicros))),
+          ratio(ws?.serverMicros, wsnet?.serverMicros),
+          ratio(socketio?.serverMicros, wsnet?.serverMicros),
+        ]);
+        reportLost(label, byKind);
+      }
+    } finally {
+      for (const contender of contenders) await stopContender(contender);
+    }
+  }
+  const columns = kinds.map((kind) => COLUMNS[kind]);
+  printTable(
+    'Fan-out in one process: messages read by the subscribers per second',
+    ['subscribers, message', ...columns, 'wsnet/ws', 'wsnet/socket.io'],
+    rateRows,
+  );
+  printTable(
+    "Fan-out in one process: the server process's CPU time per delivered message",
+    ['subscribers, message', ...columns, 'ws/wsnet', 'socket.io/wsnet'],
+    cpuRows,
+  );
+}
+
+function countsOption(name: string, fallback: readonly number[]): readonly number[] {
+  const text = option(name);
+  if (text === undefined) return fallback;
+  const values = text.split(',').map(Number);
+  if (values.some((v) => !Number.isSafeInteger(v) || v <= 0))
+    throw new Error(`--${name} must be whole numbers > 0 separated by commas, got ${text}`);
+  return values;
+}
+
+export async function fanoutSuite(): Promise<void> {
+  const subscriberCounts = countsOption('subscribers', [1000, 10_000]);
+  const batch = countOption('batch', 4);
+  subscriberBinary(); // compiled (or failing) before any server starts
+  const [load] = os.loadavg();
+  console.log(
+    `\nTopics and fan-out (issue 13): rounds of ${batch} publishes back to back, each round ` +
+      `ending when every subscriber has read them all (at most ${batch} messages queued per ` +
+      `subscriber); ${ROUNDS} rounds of ${ROW_MS} ms per cell, medians; text messages ` +
+      `(socket.io's frames carry 10 bytes more: 42["m","..."]); load average ${load.toFixed(1)} ` +
+      'at the start',
+  );
+  await inOneProcess(subscriberCounts, batch);
+  console.log(`\n(load average ${os.loadavg()[0].toFixed(1)} at the end)`);
+}
