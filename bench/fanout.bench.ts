@@ -38,8 +38,14 @@ const SUBSCRIBER_PROCESSES = 2;
 /** How long the servers may take to count every subscriber once the subscribers are ready. */
 const SUBSCRIBE_DEADLINE_MS = 30_000;
 
-type Kind = 'wsnet' | 'ws' | 'socketio';
-const COLUMNS: Record<Kind, string> = { wsnet: 'wsnet', ws: 'ws', socketio: 'socket.io' };
+type Kind = 'wsnet' | 'ws' | 'socketio' | 'ceiling' | 'ceiling-corked';
+const COLUMNS: Record<Kind, string> = {
+  wsnet: 'wsnet',
+  ws: 'ws',
+  socketio: 'socket.io',
+  ceiling: 'ceiling',
+  'ceiling-corked': 'ceiling, corked',
+};
 
 interface Contender extends FanoutSetup {
   kind: Kind;
@@ -118,6 +124,7 @@ function summarize(results: FanoutResult[]): FanoutResult {
   return {
     delivered: of((r) => r.delivered)!,
     serverMicros: of((r) => r.serverMicros)!,
+    subscriberMicros: of((r) => r.subscriberMicros)!,
     ...(extraMicros === undefined ? {} : { extraMicros }),
     ...(p99Micros === undefined ? {} : { p99Micros }),
     lost: results.reduce((sum, r) => sum + r.lost, 0),
@@ -175,7 +182,7 @@ function reportLost(label: string, results: Map<Kind, FanoutResult>): void {
 }
 
 async function inOneProcess(subscriberCounts: readonly number[], batch: number): Promise<void> {
-  const kinds: readonly Kind[] = ['wsnet', 'ws', 'socketio'];
+  const kinds: readonly Kind[] = ['wsnet', 'ws', 'socketio', 'ceiling', 'ceiling-corked'];
   const rateRows: string[][] = [];
   const cpuRows: string[][] = [];
   for (const subscribers of subscriberCounts) {
@@ -185,18 +192,22 @@ async function inOneProcess(subscriberCounts: readonly number[], batch: number):
       const results = await compare(contenders, batch);
       for (const [size, byKind] of results) {
         const label = `${count(subscribers)} subscribers, ${sizeLabel(size)}`;
-        const [wsnet, ws, socketio] = kinds.map((kind) => byKind.get(kind));
+        const all = kinds.map((kind) => byKind.get(kind));
+        const [wsnet, ws, socketio, ceiling] = all;
         rateRows.push([
           label,
-          ...[wsnet, ws, socketio].map((r) => (r === undefined ? 'n/a' : rate(r.delivered))),
+          ...all.map((r) => (r === undefined ? 'n/a' : rate(r.delivered))),
           ratio(wsnet?.delivered, ws?.delivered),
           ratio(wsnet?.delivered, socketio?.delivered),
+          ratio(wsnet?.delivered, ceiling?.delivered),
         ]);
         cpuRows.push([
           label,
-          ...[wsnet, ws, socketio].map((r) => (r === undefined ? 'n/a' : micros(r.serverMicros))),
+          ...all.map((r) => (r === undefined ? 'n/a' : micros(r.serverMicros))),
           ratio(ws?.serverMicros, wsnet?.serverMicros),
           ratio(socketio?.serverMicros, wsnet?.serverMicros),
+          ratio(ceiling?.serverMicros, wsnet?.serverMicros),
+          wsnet?.subscriberMicros === undefined ? 'n/a' : micros(wsnet.subscriberMicros),
         ]);
         reportLost(label, byKind);
       }
@@ -207,12 +218,19 @@ async function inOneProcess(subscriberCounts: readonly number[], batch: number):
   const columns = kinds.map((kind) => COLUMNS[kind]);
   printTable(
     'Fan-out in one process: messages read by the subscribers per second',
-    ['subscribers, message', ...columns, 'wsnet/ws', 'wsnet/socket.io'],
+    ['subscribers, message', ...columns, 'wsnet/ws', 'wsnet/socket.io', 'wsnet/ceiling'],
     rateRows,
   );
   printTable(
-    "Fan-out in one process: the server process's CPU time per delivered message",
-    ['subscribers, message', ...columns, 'ws/wsnet', 'socket.io/wsnet'],
+    "Fan-out in one process: the server process's CPU time per delivered message (and the C subscribers', with wsnet)",
+    [
+      'subscribers, message',
+      ...columns,
+      'ws/wsnet',
+      'socket.io/wsnet',
+      'ceiling/wsnet',
+      'subscribers',
+    ],
     cpuRows,
   );
 }

@@ -25,6 +25,8 @@ export interface FanoutResult {
   delivered: number;
   /** The server processes' CPU time (all of them) per delivered message, µs. */
   serverMicros: number;
+  /** The subscriber processes' CPU time per delivered message, µs. */
+  subscriberMicros: number;
   /** Extra CPU (µs per delivered message) from `extraCpu` (Redis), if given. */
   extraMicros?: number;
   /** The 99th percentile of publish-to-read latency, µs. */
@@ -63,10 +65,14 @@ async function rounds(
   return lost;
 }
 
-/** The subscribers' counts as they are now (at the start, and after a warm-up). */
-export async function syncCounts(setup: FanoutSetup): Promise<void> {
+/**
+ * The subscribers' counts as they are now (at the start, and after a warm-up); resolves their
+ * CPU time so far (µs, all of them).
+ */
+export async function syncCounts(setup: FanoutSetup): Promise<number> {
   const stats = await Promise.all(setup.subscribers.map((s) => s.stats()));
   setup.counts = stats.map((s) => s.count);
+  return stats.reduce((sum, s) => sum + s.cpuMicros, 0);
 }
 
 /**
@@ -83,7 +89,7 @@ export async function measureFanout(
 ): Promise<FanoutResult> {
   await rounds(setup, size, batch, warmupMs);
   // Emptied histograms: what the window adds is the window's.
-  await syncCounts(setup);
+  const subscriberCpuBefore = await syncCounts(setup);
   const cpuBefore = await serverCpu(setup.servers);
   const extraBefore = await extraCpu?.();
   const before = [...setup.counts];
@@ -95,9 +101,11 @@ export async function measureFanout(
   const stats = await Promise.all(setup.subscribers.map((s) => s.stats()));
   const delivered = stats.reduce((sum, s, i) => sum + s.count - before[i], 0);
   setup.counts = stats.map((s) => s.count);
+  const subscriberCpu = stats.reduce((sum, s) => sum + s.cpuMicros, 0) - subscriberCpuBefore;
   return {
     delivered: delivered / seconds,
     serverMicros: (cpuAfter - cpuBefore) / delivered,
+    subscriberMicros: subscriberCpu / delivered,
     ...(extraBefore === undefined || extraAfter === undefined
       ? {}
       : { extraMicros: (extraAfter - extraBefore) / delivered }),

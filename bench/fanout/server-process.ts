@@ -5,7 +5,8 @@
  * a loop of `client.send(data)` over `wss.clients`) or `socketio` (socket.io's Server, each
  * socket joined to a room; a publish is `io.to(room).emit('m', text)`). With a Redis URL as its
  * second argument, `wsnet` uses wsnet/redis's RedisAdapter and `socketio` @socket.io/redis-adapter
- * on that Redis: a publish then reaches the subscribers of every server sharing it.
+ * on that Redis: a publish then reaches the subscribers of every server sharing it. `ceiling` and
+ * `ceiling-corked` are references, not WebSocket servers (see startCeiling).
  *
  * It sends `{ ready: port }`, then answers over IPC:
  * - `{ publish: { count, size } }`: publishes `count` text messages of `size` bytes back to back,
@@ -17,8 +18,10 @@
  * It serves until its parent ends it (SIGTERM: it exits at once).
  */
 import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Server as SocketIoServer } from 'socket.io';
 import { WebSocket, WebSocketServer as WsServer } from 'ws';
 import { WebSocketServer } from '../../src/index.js';
@@ -95,10 +98,66 @@ async function startSocketIo(): Promise<Contender> {
   };
 }
 
+/** RFC 6455 §1.3: the accept value is base64(SHA-1(key + this GUID)). */
+const HANDSHAKE_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/**
+ * A reference, not a WebSocket server: node:http's upgrade answered with a bare 101, and a
+ * publish is one frame made once (a text frame's header and payload in one Buffer) written to
+ * every socket: the least any Node server does per subscriber, one `socket.write` each.
+ * `corked`: every socket corked for the rest of the turn when a publish starts, so that the
+ * publishes of one turn leave in one `writev` per subscriber (what no per-publish write can do).
+ */
+async function startCeiling(corked: boolean): Promise<Contender> {
+  if (redisUrl !== undefined) throw new Error('the ceiling has no Redis adapter');
+  const sockets = new Set<Duplex>();
+  const server = http.createServer((_request, response) => response.writeHead(426).end());
+  server.on('upgrade', (request: http.IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => undefined);
+    const key = request.headers['sec-websocket-key'] ?? '';
+    const accept = createHash('sha1')
+      .update(key + HANDSHAKE_GUID, 'latin1')
+      .digest('base64');
+    socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  let corkedTurn = false;
+  return {
+    port: (server.address() as AddressInfo).port,
+    publish: (text) => {
+      const payload = Buffer.from(text);
+      const length = payload.length;
+      const header =
+        length < 126
+          ? Buffer.from([0x81, length])
+          : Buffer.from([0x81, 126, length >> 8, length & 0xff]);
+      const frame = Buffer.concat([header, payload]);
+      if (corked && !corkedTurn) {
+        corkedTurn = true;
+        for (const socket of sockets) socket.cork();
+        process.nextTick(() => {
+          corkedTurn = false;
+          for (const socket of sockets) socket.uncork();
+        });
+      }
+      for (const socket of sockets) socket.write(frame);
+    },
+    subscribers: () => sockets.size,
+    settle: () => Promise.resolve(),
+  };
+}
+
 const starters: Record<string, (() => Promise<Contender>) | undefined> = {
   wsnet: startWsnet,
   ws: startWs,
   socketio: startSocketIo,
+  ceiling: () => startCeiling(false),
+  'ceiling-corked': () => startCeiling(true),
 };
 const starter = starters[kind ?? ''];
 if (starter === undefined) {
