@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import * as root from '../src/index.js';
 import * as messages from '../src/messages/index.js';
 import * as protocol from '../src/protocol/index.js';
+import * as redis from '../src/redis/index.js';
 
 describe('public exports', () => {
   it('wsnet', () => {
@@ -170,6 +171,11 @@ describe('public exports', () => {
     ]);
     for (const [name, value] of Object.entries(messages))
       assert.equal((root as Record<string, unknown>)[name], value, name);
+  });
+
+  it('wsnet/redis: the Redis adapter, not in the root (its peer dependency is optional)', () => {
+    assert.deepEqual(Object.keys(redis).sort(), ['RedisAdapter', 'RedisAdapterError']);
+    for (const name of Object.keys(redis)) assert.ok(!(name in root), name);
   });
 
   it('every root export from the core is the same object as in wsnet/protocol', () => {

@@ -8,8 +8,11 @@
  *   messages/  may import protocol/ and io/ (a sibling of poco/, not built on it).
  *   cli/       may import only the message API's public entry (src/messages/index.ts): the
  *              command line is written as a user of the package would write it.
- * Nothing in src/ imports a third-party package: wsnet has no runtime dependencies, and Node
- * built-ins are named with the `node:` prefix.
+ *   redis/     the Redis adapter (wsnet/redis): may import the message API's public entry and
+ *              its optional peer dependency ioredis; nothing else imports redis/, so the root
+ *              and wsnet/messages load without ioredis installed.
+ * Nothing else in src/ imports a third-party package: wsnet has no runtime dependencies, and
+ * Node built-ins are named with the `node:` prefix.
  *
  * Plain JavaScript so that ESLint loads it without a build; test/tooling/layers.test.ts checks
  * that it catches each kind of violation.
@@ -25,8 +28,15 @@ const ALLOWED = {
   poco: ['protocol', 'io', 'poco'],
   messages: ['protocol', 'io', 'messages'],
   cli: ['messages', 'cli'],
+  redis: ['messages', 'redis'],
   '(root)': ['protocol', 'io', 'poco', 'messages', 'cli', '(root)'],
 };
+
+/** Layers built on the message API's public entry only, as a user of the package is. */
+const ENTRY_ONLY = new Set(['cli', 'redis']);
+
+/** Optional peer dependencies, each importable by one layer only. */
+const PEER_DEPENDENCIES = { redis: new Set(['ioredis']) };
 
 /** The layer of a path inside src/, or null outside it. */
 function layerOf(file) {
@@ -39,12 +49,14 @@ function layerOf(file) {
 const rule = {
   meta: {
     type: 'problem',
-    docs: { description: 'keep the layers of src/ apart: protocol ← io ← poco | messages ← cli' },
+    docs: {
+      description: 'keep the layers of src/ apart: protocol ← io ← poco | messages ← cli | redis',
+    },
     schema: [],
     messages: {
       upward: "src/{{from}}/ may not import from src/{{to}}/ ('{{source}}')",
       cliEntry:
-        "src/cli/ is built on the message API's public entry only: import from '../messages/index.js', not '{{source}}'",
+        "src/{{from}}/ is built on the message API's public entry only: import from '../messages/index.js', not '{{source}}'",
       protocolIo:
         "src/protocol/ is pure: it may import only node:buffer, node:crypto and node:zlib, not '{{source}}'",
       thirdParty: "src/ has no runtime dependencies: '{{source}}' is not a Node built-in",
@@ -63,13 +75,14 @@ const rule = {
         if (to !== null && !ALLOWED[from].includes(to))
           context.report({ node, messageId: 'upward', data: { from, to, source } });
         else if (
-          from === 'cli' &&
+          ENTRY_ONLY.has(from) &&
           to === 'messages' &&
           !/index\.[jt]s$/.test(path.basename(target))
         )
-          context.report({ node, messageId: 'cliEntry', data: { source } });
+          context.report({ node, messageId: 'cliEntry', data: { from, source } });
         return;
       }
+      if (PEER_DEPENDENCIES[from]?.has(source)) return;
       if (!source.startsWith('node:')) {
         const builtin = BUILTINS.has(source.split('/')[0]);
         context.report({ node, messageId: builtin ? 'prefix' : 'thirdParty', data: { source } });

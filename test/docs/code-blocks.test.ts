@@ -22,6 +22,7 @@ import type { WebSocketServer } from '../../src/messages/index.js';
 import { CliProcess, type CliExit } from '../helpers/cli.js';
 import { EchoServers } from '../helpers/echo-servers.js';
 import { projectRoot } from '../helpers/paths.js';
+import { RedisServer } from '../helpers/redis-server.js';
 import { selfSignedCertificate } from '../helpers/self-signed.js';
 import { COMPILED_LANGUAGES, readBlocks, where, type CodeBlock } from './markdown-blocks.js';
 
@@ -43,6 +44,7 @@ const ENTRY_POINTS = {
   wsnet: 'index',
   'wsnet/messages': 'messages/index',
   'wsnet/protocol': 'protocol/index',
+  'wsnet/redis': 'redis/index',
 } as const;
 
 interface Prepared {
@@ -103,6 +105,7 @@ async function run(file: string, cwd: string, sigtermAfter?: string): Promise<Cl
 describe('code blocks of README.md and docs/*.md', { concurrency: 4 }, () => {
   let dir: string;
   const echoServers = new EchoServers();
+  const redisAt = new Map<string, RedisServer>();
   const prepared = new Map<CodeBlock, Prepared>();
   const diagnostics = new Map<CodeBlock, string[]>();
   /** Diagnostics in no block (the project's own source): every block fails with them. */
@@ -143,15 +146,26 @@ describe('code blocks of README.md and docs/*.md', { concurrency: 4 }, () => {
       if (at !== undefined && !echoAt.has(at)) echoAt.set(at, await echoServers.start());
     }
 
+    // One redis-server per address the blocks use, likewise.
+    for (const block of compiled) {
+      const at = block.directives.redisServerAt;
+      if (at !== undefined && !redisAt.has(at)) redisAt.set(at, await RedisServer.start());
+    }
+
     const out = path.join(dir, 'out');
     await mkdir(out);
     for (const block of compiled) {
-      const { prelude, echoServerAt } = block.directives;
+      const { prelude, echoServerAt, redisServerAt } = block.directives;
       let code = block.code;
       if (echoServerAt !== undefined) {
         const { port } = echoAt.get(echoServerAt)!.address();
         assert.ok(code.includes(echoServerAt), `${where(block)}: ${echoServerAt} is not in it`);
         code = code.replaceAll(echoServerAt, `127.0.0.1:${port}`);
+      }
+      if (redisServerAt !== undefined) {
+        const { port } = redisAt.get(redisServerAt)!;
+        assert.ok(code.includes(redisServerAt), `${where(block)}: ${redisServerAt} is not in it`);
+        code = code.replaceAll(redisServerAt, `127.0.0.1:${port}`);
       }
       const preludeLines = prelude === '' ? 0 : prelude.split('\n').length;
       const name = fileName(block);
@@ -222,6 +236,7 @@ describe('code blocks of README.md and docs/*.md', { concurrency: 4 }, () => {
 
   after(async () => {
     await echoServers.closeAll();
+    for (const redis of redisAt.values()) await redis.stop();
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 

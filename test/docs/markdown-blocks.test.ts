@@ -37,7 +37,7 @@ describe('extractBlocks', () => {
       '```typescript',
       'socket;',
       '```',
-      '<!-- test: with echo-server at 127.0.0.1:8080; with tls-files; stdout includes "a; b" -->',
+      '<!-- test: with echo-server at 127.0.0.1:8080; with tls-files; stdout includes "a; b"; with redis-server at 127.0.0.1:6379 -->',
       '```js',
       '```',
       '<!-- test: nginx (ports change) -->',
@@ -51,6 +51,7 @@ describe('extractBlocks', () => {
     assert.equal(second.directives.prelude, 'declare const socket: unknown;');
     assert.equal(second.line, 10);
     assert.equal(third.directives.echoServerAt, '127.0.0.1:8080');
+    assert.equal(third.directives.redisServerAt, '127.0.0.1:6379');
     assert.equal(third.directives.tlsFiles, true);
     assert.deepEqual(third.directives.stdoutIncludes, ['a; b']);
     assert.equal(third.code, '\n');

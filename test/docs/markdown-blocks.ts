@@ -16,6 +16,8 @@
  *   surroundings would give it (the prelude is checked as part of the block).
  * - `with echo-server at HOST:PORT`: run, with a message-API echo server that the test starts on
  *   a free port; HOST:PORT in the block is replaced with that server's address.
+ * - `with redis-server at HOST:PORT`: run, with a redis-server (test/helpers/redis-server.ts)
+ *   that the test starts on a free port; HOST:PORT in the block is replaced with its address.
  * - `with tls-files`: run in a directory holding `key.pem` and `cert.pem` (a self-signed
  *   certificate for localhost, 127.0.0.1 and ::1).
  * - `stdout includes "text"` (a JSON string): the run's output must contain it.
@@ -50,6 +52,8 @@ export interface Directives {
   readonly prelude: string;
   /** `with echo-server at HOST:PORT`: the address to replace with the test's echo server's. */
   readonly echoServerAt?: string;
+  /** `with redis-server at HOST:PORT`: the address to replace with the test's redis-server's. */
+  readonly redisServerAt?: string;
   readonly tlsFiles: boolean;
   readonly stdoutIncludes: readonly string[];
   /** `SIGTERM after "text"`: the output that says the program is ready to be asked to stop. */
@@ -89,6 +93,7 @@ function splitDirectives(text: string): string[] {
 export function parseDirectives(first: string, rest: readonly string[]): Directives {
   let compileOnly: string | undefined;
   let echoServerAt: string | undefined;
+  let redisServerAt: string | undefined;
   let tlsFiles = false;
   let nginx: string | undefined;
   const stdoutIncludes: string[] = [];
@@ -99,6 +104,8 @@ export function parseDirectives(first: string, rest: readonly string[]): Directi
     else if ((match = /^nginx\s*\((.+)\)$/.exec(part)) !== null) nginx = match[1].trim();
     else if ((match = /^with echo-server at (\S+:\d+)$/.exec(part)) !== null)
       echoServerAt = match[1]!;
+    else if ((match = /^with redis-server at (\S+:\d+)$/.exec(part)) !== null)
+      redisServerAt = match[1]!;
     else if (part === 'with tls-files') tlsFiles = true;
     else if ((match = /^stdout includes (".*")$/.exec(part)) !== null)
       stdoutIncludes.push(JSON.parse(match[1]) as string);
@@ -107,7 +114,7 @@ export function parseDirectives(first: string, rest: readonly string[]): Directi
     else
       throw new Error(
         `unknown test directive ${JSON.stringify(part)} (compile-only (reason), ` +
-          'with echo-server at HOST:PORT, with tls-files, stdout includes "...", SIGTERM after "...", nginx (reason))',
+          'with echo-server at HOST:PORT, with redis-server at HOST:PORT, with tls-files, stdout includes "...", SIGTERM after "...", nginx (reason))',
       );
   }
   if (/^compile-only\b/.test(first.trim()) && compileOnly === undefined)
@@ -118,6 +125,7 @@ export function parseDirectives(first: string, rest: readonly string[]): Directi
   return {
     ...(compileOnly === undefined ? {} : { compileOnly }),
     ...(echoServerAt === undefined ? {} : { echoServerAt }),
+    ...(redisServerAt === undefined ? {} : { redisServerAt }),
     ...(nginx === undefined ? {} : { nginx }),
     ...(sigtermAfter === undefined ? {} : { sigtermAfter }),
     prelude,

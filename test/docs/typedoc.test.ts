@@ -119,7 +119,7 @@ describe('API docs (TypeDoc)', { concurrency: true }, () => {
     );
     assert.equal(run.code, 0, run.output);
     assert.ok(existsSync(path.join(out, 'index.html')), `no site generated:\n${run.output}`);
-    for (const module of ['wsnet', 'wsnet_protocol', 'wsnet_messages'])
+    for (const module of ['wsnet', 'wsnet_protocol', 'wsnet_messages', 'wsnet_redis'])
       assert.ok(existsSync(path.join(out, 'modules', `${module}.html`)), `no page for ${module}`);
   });
 

@@ -218,6 +218,26 @@ describe('the packed tarball', () => {
     assert.equal(manifest.engines.node, '>=20.19');
   });
 
+  it('wsnet/redis loads without its optional peer ioredis, and attach() names it', async () => {
+    const manifest = JSON.parse(
+      await readFile(path.join(cjsProject, 'node_modules/wsnet/package.json'), 'utf8'),
+    ) as { peerDependenciesMeta: Record<string, { optional: boolean }> };
+    assert.deepEqual(manifest.peerDependenciesMeta, { ioredis: { optional: true } });
+    const script =
+      "const { RedisAdapter } = require('wsnet/redis');" +
+      "new RedisAdapter({ url: 'redis://127.0.0.1:1' }).attach({ deliver() {}, reportError() {} })" +
+      '.then(() => console.log("attached"), (error) => console.log(error.message));';
+    const result = await run(process.execPath, ['-e', script], {
+      cwd: cjsProject,
+      timeoutMs: RUN_TIMEOUT,
+    });
+    assertSucceeded(result, 'require(wsnet/redis)');
+    assert.equal(
+      result.stdout.trim(),
+      "wsnet/redis needs the 'ioredis' package, an optional peer dependency of wsnet: npm install ioredis",
+    );
+  });
+
   it('attw reports no problem', { timeout: RUN_TIMEOUT * 2 }, async () => {
     const result = await run(
       path.join(projectRoot, 'node_modules/.bin/attw'),
@@ -233,6 +253,7 @@ describe('the packed tarball', () => {
       './messages',
       './package.json',
       './protocol',
+      './redis',
     ]);
     assert.equal(result.code, 0, result.stderr);
   });

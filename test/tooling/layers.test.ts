@@ -79,6 +79,23 @@ describe('layering lint rule', () => {
       "import { Connection } from '../protocol/connection.js';",
       'src/cli/ may not import from src/protocol/',
     ],
+    [
+      'src/redis/x.ts',
+      "import { WebSocketServer } from '../messages/server.js';",
+      "src/redis/ is built on the message API's public entry only",
+    ],
+    [
+      'src/redis/x.ts',
+      "import { Transport } from '../io/transport.js';",
+      'src/redis/ may not import from src/io/',
+    ],
+    [
+      'src/index.ts',
+      "export { RedisAdapter } from './redis/index.js';",
+      'may not import from src/redis/',
+    ],
+    ['src/messages/x.ts', "import { Redis } from 'ioredis';", 'no runtime dependencies'],
+    ['src/redis/x.ts', "import { createClient } from 'redis';", 'no runtime dependencies'],
     ['src/io/x.ts', "import WebSocket from 'ws';", 'no runtime dependencies'],
     ['src/io/x.ts', "import net from 'net';", 'with the node: prefix'],
   ];
@@ -105,6 +122,10 @@ describe('layering lint rule', () => {
     ['src/poco/x.ts', "import { Transport } from '../io/transport.js';"],
     ['src/cli/x.ts', "import { connect } from '../messages/index.js';"],
     ['src/index.ts', "export * from './poco/index.js';"],
+    [
+      'src/redis/x.ts',
+      "import type { Redis } from 'ioredis';\nconst m = await import('ioredis');\nimport { connect } from '../messages/index.js';",
+    ],
   ];
   for (const [file, code] of allowed) {
     it(`allows ${file}: ${code.split('\n')[0]}`, async () => {
