@@ -19,6 +19,8 @@
  * BENCH_FANOUT_MS (1000, the window per cell) tune the effort.
  */
 import os from 'node:os';
+import { Redis } from 'ioredis';
+import { RedisServer } from '../test/helpers/redis-server.js';
 import {
   measureFanout,
   syncCounts,
@@ -65,7 +67,6 @@ async function startContender(
       // Child resolves scripts beside bench/soak/children.js: this one is in bench/fanout/.
       servers.push(await Child.start(`${kind} server ${i}`, '../fanout/server-process', args));
     }
-    await Promise.all(servers.map((server) => server.ask({ settle: true }, 'settled')));
     const ports = servers.map((server) => server.ready as number);
     const mode = kind === 'socketio' ? 'sio' : 'ws';
     const share = Math.ceil(subscribers / SUBSCRIBER_PROCESSES);
@@ -93,6 +94,12 @@ async function startContender(
         );
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    // Their adapters' Redis subscriptions in place (a publish made before would not reach them).
+    const settled = await Promise.all(
+      servers.map((server) => server.ask<true | string>({ settle: true }, 'settled')),
+    );
+    const failure = settled.find((answer) => answer !== true);
+    if (failure !== undefined) throw new Error(`${kind}: the adapter did not settle: ${failure}`);
     const contender: Contender = { kind, servers, subscribers: processes, counts: [] };
     await syncCounts(contender);
     return contender;
@@ -160,6 +167,12 @@ async function compare(
 const rate = (value: number) =>
   value >= 1e6 ? `${(value / 1e6).toFixed(2)} M msg/s` : `${(value / 1000).toFixed(0)} k msg/s`;
 const micros = (value: number) => `${value.toFixed(value >= 10 ? 1 : 2)} µs`;
+const latency = (value: number | undefined) =>
+  value === undefined
+    ? 'n/a'
+    : value >= 1000
+      ? `${(value / 1000).toFixed(1)} ms`
+      : `${value.toFixed(0)} µs`;
 const ratio = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined || a === 0 || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}x`;
 const sizeLabel = (size: number) => (size >= 1024 ? `${size / 1024} KiB` : `${size} B`);
@@ -235,6 +248,69 @@ async function inOneProcess(subscriberCounts: readonly number[], batch: number):
   );
 }
 
+/** Redis's own CPU time so far (user + system), µs, from INFO cpu. */
+async function redisCpu(client: Redis): Promise<number> {
+  const info = await client.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1]);
+  return Math.round((field('used_cpu_user') + field('used_cpu_sys')) * 1e6);
+}
+
+async function acrossProcesses(
+  serverCounts: readonly number[],
+  subscribers: number,
+  batch: number,
+): Promise<void> {
+  const kinds: readonly Kind[] = ['wsnet', 'socketio'];
+  const rows: string[][] = [];
+  const redis = await RedisServer.start();
+  const client = new Redis(redis.url);
+  try {
+    for (const serverCount of serverCounts) {
+      const contenders: Contender[] = [];
+      try {
+        for (const kind of kinds)
+          contenders.push(await startContender(kind, serverCount, subscribers, redis.url));
+        const results = await compare(contenders, batch, () => redisCpu(client));
+        for (const [size, byKind] of results) {
+          const label = `${serverCount} servers, ${count(subscribers)} subscribers, ${sizeLabel(size)}`;
+          const [wsnet, socketio] = kinds.map((kind) => byKind.get(kind));
+          const cpu = (r: FanoutResult | undefined) =>
+            r === undefined ? 'n/a' : `${micros(r.serverMicros)} + ${micros(r.extraMicros ?? 0)}`;
+          rows.push([
+            label,
+            ...[wsnet, socketio].map((r) => (r === undefined ? 'n/a' : rate(r.delivered))),
+            ratio(wsnet?.delivered, socketio?.delivered),
+            latency(wsnet?.p99Micros),
+            latency(socketio?.p99Micros),
+            cpu(wsnet),
+            cpu(socketio),
+          ]);
+          reportLost(label, byKind);
+        }
+      } finally {
+        for (const contender of contenders) await stopContender(contender);
+      }
+    }
+  } finally {
+    client.disconnect();
+    await redis.stop();
+  }
+  printTable(
+    'Across processes on one Redis: messages read per second, p99 publish-to-read latency, CPU per delivered message (servers + Redis)',
+    [
+      'servers, subscribers, message',
+      'wsnet',
+      'socket.io',
+      'wsnet/socket.io',
+      'wsnet p99',
+      'socket.io p99',
+      'wsnet CPU',
+      'socket.io CPU',
+    ],
+    rows,
+  );
+}
+
 function countsOption(name: string, fallback: readonly number[]): readonly number[] {
   const text = option(name);
   if (text === undefined) return fallback;
@@ -246,6 +322,7 @@ function countsOption(name: string, fallback: readonly number[]): readonly numbe
 
 export async function fanoutSuite(): Promise<void> {
   const subscriberCounts = countsOption('subscribers', [1000, 10_000]);
+  const clusterSubscribers = countOption('cluster-subscribers', 1000);
   const batch = countOption('batch', 4);
   subscriberBinary(); // compiled (or failing) before any server starts
   const [load] = os.loadavg();
@@ -257,5 +334,6 @@ export async function fanoutSuite(): Promise<void> {
       'at the start',
   );
   await inOneProcess(subscriberCounts, batch);
+  await acrossProcesses([2, 4], clusterSubscribers, batch);
   console.log(`\n(load average ${os.loadavg()[0].toFixed(1)} at the end)`);
 }

@@ -5,6 +5,7 @@
  */
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
+import { RedisAdapter } from '../../src/redis/index.js';
 
 /** Resolves once the adapter's Redis subscriptions are in place. */
 export type Settle = () => Promise<void>;
@@ -18,4 +19,11 @@ export async function socketIoAdapter(
   // The adapter subscribes as it is made (a pattern for broadcasts, channels for requests);
   // a PING queued behind those commands on the subscribing connection answers after them.
   return { adapter: createAdapter(publisher, subscriber), settle: () => subscriber.ping().then() };
+}
+
+export function wsnetAdapter(url: string): { adapter: RedisAdapter; settle: Settle } {
+  const adapter = new RedisAdapter({ url });
+  // The server subscribes the adapter to a topic at its first local subscriber: settled() waits
+  // for Redis to have answered every SUBSCRIBE made so far.
+  return { adapter, settle: () => adapter.settled() };
 }

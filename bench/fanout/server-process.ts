@@ -13,7 +13,8 @@
  *   each starting with `t=<process.hrtime.bigint()>;` (CLOCK_MONOTONIC ns, read by the
  *   subscribers for the latency), answers `{ published: count }`;
  * - `{ subscribers: true }`: `{ subscribers: n }`, this server's local subscribers;
- * - `{ settle: true }`: `{ settled: true }` once the adapter's subscriptions are in place;
+ * - `{ settle: true }`: `{ settled: true }` once the adapter's subscriptions are in place (or
+ *   `{ settled: <the error's message> }`);
  * - `{ cpu: true }`: `{ cpu: µs }`, its CPU time so far (user + system).
  * It serves until its parent ends it (SIGTERM: it exits at once).
  */
@@ -25,7 +26,7 @@ import type { Duplex } from 'node:stream';
 import { Server as SocketIoServer } from 'socket.io';
 import { WebSocket, WebSocketServer as WsServer } from 'ws';
 import { WebSocketServer } from '../../src/index.js';
-import { socketIoAdapter, type Settle } from './adapters.js';
+import { socketIoAdapter, wsnetAdapter, type Settle } from './adapters.js';
 
 /** The topic (wsnet), and the room (socket.io), every subscriber is in. */
 const TOPIC = 'bench';
@@ -49,8 +50,12 @@ interface Contender {
 }
 
 async function startWsnet(): Promise<Contender> {
-  if (redisUrl !== undefined) throw new Error('wsnet/redis is not on this branch yet');
-  const server = await WebSocketServer.listen({ port: 0, host: '127.0.0.1' });
+  const adapter = redisUrl === undefined ? undefined : wsnetAdapter(redisUrl);
+  const server = await WebSocketServer.listen({
+    port: 0,
+    host: '127.0.0.1',
+    ...(adapter === undefined ? {} : { adapter: adapter.adapter }),
+  });
   server.on('connection', (connection) => {
     connection.subscribe(TOPIC);
   });
@@ -58,7 +63,7 @@ async function startWsnet(): Promise<Contender> {
     port: server.address().port,
     publish: (text) => server.publish(TOPIC, text),
     subscribers: () => server.subscriberCount(TOPIC),
-    settle: () => Promise.resolve(),
+    settle: adapter?.settle ?? (() => Promise.resolve()),
   };
 }
 
@@ -183,7 +188,7 @@ process.on('message', (command: Command) => {
   } else if (command.settle === true) {
     void contender.settle().then(
       () => process.send?.({ settled: true }),
-      (error: Error) => process.send?.({ settled: false, error: error.message }),
+      (error: Error) => process.send?.({ settled: error.message }),
     );
   } else if (command.cpu === true) {
     const { user, system } = process.cpuUsage();

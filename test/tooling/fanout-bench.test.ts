@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { Server as SocketIoServer } from 'socket.io';
 import { measureFanout, syncCounts, type FanoutSetup } from '../../bench/fanout/measure.js';
 import {
@@ -17,6 +17,7 @@ import {
 } from '../../bench/fanout/subscribers.js';
 import { Child } from '../../bench/soak/children.js';
 import { WebSocketServer, type WebSocketConnection } from '../../src/index.js';
+import { RedisServer } from '../helpers/redis-server.js';
 import { delay, waitFor, within } from '../helpers/wait.js';
 
 describe('fan-out bench: the C subscriber', () => {
@@ -137,35 +138,85 @@ describe('fan-out bench: latency buckets', () => {
   });
 });
 
+/** Waits until the servers count `n` subscribers between them. */
+async function subscribed(servers: readonly Child[], n: number): Promise<void> {
+  for (let i = 0; ; i++) {
+    const counts = await Promise.all(
+      servers.map((server) => server.ask<number>({ subscribers: true }, 'subscribers')),
+    );
+    if (counts.reduce((sum, count) => sum + count, 0) === n) return;
+    assert.ok(i < 100, `the servers counted ${counts.join(' + ')} subscribers, not ${n}`);
+    await delay(50);
+  }
+}
+
+/**
+ * Starts `serverCount` server processes of `kind` (on Redis if `redisUrl`), and one subscriber
+ * process with `connections` spread over them; measures one short window; checks that every
+ * message of every round was read, and nothing else.
+ */
+async function measureOnce(
+  kind: string,
+  mode: 'ws' | 'sio',
+  serverCount: number,
+  connections: number,
+  redisUrl?: string,
+): Promise<void> {
+  const servers: Child[] = [];
+  let subscribers: SubscriberProcess | undefined;
+  try {
+    for (let i = 0; i < serverCount; i++)
+      servers.push(
+        await Child.start(
+          `${kind} server ${i}`,
+          '../fanout/server-process',
+          redisUrl === undefined ? [kind] : [kind, redisUrl],
+        ),
+      );
+    const ports = servers.map((server) => server.ready as number);
+    subscribers = await SubscriberProcess.start(mode, connections, ports);
+    await subscribed(servers, connections);
+    for (const server of servers) assert.equal(await server.ask({ settle: true }, 'settled'), true);
+    const setup: FanoutSetup = { servers, subscribers: [subscribers], counts: [] };
+    await syncCounts(setup);
+    const result = await measureFanout(setup, 64, 3, 100, 20);
+    assert.equal(result.lost, 0);
+    assert.ok(result.delivered > 0 && result.serverMicros > 0 && result.subscriberMicros > 0);
+    assert.ok(result.p99Micros !== undefined);
+    // Whole rounds of 3 publishes to every subscriber, warm-up included, and nothing more.
+    const { count } = await subscribers.stats();
+    assert.equal(count % (3 * connections), 0);
+    assert.equal(setup.counts[0], count);
+    assert.equal(await subscribers.until(count + 1, 200), count);
+  } finally {
+    await subscribers?.close();
+    for (const server of servers) await server.kill();
+  }
+}
+
 describe('fan-out bench: one measurement through the server processes', () => {
   for (const [kind, mode] of [
     ['wsnet', 'ws'],
     ['ws', 'ws'],
     ['socketio', 'sio'],
+    ['ceiling', 'ws'],
+    ['ceiling-corked', 'ws'],
   ] as const)
-    it(`${kind}: every message published in the rounds is read, none lost`, async () => {
-      const server = await Child.start(`${kind} server`, '../fanout/server-process', [kind]);
-      let subscribers: SubscriberProcess | undefined;
-      try {
-        subscribers = await SubscriberProcess.start(mode, 5, [server.ready as number]);
-        for (let i = 0; ; i++) {
-          if ((await server.ask<number>({ subscribers: true }, 'subscribers')) === 5) break;
-          assert.ok(i < 100, 'the server counted five subscribers');
-          await delay(50);
-        }
-        const setup: FanoutSetup = { servers: [server], subscribers: [subscribers], counts: [] };
-        await syncCounts(setup);
-        const result = await measureFanout(setup, 64, 3, 100, 20);
-        assert.equal(result.lost, 0);
-        assert.ok(result.delivered > 0 && result.serverMicros > 0);
-        assert.ok(result.p99Micros !== undefined);
-        // Whole rounds of 3 publishes to 5 subscribers, warm-up included.
-        const { count } = await subscribers.stats();
-        assert.equal(count % 15, 0);
-        assert.equal(setup.counts[0], count);
-      } finally {
-        await subscribers?.close();
-        await server.kill();
-      }
+    it(`${kind}: every message published in the rounds is read, none lost`, () =>
+      measureOnce(kind, mode, 1, 5));
+
+  describe('across processes on Redis', () => {
+    let redis: RedisServer;
+    before(async () => {
+      redis = await RedisServer.start();
     });
+    after(() => redis.stop());
+
+    for (const [kind, mode] of [
+      ['wsnet', 'ws'],
+      ['socketio', 'sio'],
+    ] as const)
+      it(`${kind}: two servers, one publishing, the other's subscribers get every message`, () =>
+        measureOnce(kind, mode, 2, 6, redis.url));
+  });
 });
