@@ -7,16 +7,19 @@
  *   subscriber.c), for wsnet (`server.publish(topic, text)`), ws (its broadcast idiom: a loop of
  *   `client.send(data)` over `wss.clients`) and socket.io (`io.to(room).emit('m', text)`; its
  *   subscribers speak engine.io v4 / socket.io v4 over a bare WebSocket: cheaper to drive than
- *   `socket.io-client` in Node, and the same frames on the wire).
+ *   `socket.io-client` in Node, and the same frames on the wire). Two references beside them:
+ *   the ceiling (a frame made once, one `socket.write` per subscriber per publish: the least a
+ *   Node server does that writes each publish as it comes) and the corked ceiling (the same, a
+ *   turn's publishes corked into one `writev` per subscriber).
  * - Across processes: 2 and 4 server processes on one local redis-server (started here on a free
  *   loopback port, stopped by PID), the subscribers spread over them, one publisher on the first:
  *   wsnet with wsnet/redis's RedisAdapter against socket.io with @socket.io/redis-adapter.
  *
- * The publisher works in rounds (bench/fanout/measure.ts): a batch of messages published back to
- * back, then a wait until every subscriber has read all of them. Every server process and
- * subscriber process is ended by its handle. Options: `--subscribers 1000,10000` (in one
- * process), `--cluster-subscribers 1000`, `--batch 4` (messages per round); BENCH_ROUNDS (3) and
- * BENCH_FANOUT_MS (1000, the window per cell) tune the effort.
+ * The publisher works in rounds (bench/fanout/measure.ts): a few messages published back to back,
+ * then a wait until every subscriber has read all of them. Every server process and subscriber
+ * process is ended by its handle. Options: `--subscribers 1000,10000` (in one process),
+ * `--cluster-subscribers 1000`, `--batch N` (publishes per round: by default 4, 2 past 2,000
+ * subscribers); BENCH_ROUNDS (3) and BENCH_FANOUT_MS (800, the window per cell) tune the effort.
  */
 import os from 'node:os';
 import { Redis } from 'ioredis';
@@ -32,7 +35,7 @@ import { countOption, option } from './soak/args.js';
 import { Child } from './soak/children.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
-const ROW_MS = Number(process.env['BENCH_FANOUT_MS'] ?? 1000);
+const ROW_MS = Number(process.env['BENCH_FANOUT_MS'] ?? 800);
 const WARMUP_MS = 300;
 const SIZES = [32, 1024] as const;
 /** Subscriber processes per contender: the connections are spread over them. */
@@ -114,6 +117,19 @@ async function stopContender(contender: Contender): Promise<void> {
   await Promise.all(contender.servers.map((server) => server.kill()));
 }
 
+/**
+ * Starts the contenders side by side (each opens its connections one by one: together they use
+ * both cores); if one fails, the others are stopped and the failure thrown.
+ */
+async function startAll(starters: readonly (() => Promise<Contender>)[]): Promise<Contender[]> {
+  const outcomes = await Promise.allSettled(starters.map((start) => start()));
+  const started = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  const failed = outcomes.find((o) => o.status === 'rejected');
+  if (failed === undefined) return started;
+  await Promise.all(started.map(stopContender));
+  throw failed.reason;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
@@ -151,7 +167,9 @@ async function compare(
   for (let round = 0; round < ROUNDS; round++)
     for (const size of SIZES)
       for (const contender of contenders) {
-        const result = await measureFanout(contender, size, batch, ROW_MS, WARMUP_MS, extraCpu);
+        // Warmed up once per contender and size: the later rounds find its code warm.
+        const warmupMs = round === 0 ? WARMUP_MS : 0;
+        const result = await measureFanout(contender, size, batch, ROW_MS, warmupMs, extraCpu);
         const bySize = results.get(size) ?? new Map<Kind, FanoutResult[]>();
         results.set(size, bySize);
         bySize.set(contender.kind, [...(bySize.get(contender.kind) ?? []), result]);
@@ -194,17 +212,22 @@ function reportLost(label: string, results: Map<Kind, FanoutResult>): void {
       console.log(`(${label}, ${COLUMNS[kind]}: ${count(result.lost)} messages lost)`);
 }
 
-async function inOneProcess(subscriberCounts: readonly number[], batch: number): Promise<void> {
+async function inOneProcess(
+  subscriberCounts: readonly number[],
+  batchFor: (subscribers: number) => number,
+): Promise<void> {
   const kinds: readonly Kind[] = ['wsnet', 'ws', 'socketio', 'ceiling', 'ceiling-corked'];
   const rateRows: string[][] = [];
   const cpuRows: string[][] = [];
   for (const subscribers of subscriberCounts) {
     const contenders: Contender[] = [];
     try {
-      for (const kind of kinds) contenders.push(await startContender(kind, 1, subscribers));
-      const results = await compare(contenders, batch);
+      contenders.push(
+        ...(await startAll(kinds.map((kind) => () => startContender(kind, 1, subscribers)))),
+      );
+      const results = await compare(contenders, batchFor(subscribers));
       for (const [size, byKind] of results) {
-        const label = `${count(subscribers)} subscribers, ${sizeLabel(size)}`;
+        const label = `${count(subscribers)} subscribers, ${sizeLabel(size)}, ${batchFor(subscribers)} per round`;
         const all = kinds.map((kind) => byKind.get(kind));
         const [wsnet, ws, socketio, ceiling] = all;
         rateRows.push([
@@ -225,7 +248,7 @@ async function inOneProcess(subscriberCounts: readonly number[], batch: number):
         reportLost(label, byKind);
       }
     } finally {
-      for (const contender of contenders) await stopContender(contender);
+      await Promise.all(contenders.map(stopContender));
     }
   }
   const columns = kinds.map((kind) => COLUMNS[kind]);
@@ -268,11 +291,14 @@ async function acrossProcesses(
     for (const serverCount of serverCounts) {
       const contenders: Contender[] = [];
       try {
-        for (const kind of kinds)
-          contenders.push(await startContender(kind, serverCount, subscribers, redis.url));
+        contenders.push(
+          ...(await startAll(
+            kinds.map((kind) => () => startContender(kind, serverCount, subscribers, redis.url)),
+          )),
+        );
         const results = await compare(contenders, batch, () => redisCpu(client));
         for (const [size, byKind] of results) {
-          const label = `${serverCount} servers, ${count(subscribers)} subscribers, ${sizeLabel(size)}`;
+          const label = `${serverCount} servers, ${count(subscribers)} subscribers, ${sizeLabel(size)}, ${batch} per round`;
           const [wsnet, socketio] = kinds.map((kind) => byKind.get(kind));
           const cpu = (r: FanoutResult | undefined) =>
             r === undefined ? 'n/a' : `${micros(r.serverMicros)} + ${micros(r.extraMicros ?? 0)}`;
@@ -288,7 +314,7 @@ async function acrossProcesses(
           reportLost(label, byKind);
         }
       } finally {
-        for (const contender of contenders) await stopContender(contender);
+        await Promise.all(contenders.map(stopContender));
       }
     }
   } finally {
@@ -311,6 +337,15 @@ async function acrossProcesses(
   );
 }
 
+/**
+ * Publishes per round: 4 (a round of 4,000 deliveries to 1,000 subscribers), 2 past 2,000
+ * subscribers (20,000 to 10,000: a round then takes about half a second here, and the suite
+ * stays within its 3 minutes).
+ */
+function defaultBatch(subscribers: number): number {
+  return subscribers > 2000 ? 2 : 4;
+}
+
 function countsOption(name: string, fallback: readonly number[]): readonly number[] {
   const text = option(name);
   if (text === undefined) return fallback;
@@ -323,17 +358,18 @@ function countsOption(name: string, fallback: readonly number[]): readonly numbe
 export async function fanoutSuite(): Promise<void> {
   const subscriberCounts = countsOption('subscribers', [1000, 10_000]);
   const clusterSubscribers = countOption('cluster-subscribers', 1000);
-  const batch = countOption('batch', 4);
+  const batchOption = option('batch') === undefined ? undefined : countOption('batch', 1);
+  const batchFor = (subscribers: number) => batchOption ?? defaultBatch(subscribers);
   subscriberBinary(); // compiled (or failing) before any server starts
   const [load] = os.loadavg();
   console.log(
-    `\nTopics and fan-out (issue 13): rounds of ${batch} publishes back to back, each round ` +
-      `ending when every subscriber has read them all (at most ${batch} messages queued per ` +
-      `subscriber); ${ROUNDS} rounds of ${ROW_MS} ms per cell, medians; text messages ` +
+    '\nTopics and fan-out (issue 13): rounds of publishes back to back (the "per round" of each ' +
+      'row), each round ending when every subscriber has read them all: no subscriber ever has ' +
+      `more queued. ${ROUNDS} rounds of ${ROW_MS} ms per cell, medians; text messages ` +
       `(socket.io's frames carry 10 bytes more: 42["m","..."]); load average ${load.toFixed(1)} ` +
       'at the start',
   );
-  await inOneProcess(subscriberCounts, batch);
-  await acrossProcesses([2, 4], clusterSubscribers, batch);
+  await inOneProcess(subscriberCounts, batchFor);
+  await acrossProcesses([2, 4], clusterSubscribers, batchFor(clusterSubscribers));
   console.log(`\n(load average ${os.loadavg()[0].toFixed(1)} at the end)`);
 }

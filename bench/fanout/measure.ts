@@ -76,7 +76,8 @@ export async function syncCounts(setup: FanoutSetup): Promise<number> {
 }
 
 /**
- * Warms up for `warmupMs` (not counted), then measures rounds for `ms`. `extraCpu` reads another
+ * Warms up for `warmupMs` (not counted; 0: no warm-up round), then measures rounds for `ms` (at
+ * least one). `extraCpu` reads another
  * process's CPU time in µs (the Redis server), charged per delivered message too.
  */
 export async function measureFanout(
@@ -87,7 +88,7 @@ export async function measureFanout(
   warmupMs: number,
   extraCpu?: () => Promise<number>,
 ): Promise<FanoutResult> {
-  await rounds(setup, size, batch, warmupMs);
+  if (warmupMs > 0) await rounds(setup, size, batch, warmupMs);
   // Emptied histograms: what the window adds is the window's.
   const subscriberCpuBefore = await syncCounts(setup);
   const cpuBefore = await serverCpu(setup.servers);
