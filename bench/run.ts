@@ -2,8 +2,8 @@
  * `npm run bench [suite...]`: wsnet side by side with ws, in one process, ratios printed.
  * Suites: mask, parse, utf8, echo, client, messages, messages-client, connects, deflate, cli (all
  * by default), and the opt-in ones, run only when named: handshakes (the handshake row of echo and
- * messages alone, for A/B runs), and the long hold and soak (their options, such as
- * `--duration 10m`, follow the suite names).
+ * messages alone, for A/B runs), the long hold and soak (their options, such as
+ * `--duration 10m`, follow the suite names), and fanout (issue 13's topics, with a Redis server).
  * BENCH_ROUNDS and BENCH_ROUND_MS tune the effort.
  */
 import os from 'node:os';
@@ -11,6 +11,7 @@ import { cliSuite } from './cli.bench.js';
 import { clientSuite, connectsSuite, messagesClientSuite } from './client.bench.js';
 import { deflateSuite } from './deflate.bench.js';
 import { echoSuite, handshakesSuite, messagesSuite } from './echo.bench.js';
+import { fanoutSuite } from './fanout.bench.js';
 import { holdSuite } from './hold.bench.js';
 import { maskSuite } from './mask.bench.js';
 import { parseSuite } from './parse.bench.js';
@@ -31,9 +32,13 @@ const suites: Record<string, () => void | Promise<void>> = {
   cli: cliSuite,
   hold: holdSuite,
   soak: soakSuite,
+  fanout: fanoutSuite,
 };
-/** Run only when named: minutes long (hold, soak), or a part of another suite (handshakes). */
-const optIn = new Set(['hold', 'soak', 'handshakes']);
+/**
+ * Run only when named: minutes long (hold, soak, fanout: 10,000 connections per server and a
+ * Redis server), or a part of another suite (handshakes).
+ */
+const optIn = new Set(['hold', 'soak', 'handshakes', 'fanout']);
 // Suite names come first; what follows the first `--option` is the suites' options.
 const args = process.argv.slice(2);
 const firstOption = args.findIndex((arg) => arg.startsWith('--'));
