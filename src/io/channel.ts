@@ -239,6 +239,17 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
   static #onClose(this: ChannelSocket): void {
     this[CHANNEL]!.#close();
   }
+  /**
+   * Channels whose write batch is open this turn (see `batchWrites`). A channel whose batch
+   * ended early (`flush` at BATCH_LIMIT, `close`) and opened again is listed twice: ending a
+   * batch that is not open does nothing.
+   */
+  static #batches: Channel<Duplex>[] = [];
+  static #endBatches(): void {
+    const batches = Channel.#batches;
+    Channel.#batches = [];
+    for (const channel of batches) if (channel.#corked) Channel.#uncork(channel);
+  }
   static #uncork(channel: Channel<Duplex>): void {
     channel.#corked = false;
     if (!channel.socket.destroyed) channel.socket.uncork();
@@ -569,13 +580,15 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
    * A batch of BATCH_LIMIT bytes goes out at once (see `flush`). Also for a facade that has
    * several sends to make at once (those a drain released). Nothing to do while the buffer holds
    * bytes: a write is under way, and the socket's stream sends what follows in one `writev` when
-   * it completes.
+   * it completes. Also for a topic's publishes (several in one turn reach a subscriber in one
+   * `writev`). One `setImmediate` ends every batch of the turn, not one per connection: a publish
+   * to 10,000 subscribers opens 10,000 batches.
    */
   batchWrites(): void {
     if (this.#corked || this.socket.writableLength > 0) return;
     this.#corked = true;
     this.socket.cork();
-    setImmediate(Channel.#uncork, this);
+    if (Channel.#batches.push(this) === 1) setImmediate(Channel.#endBatches);
   }
 
   #end(): void {

@@ -13,6 +13,7 @@ import { FRAME_FLAG_FIN, FRAME_OP_BINARY } from '../../src/protocol/constants.js
 import { encodeFrame } from '../../src/protocol/frame.js';
 import { randomMask } from '../../src/protocol/mask.js';
 import { RawClient, upgradeRequest } from '../helpers/raw-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 const BINARY = FRAME_FLAG_FIN | FRAME_OP_BINARY;
 const MESSAGES = 64;
@@ -97,4 +98,53 @@ describe('write batching of pipelined replies', () => {
       }
     });
   }
+});
+
+describe('write batching of published messages', () => {
+  it('four publishes in one turn reach each of three subscribers in order, in one write each', async () => {
+    const SUBSCRIBERS = 3;
+    const PUBLISHES = 4;
+    const wss = new WebSocketServer({ noServer: true });
+    const httpServer = http.createServer();
+    const writes: Array<{ readonly count: number }> = [];
+    const subscribed: WebSocketConnection[] = [];
+    httpServer.on('upgrade', (request: http.IncomingMessage, socket: net.Socket, head) => {
+      void wss.handleUpgrade(request, socket, head).then((connection) => {
+        if (connection === undefined) return;
+        connection.subscribe('news');
+        writes.push(countWrites(socket)); // from after the 101
+        subscribed.push(connection);
+      });
+    });
+    await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    const port = (httpServer.address() as net.AddressInfo).port;
+    const clients: RawClient[] = [];
+    try {
+      for (let i = 0; i < SUBSCRIBERS; i++) {
+        const client = await RawClient.connect(port);
+        clients.push(client);
+        client.write(upgradeRequest('/', port, 'dGhlIHNhbXBsZSBub25jZQ=='));
+        assert.equal((await client.readHead()).status, 101);
+      }
+      await waitFor(() => subscribed.length === SUBSCRIBERS, 3000, 'the subscribers');
+      // One turn of the event loop: the publishes of a handler, a timer, a read.
+      for (let i = 0; i < PUBLISHES; i++)
+        assert.equal(wss.publish('news', Buffer.alloc(SIZE, i)), SUBSCRIBERS);
+      for (const client of clients)
+        for (let i = 0; i < PUBLISHES; i++) {
+          const frame = await client.readFrame();
+          assert.equal(frame.flags, BINARY);
+          assert.deepEqual(frame.payload, Buffer.alloc(SIZE, i), `publish ${i} in its place`);
+        }
+      // A write per subscriber per publish (4 each) without the batch.
+      assert.deepEqual(
+        writes.map((w) => w.count),
+        Array.from({ length: SUBSCRIBERS }, () => 1),
+      );
+    } finally {
+      for (const client of clients) client.destroy();
+      await wss.close();
+      await new Promise((resolve) => httpServer.close(resolve));
+    }
+  });
 });
