@@ -127,7 +127,10 @@ export function proxyFromEnvironment(url: URL, env: Environment): EnvironmentPro
   const secure = url.protocol === 'wss:' || url.protocol === 'https:';
   const own = secure
     ? lookup(env, ['https_proxy', 'HTTPS_PROXY'])
-    : lookup(env, env.REQUEST_METHOD === undefined ? ['http_proxy', 'HTTP_PROXY'] : ['http_proxy']);
+    : lookup(
+        env,
+        (env.REQUEST_METHOD ?? '') === '' ? ['http_proxy', 'HTTP_PROXY'] : ['http_proxy'],
+      );
   const found = own ?? lookup(env, ['all_proxy', 'ALL_PROXY']);
   if (found === undefined) return undefined;
   // curl and Python take `host:port` as an http:// proxy.
