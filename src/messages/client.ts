@@ -10,8 +10,11 @@
  * I/O layer that the POCO facade's `HTTPClientSession` uses too; the response is checked with
  * the RFC policy (the accept key, the subprotocol and extensions against the offer). A 401 is
  * answered once with Basic or Digest credentials taken from the URL or the options (the I/O
- * layer's 401 loop, shared with POCO's client). The handshake timeout ends everything: once it
- * expires nothing more is sent, and every socket the attempt opened is closed.
+ * layer's 401 loop, shared with POCO's client). Redirects are followed when asked
+ * (`followRedirects`), hop by hop, each on a connection of its own, credentials kept to the first
+ * origin; the proxy is the option's or, with `proxy: 'env'`, the environment's for each hop's URL
+ * (src/io/proxy-env.ts). The handshake timeout ends everything: once it expires nothing more is
+ * sent, and every socket the attempt opened is closed.
  */
 import type tls from 'node:tls';
 import {
@@ -324,7 +327,8 @@ function headerValues(response: ReceivedResponse, name: string): string[] {
  * (`wss://user:secret@host/path`).
  * @param options - the handshake's options and the connection's settings.
  * @throws {@link HandshakeError} (a rejection, as every error here) when the server refused or
- * answered wrongly (`reason` names the rule, `status` is the HTTP status).
+ * answered wrongly (`reason` names the rule, `status` is the HTTP status), a redirect was not
+ * followed (`CANNOT_UPGRADE`) or could not be (`REDIRECT_*`, `TOO_MANY_REDIRECTS`).
  * @throws {@link TimeoutError} (`operation: 'handshake'`) when the handshake took longer than
  * `handshakeTimeout`.
  * @throws {@link NetworkError} when no connection could be made (`network`, `tls`, `proxy`) or the
