@@ -5,6 +5,8 @@
  * scheme, `ALL_PROXY` as fallback, `NO_PROXY`, and credentials in the variable answering a 407.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { WebSocketServer } from '../../src/messages/index.js';
@@ -149,6 +151,26 @@ describe('connect(): proxies from the environment', () => {
       } finally {
         strict.stop();
       }
+    }
+  });
+
+  it('each hop of a redirect chain finds its own proxy: NO_PROXY names the first, the second goes through the proxy', async () => {
+    const redirector = http.createServer();
+    redirector.on('upgrade', (_request, socket: net.Socket) =>
+      socket.end(`HTTP/1.1 302 Found\r\nLocation: ${plain.url}\r\nContent-Length: 0\r\n\r\n`),
+    );
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    try {
+      const first = `127.0.0.1:${(redirector.address() as net.AddressInfo).port}`;
+      const outcome = await run(
+        `ws://${first}/old`,
+        { http_proxy: proxyUrl(), no_proxy: first },
+        { proxy: 'env', followRedirects: true },
+      );
+      assert.deepEqual(outcome, { reply: 'hello', url: plain.url });
+      assert.deepEqual(tunnels(), [authority(plain)]);
+    } finally {
+      redirector.close();
     }
   });
 

@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import type { Buffer } from 'node:buffer';
 import http from 'node:http';
 import https from 'node:https';
-import type net from 'node:net';
+import net from 'node:net';
 import { after, describe, it } from 'node:test';
-import { WebSocketServer, connect } from '../../src/messages/index.js';
+import { TimeoutError, WebSocketServer, connect } from '../../src/messages/index.js';
 import { HandshakeError, InvalidArgumentError } from '../../src/protocol/errors.js';
 import { echo } from '../helpers/echo-servers.js';
 import { selfSignedCertificate } from '../helpers/self-signed.js';
-import { within } from '../helpers/wait.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 /** What a path answers: a redirect (Location may be absent), or the WebSocket (accept). */
 type Route = { status: number; location?: string } | 'accept';
@@ -248,6 +248,26 @@ describe('connect(): redirects', () => {
     const { url, reply } = await echoes(`${plain.base}/up`, { followRedirects: true });
     assert.equal(url, `${secure.base}/wss`);
     assert.equal(reply, 'hello');
+  });
+
+  it('handshakeTimeout covers the whole chain: a hop that never answers is a TimeoutError, and its connection is closed', async () => {
+    const a = await startHop();
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.resume();
+      sockets.push(socket);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => silent.close());
+    const port = (silent.address() as net.AddressInfo).port;
+    a.routes.set('/', { status: 307, location: `ws://127.0.0.1:${port}/` });
+    await assert.rejects(
+      connect(`${a.base}/`, { followRedirects: true, handshakeTimeout: 500 }),
+      (error: unknown) => error instanceof TimeoutError && error.operation === 'handshake',
+    );
+    assert.equal(sockets.length, 1);
+    await waitFor(() => sockets[0].closed, 3000, 'the silent hop closed');
   });
 
   it('another scheme (REDIRECT_SCHEME), or no usable Location (INVALID_REDIRECT), is refused', async () => {
