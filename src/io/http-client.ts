@@ -13,6 +13,9 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
+import { basicAuthorization } from '../protocol/auth/basic.js';
+import { digestAuthorization } from '../protocol/auth/digest.js';
+import { selectChallenge } from '../protocol/auth/select.js';
 
 export interface Endpoint {
   readonly host: string;
@@ -20,8 +23,13 @@ export interface Endpoint {
 }
 
 export interface ProxySettings extends Endpoint {
-  /** The `Proxy-Authorization` value, if the proxy wants credentials. */
+  /** The `Proxy-Authorization` value sent with the first CONNECT (preemptive Basic), if any. */
   readonly authorization?: string;
+  /**
+   * Credentials that answer a 407 once, with Basic or Digest (whichever the proxy's
+   * `Proxy-Authenticate` asks for first); a second 407 is the answer.
+   */
+  readonly credentials?: { readonly username: string; readonly password: string };
 }
 
 export interface TransportOptions {
@@ -108,14 +116,31 @@ function serverName(host: string): string | undefined {
   return net.isIP(host) === 0 ? host : undefined;
 }
 
-/** Opens a CONNECT tunnel to `target` through `proxy`; resolves the tunnel's socket. */
-function tunnel(proxy: ProxySettings, target: Endpoint, attempt: Attempt): Promise<net.Socket> {
-  const authority =
-    net.isIP(target.host) === 6
-      ? `[${target.host}]:${target.port}`
-      : `${target.host}:${target.port}`;
+/** What a proxy answered to one CONNECT: the tunnel, or a refusal with its head. */
+type TunnelAnswer =
+  | { readonly open: true; readonly socket: net.Socket }
+  | {
+      readonly open: false;
+      readonly status: number;
+      readonly reason: string;
+      readonly headers: Array<[string, string]>;
+    };
+
+function authorityOf(target: Endpoint): string {
+  return net.isIP(target.host) === 6
+    ? `[${target.host}]:${target.port}`
+    : `${target.host}:${target.port}`;
+}
+
+/** Sends one CONNECT for `authority` to `proxy`, with `authorization` if given. */
+function requestTunnel(
+  proxy: Endpoint,
+  authority: string,
+  authorization: string | undefined,
+  attempt: Attempt,
+): Promise<TunnelAnswer> {
   const headers: Array<[string, string]> = [['Host', authority]];
-  if (proxy.authorization !== undefined) headers.push(['Proxy-Authorization', proxy.authorization]);
+  if (authorization !== undefined) headers.push(['Proxy-Authorization', authorization]);
   return new Promise((resolve, reject) => {
     const request = http.request({
       host: proxy.host,
@@ -127,33 +152,31 @@ function tunnel(proxy: ProxySettings, target: Endpoint, attempt: Attempt): Promi
       agent: false,
     });
     request.once('socket', (socket: net.Socket) => (attempt.socket = socket));
+    // node:http ends HTTP on a connection at any answer to a CONNECT (llhttp hands over what
+    // follows the head), a refusal too: its body is not read, and the connection is closed.
     request.once('connect', (response: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       if (response.statusCode !== 200) {
         socket.destroy();
-        reject(
-          new ConnectError(
-            'proxy-refused',
-            `proxy refused the tunnel: ${response.statusCode} ${response.statusMessage}`,
-            response.statusCode,
-            response.statusMessage,
-          ),
-        );
+        resolve({
+          open: false,
+          status: response.statusCode ?? 0,
+          reason: response.statusMessage ?? '',
+          headers: toHeaderPairs(response.rawHeaders),
+        });
         return;
       }
       if (head.length > 0) socket.unshift(head);
-      resolve(socket);
+      resolve({ open: true, socket });
     });
     request.once('response', (response: http.IncomingMessage) => {
       // A proxy that answers CONNECT without switching (e.g. 407 with a body).
       response.resume();
-      reject(
-        new ConnectError(
-          'proxy-refused',
-          `proxy refused the tunnel: ${response.statusCode} ${response.statusMessage}`,
-          response.statusCode,
-          response.statusMessage,
-        ),
-      );
+      resolve({
+        open: false,
+        status: response.statusCode ?? 0,
+        reason: response.statusMessage ?? '',
+        headers: toHeaderPairs(response.rawHeaders),
+      });
     });
     // A proxy whose answer is not HTTP, or who closes without one, failed the way a server
     // does (`malformed`, `no-response`: NetworkError 'http', POCO's MessageException and
@@ -163,6 +186,76 @@ function tunnel(proxy: ProxySettings, target: Endpoint, attempt: Attempt): Promi
     );
     request.end();
   });
+}
+
+/**
+ * The `Proxy-Authorization` that answers a 407's challenge with `credentials` (the 401 code's
+ * challenge selection and arithmetic; Digest's URI is the CONNECT's authority), or why none can.
+ */
+function answerProxyChallenge(
+  refusal: TunnelAnswer & { open: false },
+  credentials: NonNullable<ProxySettings['credentials']>,
+  authority: string,
+): { authorization: string } | { why: string } {
+  const { usable, offered } = selectChallenge(
+    refusal.headers
+      .filter(([name]) => name.toLowerCase() === 'proxy-authenticate')
+      .map(([, value]) => value),
+  );
+  if (usable === undefined)
+    return {
+      why:
+        offered.length === 0
+          ? 'no Proxy-Authenticate challenge'
+          : `it asks for ${offered.join(', ')}; only Basic and Digest are answered`,
+    };
+  return {
+    authorization:
+      usable.scheme === 'basic'
+        ? basicAuthorization(credentials.username, credentials.password)
+        : digestAuthorization(usable.digest, {
+            username: credentials.username,
+            password: credentials.password,
+            method: 'CONNECT',
+            uri: authority,
+            nonceCount: 1,
+          }),
+  };
+}
+
+function tunnelRefused(refusal: TunnelAnswer & { open: false }, detail = ''): ConnectError {
+  return new ConnectError(
+    'proxy-refused',
+    `proxy refused the tunnel: ${refusal.status} ${refusal.reason}${detail}`,
+    refusal.status,
+    refusal.reason,
+  );
+}
+
+/**
+ * Opens a CONNECT tunnel to `target` through `proxy`; resolves the tunnel's socket. A 407 is
+ * answered once when `proxy.credentials` can (on a new connection: node:http closed the first,
+ * see `requestTunnel`; Basic and Digest credentials are not bound to a connection, RFC 7235
+ * §2.1). The same answer as the one refused (preemptive Basic) is not sent twice.
+ */
+async function tunnel(
+  proxy: ProxySettings,
+  target: Endpoint,
+  attempt: Attempt,
+): Promise<net.Socket> {
+  const authority = authorityOf(target);
+  const first = await requestTunnel(proxy, authority, proxy.authorization, attempt);
+  if (first.open) return first.socket;
+  if (first.status !== 407) throw tunnelRefused(first);
+  if (proxy.credentials === undefined)
+    throw tunnelRefused(first, ' (the proxy wants credentials: none were given)');
+  const answer = answerProxyChallenge(first, proxy.credentials, authority);
+  if ('why' in answer) throw tunnelRefused(first, ` (cannot answer its challenge: ${answer.why})`);
+  if (answer.authorization === proxy.authorization)
+    throw tunnelRefused(first, ' (the proxy refused the credentials)');
+  const second = await requestTunnel(proxy, authority, answer.authorization, attempt);
+  if (second.open) return second.socket;
+  throw tunnelRefused(second, second.status === 407 ? ' (the proxy refused the credentials)' : '');
 }
 
 /** The socket being set up, so that a timeout can destroy it wherever it is. */

@@ -10,8 +10,11 @@
  * I/O layer that the POCO facade's `HTTPClientSession` uses too; the response is checked with
  * the RFC policy (the accept key, the subprotocol and extensions against the offer). A 401 is
  * answered once with Basic or Digest credentials taken from the URL or the options (the I/O
- * layer's 401 loop, shared with POCO's client). The handshake timeout ends everything: once it
- * expires nothing more is sent, and every socket the attempt opened is closed.
+ * layer's 401 loop, shared with POCO's client). Redirects are followed when asked
+ * (`followRedirects`), hop by hop, each on a connection of its own, credentials kept to the first
+ * origin; the proxy is the option's or, with `proxy: 'env'`, the environment's for each hop's URL
+ * (src/io/proxy-env.ts). The handshake timeout ends everything: once it expires nothing more is
+ * sent, and every socket the attempt opened is closed.
  */
 import type tls from 'node:tls';
 import {
@@ -25,10 +28,15 @@ import {
   type ReceivedResponse,
 } from '../io/http-client.js';
 import { guardSocket } from '../io/guard.js';
+import { proxyFromEnvironment } from '../io/proxy-env.js';
 import { basicAuthorization } from '../protocol/auth/basic.js';
 import { digestAuthorization } from '../protocol/auth/digest.js';
 import { selectChallenge } from '../protocol/auth/select.js';
-import { HandshakeError, InvalidArgumentError } from '../protocol/errors.js';
+import {
+  HandshakeError,
+  InvalidArgumentError,
+  type HandshakeErrorReason,
+} from '../protocol/errors.js';
 import { checkUpgradeResponse, upgradeRequestHeaders } from '../protocol/handshake/client.js';
 import { isToken } from '../protocol/handshake/headers.js';
 import { createKey } from '../protocol/handshake/keys.js';
@@ -70,13 +78,27 @@ export interface ConnectOptions extends ConnectionSettings {
   readonly tls?: tls.ConnectionOptions;
   /**
    * An HTTP proxy, e.g. `http://user:secret@proxy:3128`: the connection goes through a CONNECT
-   * tunnel (for `ws://` and `wss://` alike), with Basic proxy credentials from its user info.
+   * tunnel (for `ws://` and `wss://` alike); a 407 is answered once with the user info as Basic
+   * or Digest credentials. `'env'`: the proxy the environment names for each URL
+   * (`https_proxy`/`HTTPS_PROXY` for wss, `http_proxy`/`HTTP_PROXY` for ws, `all_proxy`/
+   * `ALL_PROXY` otherwise, none for a host in `no_proxy`/`NO_PROXY`). `false`: no proxy.
+   * Default: none, or `'env'` when Node's own switch `NODE_USE_ENV_PROXY=1` is set.
    */
-  readonly proxy?: string | URL;
+  readonly proxy?: string | URL | false;
   /** Credentials for a 401 (Basic or Digest); the URL's user info is used if absent. */
   readonly credentials?: Credentials;
-  /** Send Basic credentials with the first request instead of waiting for a 401. */
+  /**
+   * Send Basic credentials with the first request instead of waiting for a 401 (and the
+   * proxy's with the first CONNECT instead of waiting for a 407).
+   */
   readonly preemptiveAuth?: boolean;
+  /**
+   * Follow a 301, 302, 303, 307 or 308 answer to the handshake to its `Location`. Default
+   * `false`, as browsers, undici and ws: a redirect is then a `HandshakeError` naming it.
+   */
+  readonly followRedirects?: boolean;
+  /** How many redirects to follow at most (with `followRedirects`). Default 10. */
+  readonly maxRedirects?: number;
   /** Largest response head accepted. Default 16 KiB. */
   readonly maxHeaderSize?: number;
 }
@@ -93,8 +115,19 @@ const RESERVED_HEADERS = new Set([
 ]);
 
 const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
+const DEFAULT_MAX_REDIRECTS = 10;
+/** The statuses that redirect a GET to `Location` (RFC 9110 §15.4): 300, 304, 305 do not. */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Headers that carry credentials: sent to the first URL's origin only. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie']);
 
 interface Target {
+  /** The URL as connected to: ws: or wss:, without user info (`connection.url`). */
+  readonly href: string;
+  /** Scheme (ws or wss), host and port: where credentials may go. */
+  readonly origin: string;
+  /** The parsed URL, for a relative `Location` and the environment's proxy. */
+  readonly url: URL;
   readonly host: string;
   readonly port: number;
   readonly secure: boolean;
@@ -127,7 +160,10 @@ function hostOf(url: URL): string {
 }
 
 function parseTarget(input: string | URL): Target {
-  const url = parseUrl(input, 'the WebSocket URL');
+  return targetOf(parseUrl(input, 'the WebSocket URL'));
+}
+
+function targetOf(url: URL): Target {
   const scheme = url.protocol;
   if (scheme !== 'ws:' && scheme !== 'wss:' && scheme !== 'http:' && scheme !== 'https:')
     throw new InvalidArgumentError(
@@ -145,29 +181,119 @@ function parseTarget(input: string | URL): Target {
     url.username === '' && url.password === ''
       ? undefined
       : { username: decodeUserInfo(url.username), password: decodeUserInfo(url.password) };
+  const authority = url.port === '' ? url.hostname : `${url.hostname}:${url.port}`;
+  const path = `${url.pathname === '' ? '/' : url.pathname}${url.search}`;
   return {
+    href: `${secure ? 'wss' : 'ws'}://${authority}${path}`,
+    origin: `${secure ? 'wss' : 'ws'}://${url.hostname}:${port}`,
+    url,
     host,
     port,
     secure,
-    path: `${url.pathname === '' ? '/' : url.pathname}${url.search}`,
+    path,
     // §4.1: the port is included unless it is the scheme's default.
-    authority: url.port === '' ? url.hostname : `${url.hostname}:${url.port}`,
+    authority,
     credentials,
   };
 }
 
-function parseProxy(input: string | URL): ProxySettings {
-  const url = parseUrl(input, 'the proxy');
+/**
+ * An HTTP proxy's settings: its user info answers a 407 (sent with the first CONNECT as Basic
+ * only if `preemptive`). `what` names it in errors (the option, or an environment variable).
+ */
+function parseProxy(input: string | URL, preemptive: boolean, what = 'the proxy'): ProxySettings {
+  const url = parseUrl(input, what);
   if (url.protocol !== 'http:')
-    throw new InvalidArgumentError('INVALID_OPTION', 'only http:// proxies are supported');
+    throw new InvalidArgumentError(
+      'INVALID_OPTION',
+      `${what}: only http:// proxies are supported, not ${url.protocol}//`,
+    );
   const host = hostOf(url);
   const port = url.port === '' ? 80 : Number(url.port);
   if (url.username === '' && url.password === '') return { host, port };
-  const authorization = basicAuthorization(
-    decodeUserInfo(url.username),
-    decodeUserInfo(url.password),
-  );
-  return { host, port, authorization };
+  const credentials = {
+    username: decodeUserInfo(url.username),
+    password: decodeUserInfo(url.password),
+  };
+  return {
+    host,
+    port,
+    credentials,
+    ...(preemptive
+      ? { authorization: basicAuthorization(credentials.username, credentials.password) }
+      : {}),
+  };
+}
+
+/** How each hop finds its proxy: none, the option's, or the environment's for its URL. */
+type ProxyChoice = (target: Target) => ProxySettings | undefined;
+
+function proxyChoice(options: ConnectOptions): ProxyChoice {
+  const preemptive = options.preemptiveAuth === true;
+  const given =
+    options.proxy ?? (process.env.NODE_USE_ENV_PROXY === '1' ? ('env' as const) : false);
+  if (given === false) return () => undefined;
+  if (given !== 'env') {
+    const proxy = parseProxy(given, preemptive);
+    return () => proxy;
+  }
+  // Read when connect() is called, for each hop's URL (no_proxy may name one and not another).
+  const env = { ...process.env };
+  return (target) => {
+    const found = proxyFromEnvironment(target.url, env);
+    return found === undefined
+      ? undefined
+      : parseProxy(found.url, preemptive, `the proxy in ${found.variable}`);
+  };
+}
+
+function checkMaxRedirects(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_REDIRECTS;
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new InvalidArgumentError(
+      'INVALID_OPTION',
+      `maxRedirects must be an integer >= 0, not ${String(value)}`,
+    );
+  return value;
+}
+
+/** A redirect the handshake received: where to, from which status. */
+interface Redirect {
+  readonly status: number;
+  readonly location: string | undefined;
+}
+
+/**
+ * The next hop of a redirect chain, or the HandshakeError that ends it: a Location that is no
+ * URL, another scheme, wss to ws, a URL visited already (without cookies or state, the same
+ * request gets the same answer: a loop), more than `maxRedirects`.
+ */
+function nextHop(
+  from: Target,
+  redirect: Redirect,
+  visited: Set<string>,
+  maxRedirects: number,
+): Target {
+  const fail = (reason: HandshakeErrorReason, arg?: string) =>
+    new HandshakeError(reason, arg, { status: redirect.status });
+  if (redirect.location === undefined) throw fail('INVALID_REDIRECT');
+  let url: URL;
+  try {
+    url = new URL(redirect.location, from.url); // a relative Location: against this URL
+  } catch {
+    throw fail('INVALID_REDIRECT', redirect.location);
+  }
+  if (!['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol))
+    throw fail('REDIRECT_SCHEME', url.protocol);
+  url.hash = ''; // a fragment means nothing to a WebSocket (RFC 6455 §3)
+  url.username = url.password = ''; // credentials come from the caller only
+  const next = targetOf(url);
+  if (from.secure && !next.secure) throw fail('REDIRECT_DOWNGRADE', `${from.href} → ${next.href}`);
+  if (visited.has(next.href)) throw fail('REDIRECT_LOOP', next.href);
+  if (visited.size > maxRedirects)
+    throw fail('TOO_MANY_REDIRECTS', `${maxRedirects} followed, then ${next.href}`);
+  visited.add(next.href);
+  return next;
 }
 
 function extraHeaders(options: ConnectOptions): Array<[string, string]> {
@@ -201,7 +327,8 @@ function headerValues(response: ReceivedResponse, name: string): string[] {
  * (`wss://user:secret@host/path`).
  * @param options - the handshake's options and the connection's settings.
  * @throws {@link HandshakeError} (a rejection, as every error here) when the server refused or
- * answered wrongly (`reason` names the rule, `status` is the HTTP status).
+ * answered wrongly (`reason` names the rule, `status` is the HTTP status), a redirect was not
+ * followed (`CANNOT_UPGRADE`) or could not be (`REDIRECT_*`, `TOO_MANY_REDIRECTS`).
  * @throws {@link TimeoutError} (`operation: 'handshake'`) when the handshake took longer than
  * `handshakeTimeout`.
  * @throws {@link NetworkError} when no connection could be made (`network`, `tls`, `proxy`) or the
@@ -235,7 +362,6 @@ export async function connect(
   const deflate = resolveDeflateOption(options.perMessageDeflate, 'client');
   const compression = deflate === null ? null : offerCompression(deflate);
   const target = parseTarget(url);
-  const proxy = options.proxy === undefined ? undefined : parseProxy(options.proxy);
   const protocols = options.protocols ?? [];
   const invalid = protocols.find((protocol) => !isToken(protocol));
   if (invalid !== undefined)
@@ -248,34 +374,58 @@ export async function connect(
   const extra = extraHeaders(options);
   const credentials = options.credentials ?? target.credentials;
   const timeoutMs = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  const maxRedirects = checkMaxRedirects(options.maxRedirects);
+  const follow = options.followRedirects ?? false;
+  const proxyFor = proxyChoice(options);
+  proxyFor(target); // a proxy that is not a URL fails here, before any connection
 
-  // The handshake's deadline: aborting stops the 401 loop and whatever it waits for.
+  // The handshake's deadline (every hop's): aborting stops the 401 loop and whatever it waits for.
   const deadline = new Deadline();
-  // No http.Agent: the connection lives for this handshake (and its 401 retry) only.
-  const http = new HttpConnection(
-    () =>
-      openConnection({
-        target: { host: target.host, port: target.port },
-        ...(target.secure ? { tls: options.tls ?? {} } : {}),
-        ...(proxy === undefined ? {} : { proxy }),
-        timeoutMs: 0, // the handshake's own deadline covers the connection
-        signal: deadline,
-      }),
-    { agent: false },
-  );
   const timer =
     timeoutMs > 0
       ? setTimeout(() => deadline.abort(new TimeoutError('handshake', timeoutMs)), timeoutMs)
       : undefined;
   const responses: Array<Promise<ReceivedResponse>> = [];
+  let http: HttpConnection | undefined;
   try {
-    return await handshake(http, target, options, protocols, compression, extra, credentials, {
-      signal: deadline,
-      responses,
-    });
+    const visited = new Set([target.href]);
+    for (let hop = target; ;) {
+      // Credentials, Authorization and cookies go to the first URL's origin only: a hop to
+      // another origin goes without them (as curl and ws do). The loop ends: `nextHop` throws
+      // past maxRedirects.
+      const trusted = hop.origin === target.origin;
+      const proxy = proxyFor(hop);
+      // No http.Agent: the connection lives for this hop's handshake (and its 401 retry) only.
+      http = new HttpConnection(
+        () =>
+          openConnection({
+            target: { host: hop.host, port: hop.port },
+            ...(hop.secure ? { tls: options.tls ?? {} } : {}),
+            ...(proxy === undefined ? {} : { proxy }),
+            timeoutMs: 0, // the handshake's own deadline covers the connection
+            signal: deadline,
+          }),
+        { agent: false },
+      );
+      const outcome = await handshake(
+        http,
+        hop,
+        options,
+        protocols,
+        compression,
+        trusted ? extra : extra.filter(([name]) => !CREDENTIAL_HEADERS.has(name.toLowerCase())),
+        trusted ? credentials : undefined,
+        follow,
+        { signal: deadline, responses },
+      );
+      if (outcome instanceof WebSocketConnection) return outcome;
+      http.reset(); // the redirect's connection: the next hop opens its own
+      deadline.throwIfAborted();
+      hop = nextHop(hop, outcome, visited, maxRedirects);
+    }
   } catch (error) {
     deadline.abort(error instanceof Error ? error : new Error(String(error)));
-    http.reset();
+    http?.reset();
     // A 101 that arrives after the deadline must not leave an open connection behind.
     for (const late of responses)
       late.then(
@@ -299,8 +449,9 @@ async function handshake(
   compression: CompressionOffer | null,
   extra: Array<[string, string]>,
   credentials: Credentials | undefined,
+  follow: boolean,
   attempt: { signal: Deadline; responses: Array<Promise<ReceivedResponse>> },
-): Promise<WebSocketConnection> {
+): Promise<WebSocketConnection | Redirect> {
   const key = createKey();
   let authorization: string | undefined =
     options.preemptiveAuth === true && credentials !== undefined
@@ -375,6 +526,7 @@ async function handshake(
       response.socket,
       'client',
       {
+        url: target.href,
         protocol: check.protocol ?? '',
         extensions: deflate?.header ?? '',
         head: response.head,
@@ -387,6 +539,17 @@ async function handshake(
   if (response.status === 101) {
     // node:http gives a 101 without `Connection: upgrade` as an ordinary response.
     throw withStatus(new HandshakeError('NO_CONNECTION_UPGRADE'), 101);
+  }
+  if (REDIRECT_STATUSES.has(response.status)) {
+    const location = headerValues(response, 'location')[0];
+    if (follow) return { status: response.status, location };
+    throw withStatus(
+      new HandshakeError(
+        'CANNOT_UPGRADE',
+        `${response.reason}, to ${location ?? '(no Location)'}: followRedirects is off`,
+      ),
+      response.status,
+    );
   }
   // 401 (no credentials, or refused twice), 200, 404...
   const check = checkUpgradeResponse(response, key, 'rfc', { protocols, extensions: offered });

@@ -127,6 +127,8 @@ export interface CloseStatus {
 
 /** What the handshake settled, for the connection to report. */
 export interface HandshakeOutcome {
+  /** The client's URL after redirects (user info left out); none on the server side. */
+  readonly url?: string;
   readonly protocol: string;
   readonly extensions: string;
   /** Bytes read past the HTTP head: the first frames. */
@@ -365,6 +367,11 @@ export class WebSocketConnection
 
   /** `client` (made by {@link connect}) or `server` (made by a {@link WebSocketServer}). */
   readonly role: Role;
+  /**
+   * The URL the client connected to, after any redirects (`ws:`/`wss:`, without user info); ''
+   * on the server side.
+   */
+  readonly url: string;
   /** The subprotocol the handshake selected ('' for none). */
   readonly protocol: string;
   /** The extensions in use ('' for none). */
@@ -437,6 +444,7 @@ export class WebSocketConnection
   ) {
     super({ captureRejections: true });
     this.role = role;
+    this.url = outcome.url ?? '';
     this.protocol = outcome.protocol;
     this.extensions = outcome.extensions;
     const peer = socket as Partial<Socket>;

@@ -56,6 +56,13 @@ const POCO_HANDSHAKE_ERRORS = {
     WS_ERR_NO_HANDSHAKE,
     'Server accepted permessage-deflate with invalid parameters',
   ],
+  // POCO's WebSocket follows no redirect (a 3xx is "Cannot upgrade"): these are the message
+  // API's, listed for completeness of the reasons.
+  INVALID_REDIRECT: [WS_ERR_NO_HANDSHAKE, 'Cannot upgrade to WebSocket connection'],
+  REDIRECT_SCHEME: [WS_ERR_NO_HANDSHAKE, 'Cannot upgrade to WebSocket connection'],
+  REDIRECT_DOWNGRADE: [WS_ERR_NO_HANDSHAKE, 'Cannot upgrade to WebSocket connection'],
+  REDIRECT_LOOP: [WS_ERR_NO_HANDSHAKE, 'Cannot upgrade to WebSocket connection'],
+  TOO_MANY_REDIRECTS: [WS_ERR_NO_HANDSHAKE, 'Cannot upgrade to WebSocket connection'],
 } as const satisfies Record<HandshakeErrorReason, readonly [ErrorCode, string]>;
 
 /** POCO's code for a handshake check. */

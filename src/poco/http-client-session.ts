@@ -181,7 +181,11 @@ export class HTTPClientSession {
   getProxyPort(): number {
     return this.#proxyPort;
   }
-  /** Basic credentials for the proxy; without them no `Proxy-Authorization` is sent. */
+  /**
+   * Credentials for the proxy: sent as Basic with each request to it (the CONNECT of a tunnel
+   * included); a tunnel's 407 with a Digest challenge is answered once with Digest. Without them
+   * no `Proxy-Authorization` is sent.
+   */
   setProxyCredentials(username: string, password: string): void {
     this.#proxyUsername = username;
     this.#proxyPassword = password;
@@ -384,9 +388,15 @@ export class HTTPClientSession {
       ? {
           host: this.#proxyHost,
           port: this.#proxyPort,
+          // POCO sends Basic with the CONNECT (its default proxy auth method); a proxy that
+          // answers 407 with a Digest challenge gets one retry with Digest (POCO's
+          // PROXY_AUTH_HTTP_DIGEST, chosen here by the challenge instead of a setting).
           ...(this.#proxyUsername === ''
             ? {}
-            : { authorization: basicAuthorization(this.#proxyUsername, this.#proxyPassword) }),
+            : {
+                authorization: basicAuthorization(this.#proxyUsername, this.#proxyPassword),
+                credentials: { username: this.#proxyUsername, password: this.#proxyPassword },
+              }),
         }
       : undefined;
     // Plain HTTP through a proxy without a tunnel: talk to the proxy itself.

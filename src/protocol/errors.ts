@@ -205,12 +205,19 @@ const HANDSHAKE_RULES = {
   UNEXPECTED_EXTENSION: 'the server selected an extension the client did not offer (RFC 6455 §4.1)',
   INVALID_EXTENSION_RESPONSE:
     'the server accepted permessage-deflate with parameters the offer does not allow (RFC 7692 §7.1)',
+  // Client side: following redirects (the message API's `followRedirects`).
+  INVALID_REDIRECT: 'the redirect has no Location that is a URL',
+  REDIRECT_SCHEME: 'a redirect to a scheme other than ws, wss, http or https was refused',
+  REDIRECT_DOWNGRADE: 'a redirect from wss to ws (from TLS to plain text) was refused',
+  REDIRECT_LOOP: 'the redirects came back to a URL already visited',
+  TOO_MANY_REDIRECTS: 'more redirects than maxRedirects',
 } as const satisfies Record<string, string>;
 
 /**
  * The opening handshake's rules: the `reason` of a {@link HandshakeError}. The server checks the
  * request (`NO_HANDSHAKE` to `INVALID_HEADER`); the client checks the response (`UNAUTHORIZED` to
- * `INVALID_EXTENSION_RESPONSE`).
+ * `INVALID_EXTENSION_RESPONSE`) and, following redirects, each hop (`INVALID_REDIRECT` to
+ * `TOO_MANY_REDIRECTS`).
  */
 export type HandshakeErrorReason = keyof typeof HANDSHAKE_RULES;
 

@@ -5,8 +5,10 @@
  * point (test/faults/). It records what it was asked.
  */
 import { Buffer } from 'node:buffer';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import { parseChallenges, challengeParam } from '../../src/protocol/auth/challenge.js';
 
 export interface Proxy {
   port: number;
@@ -63,9 +65,43 @@ function relayThenDrop(upstream: net.Socket, client: net.Socket, plan: TunnelDro
   });
 }
 
+/**
+ * Credentials a proxy demands of a CONNECT with a 407: Basic, or Digest (MD5, `qop=auth`, a
+ * fresh nonce per challenge, checked here with its own arithmetic, not the client's code).
+ */
+export interface ProxyAuth {
+  readonly scheme: 'basic' | 'digest';
+  readonly username: string;
+  readonly password: string;
+  /** Extra challenges offered before ours in the same 407 (e.g. `Negotiate`). */
+  readonly alsoOffer?: readonly string[];
+}
+
+const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+
+/** Whether a `Proxy-Authorization` value answers one of `nonces` with `auth` for `method uri`. */
+function digestAccepted(
+  value: string | undefined,
+  auth: ProxyAuth,
+  nonces: ReadonlySet<string>,
+  method: string,
+): boolean {
+  if (value === undefined) return false;
+  const [challenge] = parseChallenges(value);
+  if (challenge === undefined || challenge.scheme.toLowerCase() !== 'digest') return false;
+  const param = (name: string) => challengeParam(challenge, name) ?? '';
+  if (param('username') !== auth.username || !nonces.has(param('nonce'))) return false;
+  const ha1 = md5(`${auth.username}:${param('realm')}:${auth.password}`);
+  const ha2 = md5(`${method}:${param('uri')}`);
+  const expected = md5(
+    `${ha1}:${param('nonce')}:${param('nc')}:${param('cnonce')}:${param('qop')}:${ha2}`,
+  );
+  return param('qop') === 'auth' && param('response') === expected;
+}
+
 /** A minimal HTTP proxy: CONNECT tunnels, and forwarding of absolute-form requests. */
 export async function startProxy(
-  options: { credentials?: string; refuse?: number; drop?: TunnelDrop } = {},
+  options: { credentials?: string; auth?: ProxyAuth; refuse?: number; drop?: TunnelDrop } = {},
 ): Promise<Proxy> {
   const connects: Proxy['connects'] = [];
   const forwarded: Proxy['forwarded'] = [];
@@ -74,6 +110,30 @@ export async function startProxy(
     options.credentials === undefined
       ? undefined
       : `Basic ${Buffer.from(options.credentials).toString('base64')}`;
+  const auth = options.auth;
+  const nonces = new Set<string>();
+  /** The 407 a CONNECT without acceptable credentials gets from `options.auth`. */
+  const challenge = (): string => {
+    const offers = [...(auth!.alsoOffer ?? [])];
+    if (auth!.scheme === 'basic') offers.push('Basic realm="proxy"');
+    else {
+      const nonce = randomBytes(8).toString('hex');
+      nonces.add(nonce);
+      offers.push(`Digest realm="proxy", qop="auth", nonce="${nonce}", algorithm=MD5`);
+    }
+    return `HTTP/1.1 407 Proxy Authentication Required\r\n${offers
+      .map((offer) => `Proxy-Authenticate: ${offer}\r\n`)
+      .join('')}Content-Length: 9\r\n\r\nwho goes?`;
+  };
+  const authAccepted = (req: http.IncomingMessage): boolean => {
+    const given = req.headers['proxy-authorization'];
+    if (auth === undefined) return true;
+    if (auth.scheme === 'basic')
+      return (
+        given === `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`
+      );
+    return digestAccepted(given, auth, nonces, req.method ?? '');
+  };
   const server = http.createServer((req, res) => {
     forwarded.push({ url: req.url ?? '', authorization: req.headers['proxy-authorization'] });
     if (expected !== undefined && req.headers['proxy-authorization'] !== expected) {
@@ -115,6 +175,10 @@ export async function startProxy(
       client.end(
         'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="proxy"\r\nContent-Length: 0\r\n\r\n',
       );
+      return;
+    }
+    if (!authAccepted(req)) {
+      client.end(challenge());
       return;
     }
     if (options.drop?.at === 'before-answer') {

@@ -430,6 +430,119 @@ describe('openConnection', () => {
     }
   });
 
+  it('a 407 is answered once: Basic (a challenge first, then the credentials) and Digest (MD5, qop=auth, the authority as URI)', async () => {
+    const echo = await echoServer();
+    for (const scheme of ['basic', 'digest'] as const) {
+      const proxy = await startProxy({
+        auth: { scheme, username: 'pu', password: 'pp', alsoOffer: ['Negotiate'] },
+      });
+      try {
+        const socket = await within(
+          openConnection({
+            target: { host: '127.0.0.1', port: echo.port },
+            proxy: {
+              host: '127.0.0.1',
+              port: proxy.port,
+              credentials: { username: 'pu', password: 'pp' },
+            },
+            timeoutMs: 3000,
+          }),
+        );
+        assert.equal(await echoes(socket, `via ${scheme}`), `via ${scheme}`);
+        socket.destroy();
+        assert.equal(proxy.connects.length, 2, 'one CONNECT, one answer');
+        assert.equal(proxy.connects[0].authorization, undefined);
+        const answer = proxy.connects[1].authorization ?? '';
+        if (scheme === 'basic')
+          assert.equal(answer, `Basic ${Buffer.from('pu:pp').toString('base64')}`);
+        else {
+          assert.match(answer, /^Digest /);
+          assert.match(answer, new RegExp(`uri="127\\.0\\.0\\.1:${echo.port}"`));
+        }
+      } finally {
+        proxy.stop();
+      }
+    }
+    echo.stop();
+  });
+
+  it('refused again, or a challenge nothing answers: a proxy-refused ConnectError (407) saying why, after at most two CONNECTs', async () => {
+    const echo = await echoServer();
+    const cases = [
+      {
+        auth: { scheme: 'digest', username: 'pu', password: 'right' } as const,
+        proxy: { credentials: { username: 'pu', password: 'wrong' } },
+        connects: 2,
+        why: /refused the credentials/,
+      },
+      {
+        auth: { scheme: 'basic', username: 'pu', password: 'right' } as const,
+        proxy: {
+          authorization: `Basic ${Buffer.from('pu:wrong').toString('base64')}`,
+          credentials: { username: 'pu', password: 'wrong' },
+        },
+        connects: 1, // the preemptive Basic was the answer: not sent twice
+        why: /refused the credentials/,
+      },
+      {
+        auth: { scheme: 'basic', username: 'pu', password: 'right' } as const,
+        proxy: {},
+        connects: 1,
+        why: /wants credentials: none were given/,
+      },
+    ];
+    for (const { auth, proxy: settings, connects, why } of cases) {
+      const proxy = await startProxy({ auth });
+      try {
+        await assert.rejects(
+          within(
+            openConnection({
+              target: { host: '127.0.0.1', port: echo.port },
+              proxy: { host: '127.0.0.1', port: proxy.port, ...settings },
+              timeoutMs: 3000,
+            }),
+          ),
+          (error: unknown) => {
+            assert.ok(error instanceof ConnectError, String(error));
+            assert.equal(error.kind, 'proxy-refused');
+            assert.equal(error.status, 407);
+            assert.match(error.message, why);
+            return true;
+          },
+        );
+        assert.equal(proxy.connects.length, connects);
+      } finally {
+        proxy.stop();
+      }
+    }
+    // Only a scheme wsnet cannot answer: said so, no second CONNECT.
+    const server = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () =>
+        socket.end(
+          'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: NTLM\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n',
+        ),
+      );
+    });
+    try {
+      await assert.rejects(
+        openConnection({
+          target: { host: '127.0.0.1', port: echo.port },
+          proxy: {
+            host: '127.0.0.1',
+            port: await listenOnLoopback(server),
+            credentials: { username: 'u', password: 'p' },
+          },
+          timeoutMs: 3000,
+        }),
+        /asks for NTLM, Negotiate; only Basic and Digest are answered/,
+      );
+    } finally {
+      server.close();
+      echo.stop();
+    }
+  });
+
   // RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in HostName".
   it('TLS to an IP literal: the handshake completes and sends no server name', async () => {
     const { cert, key } = selfSignedCertificate();

@@ -314,7 +314,7 @@ describe('connect(): through an HTTP proxy', () => {
     }
   });
 
-  it('Basic proxy credentials from the proxy URL; a refusal is NetworkError (proxy) with its status', async () => {
+  it('Basic proxy credentials from the proxy URL answer the 407 (or go first with preemptiveAuth); a refusal is NetworkError (proxy) with its status', async () => {
     const { server } = await echoServer();
     const proxy = await startProxy({ credentials: 'pu:pp' });
     try {
@@ -327,8 +327,19 @@ describe('connect(): through an HTTP proxy', () => {
         proxy: `http://pu:pp@127.0.0.1:${proxy.port}`,
       });
       await connection.close();
+      // The credentials answer the 407: the first CONNECT goes without them.
+      assert.deepEqual(
+        proxy.connects.slice(1).map(({ authorization }) => authorization),
+        [undefined, `Basic ${Buffer.from('pu:pp').toString('base64')}`],
+      );
+      const preemptive = await connect(server.url, {
+        proxy: `http://pu:pp@127.0.0.1:${proxy.port}`,
+        preemptiveAuth: true,
+      });
+      await preemptive.close();
+      assert.equal(proxy.connects.length, 4, 'preemptiveAuth: Basic with the first CONNECT');
       assert.equal(
-        proxy.connects[1]?.authorization,
+        proxy.connects[3].authorization,
         `Basic ${Buffer.from('pu:pp').toString('base64')}`,
       );
     } finally {

@@ -137,6 +137,38 @@ describe('HTTPClientSession: through an HTTP proxy', () => {
     }
   });
 
+  it('ws: a proxy that answers the Basic CONNECT with a Digest 407 gets one Digest retry; wrong credentials: HTTPException 407', async () => {
+    const server = await startEchoServer();
+    const proxy = await startProxy({
+      auth: { scheme: 'digest', username: 'proxyuser', password: 'proxypass' },
+    });
+    try {
+      const session = new HTTPClientSession('127.0.0.1', server.port);
+      session.setProxy('127.0.0.1', proxy.port);
+      session.setProxyCredentials('proxyuser', 'proxypass');
+      assert.equal(await echoThrough(session), 'through the proxy');
+      assert.equal(proxy.connects.length, 2);
+      assert.equal(proxy.connects[0]?.authorization, 'Basic cHJveHl1c2VyOnByb3h5cGFzcw==');
+      assert.match(proxy.connects[1]?.authorization ?? '', /^Digest username="proxyuser"/);
+
+      const wrong = new HTTPClientSession('127.0.0.1', server.port);
+      wrong.setProxy('127.0.0.1', proxy.port);
+      wrong.setProxyCredentials('proxyuser', 'wrong');
+      await assert.rejects(echoThrough(wrong), (error: unknown) => {
+        assert.ok(error instanceof HTTPException, String(error));
+        assert.equal(
+          error.message,
+          'Cannot establish proxy connection: 407 Proxy Authentication Required',
+        );
+        return true;
+      });
+      assert.equal(proxy.connects.length, 4, 'Basic, then Digest once');
+    } finally {
+      proxy.stop();
+      server.stop();
+    }
+  });
+
   it('wss: a CONNECT tunnel, then TLS to the server inside it', async () => {
     const server = await startEchoServer({ secure: true });
     const proxy = await startProxy();
