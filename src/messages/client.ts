@@ -25,6 +25,7 @@ import {
   type ReceivedResponse,
 } from '../io/http-client.js';
 import { guardSocket } from '../io/guard.js';
+import { openSocksTunnel, parseSocksUrl } from '../io/socks.js';
 import { basicAuthorization } from '../protocol/auth/basic.js';
 import { digestAuthorization } from '../protocol/auth/digest.js';
 import { selectChallenge } from '../protocol/auth/select.js';
@@ -70,9 +71,14 @@ export interface ConnectOptions extends ConnectionSettings {
   readonly tls?: tls.ConnectionOptions;
   /**
    * An HTTP proxy, e.g. `http://user:secret@proxy:3128`: the connection goes through a CONNECT
-   * tunnel (for `ws://` and `wss://` alike), with Basic proxy credentials from its user info.
+   * tunnel (for `ws://` and `wss://` alike), with Basic proxy credentials from its user info. Or
+   * a SOCKS5 proxy (RFC 1928): `socks5://host:1080` resolves the server's name here and sends
+   * its address, `socks5h://` lets the proxy resolve it; user info is RFC 1929's user name and
+   * password.
    */
   readonly proxy?: string | URL;
+  /** Aborts the handshake: `connect()` rejects with the signal's reason, and nothing is left open. */
+  readonly signal?: AbortSignal;
   /** Credentials for a 401 (Basic or Digest); the URL's user info is used if absent. */
   readonly credentials?: Credentials;
   /** Send Basic credentials with the first request instead of waiting for a 401. */
@@ -159,7 +165,10 @@ function parseTarget(input: string | URL): Target {
 function parseProxy(input: string | URL): ProxySettings {
   const url = parseUrl(input, 'the proxy');
   if (url.protocol !== 'http:')
-    throw new InvalidArgumentError('INVALID_OPTION', 'only http:// proxies are supported');
+    throw new InvalidArgumentError(
+      'INVALID_OPTION',
+      'a proxy URL starts with http://, socks5:// or socks5h://',
+    );
   const host = hostOf(url);
   const port = url.port === '' ? 80 : Number(url.port);
   if (url.username === '' && url.password === '') return { host, port };
@@ -235,7 +244,10 @@ export async function connect(
   const deflate = resolveDeflateOption(options.perMessageDeflate, 'client');
   const compression = deflate === null ? null : offerCompression(deflate);
   const target = parseTarget(url);
-  const proxy = options.proxy === undefined ? undefined : parseProxy(options.proxy);
+  const socks =
+    options.proxy === undefined ? undefined : parseSocksUrl(parseUrl(options.proxy, 'the proxy'));
+  const proxy =
+    options.proxy === undefined || socks !== undefined ? undefined : parseProxy(options.proxy);
   const protocols = options.protocols ?? [];
   const invalid = protocols.find((protocol) => !isToken(protocol));
   if (invalid !== undefined)
@@ -258,15 +270,22 @@ export async function connect(
         target: { host: target.host, port: target.port },
         ...(target.secure ? { tls: options.tls ?? {} } : {}),
         ...(proxy === undefined ? {} : { proxy }),
+        ...(socks === undefined
+          ? {}
+          : { tunnel: (signal) => openSocksTunnel(socks, target, { signal }) }),
         timeoutMs: 0, // the handshake's own deadline covers the connection
         signal: deadline,
       }),
     { agent: false },
   );
+  options.signal?.throwIfAborted();
   const timer =
     timeoutMs > 0
       ? setTimeout(() => deadline.abort(new TimeoutError('handshake', timeoutMs)), timeoutMs)
       : undefined;
+  // The caller's signal ends the handshake as its deadline does (with the signal's reason).
+  const onAbort = () => deadline.abort(abortReason(options.signal!));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   const responses: Array<Promise<ReceivedResponse>> = [];
   try {
     return await handshake(http, target, options, protocols, compression, extra, credentials, {
@@ -288,7 +307,13 @@ export async function connect(
     throw translate(error);
   } finally {
     clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error(String(reason));
 }
 
 async function handshake(
