@@ -39,6 +39,15 @@ export {
 export type { PubSubAdapter, PubSubHost } from './adapter.js';
 export type { SlowSubscriberAction, SlowSubscriberPolicy } from './fan-out.js';
 export { connect, type ConnectOptions, type Credentials } from './client.js';
+export {
+  Reconnecting,
+  isRetryable,
+  reconnecting,
+  type BackoffOptions,
+  type ReconnectOptions,
+  type ReconnectingEvents,
+  type StopReason,
+} from './reconnect.js';
 export { NetworkError, SendQueueFullError, TimeoutError } from './errors.js';
 export {
   ConnectionClosedError,
