@@ -43,8 +43,10 @@ export {
   Reconnecting,
   isRetryable,
   reconnecting,
+  type AttemptInfo,
   type BackoffOptions,
   type ReconnectOptions,
+  type RetryInfo,
   type ReconnectingEvents,
   type StopReason,
 } from './reconnect.js';

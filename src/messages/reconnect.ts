@@ -70,19 +70,32 @@ export type StopReason =
   /** `maxAttempts` attempts in a row failed; the iteration threw the last error. */
   | 'exhausted';
 
+/** An attempt: its number and the wait before it. */
+export interface AttemptInfo {
+  /** The attempt's number: 1 for the first ever, counting on across connections. */
+  readonly attempt: number;
+  /** How long it waited before starting, in ms (0 for the first). */
+  readonly delay: number;
+}
+
+/** What comes after a failed attempt or a closed connection. */
+export interface RetryInfo {
+  /** The number of the attempt that failed, or whose connection closed. */
+  readonly attempt: number;
+  /** The wait before the next attempt, in ms; undefined when there is none. */
+  readonly delay: number | undefined;
+}
+
 /** The events of {@link Reconnecting}. */
 export interface ReconnectingEvents {
-  /** An attempt starts (1 for the first ever), after waiting `delay` ms (0 for the first). */
-  attempt: [info: { attempt: number; delay: number }];
+  /** An attempt starts, after its wait. */
+  attempt: [info: AttemptInfo];
   /** The attempt connected. */
-  open: [connection: WebSocketConnection, info: { attempt: number }];
-  /**
-   * The attempt failed with `error`. `delay`: the wait before the next attempt, or undefined
-   * when there is none (the error is permanent, or the attempts are exhausted).
-   */
-  failure: [error: unknown, info: { attempt: number; delay: number | undefined }];
-  /** The connection of `attempt` closed; `delay` as for `failure`. */
-  close: [status: CloseStatus, info: { attempt: number; delay: number | undefined }];
+  open: [connection: WebSocketConnection, info: AttemptInfo];
+  /** The attempt failed with `error`; `info.delay` is undefined when no attempt follows. */
+  failure: [error: unknown, info: RetryInfo];
+  /** The connection an attempt made closed; `info.delay` as for `failure`. */
+  close: [status: CloseStatus, info: RetryInfo];
   /** The iteration ended, for good; `error` is what it threw, if it threw. */
   stop: [reason: StopReason, error: unknown];
 }
@@ -215,6 +228,7 @@ export class Reconnecting
     return this.#current;
   }
 
+  /** Itself: `for await (const connection of reconnecting(url))`. */
   [Symbol.asyncIterator](): this {
     return this;
   }
@@ -275,7 +289,7 @@ export class Reconnecting
         this.#failures = 0;
         this.#retries = 0;
         this.#current = connection;
-        this.emit('open', connection, { attempt });
+        this.emit('open', connection, { attempt, delay });
         return { done: false, value: connection };
       }
     } catch (error) {
