@@ -59,6 +59,7 @@ describe('public exports', () => {
       'ProtocolError',
       'RFC_POLICY',
       'ReadyState',
+      'Reconnecting',
       'RuntimeException',
       'SSLException',
       'SecureServerSocket',
@@ -82,7 +83,9 @@ describe('public exports', () => {
       'computeAccept',
       'connect',
       'createKey',
+      'isRetryable',
       'isText',
+      'reconnecting',
       'waitForTerminationRequest',
     ]);
   });
@@ -161,13 +164,16 @@ describe('public exports', () => {
       'InvalidArgumentError',
       'NetworkError',
       'ProtocolError',
+      'Reconnecting',
       'SendQueueFullError',
       'TimeoutError',
       'WebSocketConnection',
       'WebSocketError',
       'WebSocketServer',
       'connect',
+      'isRetryable',
       'isText',
+      'reconnecting',
     ]);
     for (const [name, value] of Object.entries(messages))
       assert.equal((root as Record<string, unknown>)[name], value, name);

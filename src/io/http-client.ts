@@ -38,6 +38,11 @@ export interface TransportOptions {
   readonly tls?: tls.ConnectionOptions;
   /** Tunnel through this HTTP proxy with CONNECT. */
   readonly proxy?: ProxySettings;
+  /**
+   * Or (never with `proxy`) the connection to `target` opened another way: a SOCKS5 tunnel
+   * (src/io/socks.ts). It gets `signal`, and closes what it made if that aborts.
+   */
+  readonly tunnel?: (signal: Cancellation | undefined) => Promise<net.Socket>;
   /** 0: no limit. */
   readonly timeoutMs: number;
   /** Gives up (destroying whatever was half made) when this aborts, with its reason. */
@@ -313,6 +318,9 @@ export async function openConnection(options: TransportOptions): Promise<net.Soc
     let raw: net.Socket | undefined;
     if (options.proxy !== undefined) {
       raw = await tunnel(options.proxy, options.target, attempt);
+      attempt.socket = raw;
+    } else if (options.tunnel !== undefined) {
+      raw = await options.tunnel(options.signal);
       attempt.socket = raw;
     } else if (options.tls === undefined) {
       raw = await connectTcp(options.target, attempt);

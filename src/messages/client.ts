@@ -29,6 +29,7 @@ import {
 } from '../io/http-client.js';
 import { guardSocket } from '../io/guard.js';
 import { proxyFromEnvironment } from '../io/proxy-env.js';
+import { openSocksTunnel, parseSocksUrl, type SocksProxy } from '../io/socks.js';
 import { basicAuthorization } from '../protocol/auth/basic.js';
 import { digestAuthorization } from '../protocol/auth/digest.js';
 import { selectChallenge } from '../protocol/auth/select.js';
@@ -79,12 +80,16 @@ export interface ConnectOptions extends ConnectionSettings {
   /**
    * An HTTP proxy, e.g. `http://user:secret@proxy:3128`: the connection goes through a CONNECT
    * tunnel (for `ws://` and `wss://` alike); a 407 is answered once with the user info as Basic
-   * or Digest credentials. `'env'`: the proxy the environment names for each URL
+   * or Digest credentials. Or a SOCKS5 proxy (RFC 1928): `socks5://host:1080` resolves the
+   * server's name here and sends its address, `socks5h://` lets the proxy resolve it; user info is
+   * RFC 1929's user name and password. `'env'`: the proxy the environment names for each URL
    * (`https_proxy`/`HTTPS_PROXY` for wss, `http_proxy`/`HTTP_PROXY` for ws, `all_proxy`/
    * `ALL_PROXY` otherwise, none for a host in `no_proxy`/`NO_PROXY`). `false`: no proxy.
    * Default: none, or `'env'` when Node's own switch `NODE_USE_ENV_PROXY=1` is set.
    */
   readonly proxy?: string | URL | false;
+  /** Aborts the handshake: `connect()` rejects with the signal's reason, and nothing is left open. */
+  readonly signal?: AbortSignal;
   /** Credentials for a 401 (Basic or Digest); the URL's user info is used if absent. */
   readonly credentials?: Credentials;
   /**
@@ -206,7 +211,7 @@ function parseProxy(input: string | URL, preemptive: boolean, what = 'the proxy'
   if (url.protocol !== 'http:')
     throw new InvalidArgumentError(
       'INVALID_OPTION',
-      `${what}: only http:// proxies are supported, not ${url.protocol}//`,
+      `${what}: a proxy URL starts with http://, socks5:// or socks5h://, not ${url.protocol}//`,
     );
   const host = hostOf(url);
   const port = url.port === '' ? 80 : Number(url.port);
@@ -226,7 +231,16 @@ function parseProxy(input: string | URL, preemptive: boolean, what = 'the proxy'
 }
 
 /** How each hop finds its proxy: none, the option's, or the environment's for its URL. */
-type ProxyChoice = (target: Target) => ProxySettings | undefined;
+type ProxyChoice = (target: Target) => ChosenProxy | undefined;
+
+/** A hop's proxy: an HTTP proxy (CONNECT) or a SOCKS5 one. */
+type ChosenProxy = { readonly http: ProxySettings } | { readonly socks: SocksProxy };
+
+/** The proxy a URL names: SOCKS5 for `socks5:`/`socks5h:`, else HTTP (which parseProxy checks). */
+function chooseProxy(input: string | URL, preemptive: boolean, what = 'the proxy'): ChosenProxy {
+  const socks = parseSocksUrl(parseUrl(input, what));
+  return socks !== undefined ? { socks } : { http: parseProxy(input, preemptive, what) };
+}
 
 function proxyChoice(options: ConnectOptions): ProxyChoice {
   const preemptive = options.preemptiveAuth === true;
@@ -234,7 +248,7 @@ function proxyChoice(options: ConnectOptions): ProxyChoice {
     options.proxy ?? (process.env.NODE_USE_ENV_PROXY === '1' ? ('env' as const) : false);
   if (given === false) return () => undefined;
   if (given !== 'env') {
-    const proxy = parseProxy(given, preemptive);
+    const proxy = chooseProxy(given, preemptive);
     return () => proxy;
   }
   // Read when connect() is called, for each hop's URL (no_proxy may name one and not another).
@@ -243,7 +257,7 @@ function proxyChoice(options: ConnectOptions): ProxyChoice {
     const found = proxyFromEnvironment(target.url, env);
     return found === undefined
       ? undefined
-      : parseProxy(found.url, preemptive, `the proxy in ${found.variable}`);
+      : chooseProxy(found.url, preemptive, `the proxy in ${found.variable}`);
   };
 }
 
@@ -381,10 +395,14 @@ export async function connect(
 
   // The handshake's deadline (every hop's): aborting stops the 401 loop and whatever it waits for.
   const deadline = new Deadline();
+  options.signal?.throwIfAborted();
   const timer =
     timeoutMs > 0
       ? setTimeout(() => deadline.abort(new TimeoutError('handshake', timeoutMs)), timeoutMs)
       : undefined;
+  // The caller's signal ends the handshake as its deadline does (with the signal's reason).
+  const onAbort = () => deadline.abort(abortReason(options.signal!));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   const responses: Array<Promise<ReceivedResponse>> = [];
   let http: HttpConnection | undefined;
   try {
@@ -401,7 +419,10 @@ export async function connect(
           openConnection({
             target: { host: hop.host, port: hop.port },
             ...(hop.secure ? { tls: options.tls ?? {} } : {}),
-            ...(proxy === undefined ? {} : { proxy }),
+            ...(proxy === undefined ? {} : 'http' in proxy ? { proxy: proxy.http } : {}),
+            ...(proxy !== undefined && 'socks' in proxy
+              ? { tunnel: (signal) => openSocksTunnel(proxy.socks, hop, { signal }) }
+              : {}),
             timeoutMs: 0, // the handshake's own deadline covers the connection
             signal: deadline,
           }),
@@ -438,7 +459,13 @@ export async function connect(
     throw translate(error);
   } finally {
     clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error(String(reason));
 }
 
 async function handshake(

@@ -39,6 +39,17 @@ export {
 export type { PubSubAdapter, PubSubHost } from './adapter.js';
 export type { SlowSubscriberAction, SlowSubscriberPolicy } from './fan-out.js';
 export { connect, type ConnectOptions, type Credentials } from './client.js';
+export {
+  Reconnecting,
+  isRetryable,
+  reconnecting,
+  type AttemptInfo,
+  type BackoffOptions,
+  type ReconnectOptions,
+  type RetryInfo,
+  type ReconnectingEvents,
+  type StopReason,
+} from './reconnect.js';
 export { NetworkError, SendQueueFullError, TimeoutError } from './errors.js';
 export {
   ConnectionClosedError,

@@ -108,7 +108,10 @@ describe('connect(): the request', () => {
     ],
     ['a subprotocol that is not a token', () => connect('ws://127.0.0.1/', { protocols: ['a b'] })],
     ['the same subprotocol twice', () => connect('ws://127.0.0.1/', { protocols: ['a', 'a'] })],
-    ['a proxy that is not http://', () => connect('ws://127.0.0.1/', { proxy: 'socks5://x:1' })],
+    [
+      'a proxy that is not http:// or socks5://',
+      () => connect('ws://127.0.0.1/', { proxy: 'ftp://x:1' }),
+    ],
   ];
   for (const [name, attempt] of invalid)
     it(`refuses ${name} with InvalidArgumentError, before connecting`, async () => {
