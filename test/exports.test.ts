@@ -180,9 +180,9 @@ describe('public exports', () => {
   });
 
   it('wsnet/whatwg: the WHATWG-compatible client, not in the root (POCO has a WebSocket there)', () => {
-    assert.deepEqual(Object.keys(whatwg).sort(), ['CloseEvent', 'WebSocket']);
+    assert.deepEqual(Object.keys(whatwg).sort(), ['CloseEvent', 'ErrorEvent', 'WebSocket']);
     assert.notEqual((root as Record<string, unknown>).WebSocket, whatwg.WebSocket);
-    assert.ok(!('CloseEvent' in root));
+    assert.ok(!('CloseEvent' in root) && !('ErrorEvent' in root));
   });
 
   it('every root export from the core is the same object as in wsnet/protocol', () => {

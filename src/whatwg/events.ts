@@ -52,3 +52,47 @@ export class CloseEvent extends Event {
     return this.#wasClean;
   }
 }
+
+/** What an {@link ErrorEvent} is made from. */
+export interface ErrorEventInit {
+  /** Whether the event bubbles (a WebSocket's never does). */
+  readonly bubbles?: boolean;
+  /** Whether the event can be cancelled (a WebSocket's never can). */
+  readonly cancelable?: boolean;
+  /** What went wrong, in words. */
+  readonly message?: string;
+  /** The error that failed the connection. */
+  readonly error?: unknown;
+}
+
+/**
+ * The `error` event of a WebSocket. A browser's carries no details (the page may not learn why
+ * a connection failed); in Node, undici's carries an `error`, and so does this one: wsnet's own
+ * error (`HandshakeError` with the HTTP status, `NetworkError`, `TimeoutError`,
+ * `InvalidArgumentError` for a bad option, `ProtocolError`), or undefined when the connection
+ * was failed by `close()` while connecting.
+ */
+export class ErrorEvent extends Event {
+  readonly #message: string;
+  readonly #error: unknown;
+
+  /**
+   * @param type - the event's type, `'error'` when a WebSocket fires it.
+   * @param init - the message and the error.
+   */
+  constructor(type: string, init: ErrorEventInit = {}) {
+    super(type, init);
+    this.#message = init.message ?? '';
+    this.#error = init.error;
+  }
+
+  /** What went wrong, in words ('' when nothing is known). */
+  get message(): string {
+    return this.#message;
+  }
+
+  /** The error that failed the connection, if one did. */
+  get error(): unknown {
+    return this.#error;
+  }
+}

@@ -12,4 +12,4 @@ export {
   type WebSocketData,
   type WebSocketOptions,
 } from './websocket.js';
-export { CloseEvent, type CloseEventInit } from './events.js';
+export { CloseEvent, ErrorEvent, type CloseEventInit, type ErrorEventInit } from './events.js';

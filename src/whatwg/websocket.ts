@@ -17,7 +17,7 @@ import {
   type ConnectOptions,
   type WebSocketConnection,
 } from '../messages/index.js';
-import { CloseEvent } from './events.js';
+import { CloseEvent, ErrorEvent } from './events.js';
 
 /** The options of the third, Node-only, constructor argument: wsnet's `connect()` options. */
 export type WebSocketOptions = Omit<ConnectOptions, 'protocols'>;
@@ -153,6 +153,8 @@ export class WebSocket extends EventTarget {
   #abandoned = false;
   /** A send could not be queued (the message API's maxQueuedBytes): the standard's "full". */
   #full = false;
+  /** What the message API last reported failing the connection, for the error event. */
+  #lastError: unknown;
   /** The open event is being dispatched: readyState is OPEN whatever the peer has sent. */
   #opening = false;
   /** Sends wait behind a Blob being read, so that messages go out in the order of send(). */
@@ -245,7 +247,10 @@ export class WebSocket extends EventTarget {
     this.#setHandler('message', handler as ((this: WebSocket, event: Event) => unknown) | null);
   }
 
-  /** Listener of `error` (an `Event`: the standard gives no details; `close` follows). */
+  /**
+   * Listener of `error` (an {@link ErrorEvent}: `close` follows). Its `error` is wsnet's error
+   * (in a browser, the event has no details).
+   */
   get onerror(): ((this: WebSocket, event: Event) => unknown) | null {
     return this.#handlers.get('error') ?? null;
   }
@@ -355,6 +360,7 @@ export class WebSocket extends EventTarget {
         // stays counted, as any send after close.
         if (error instanceof SendQueueFullError && !this.#full) {
           this.#full = true;
+          this.#lastError = error;
           connection.terminate();
         }
       },
@@ -381,14 +387,16 @@ export class WebSocket extends EventTarget {
     }
     connection.on('message', (data, isBinary) => this.#received(data, isBinary));
     connection.on('close', (code, reason, wasClean) => this.#closed(code, reason, wasClean));
-    // Errors end in 'close' (1006 or the code sent); the standard's error event is fired there.
-    connection.on('error', () => {});
+    // Errors end in 'close' (1006 or the code sent); the standard's error event is fired there,
+    // carrying the last error seen.
+    connection.on('error', (error) => {
+      this.#lastError = error;
+    });
   }
 
   #failedToOpen(error: unknown): void {
-    void error;
     if (this.#abandoned) return;
-    this.#closed(1006, '', false);
+    this.#closed(1006, '', false, error);
   }
 
   #received(data: string | Buffer, isBinary: boolean): void {
@@ -402,12 +410,17 @@ export class WebSocket extends EventTarget {
     this.dispatchEvent(new MessageEvent('message', { data: payload, origin: this.#url.origin }));
   }
 
-  #closed(code: number, reason: string, wasClean: boolean): void {
+  #closed(code: number, reason: string, wasClean: boolean, cause?: unknown): void {
     if (this.#state === CLOSED) return;
     this.#state = CLOSED;
     // The standard fires error first when the connection was failed (no close frame came) or
     // closed because it was full.
-    if (code === 1006 || this.#full) this.dispatchEvent(new Event('error'));
+    if (code === 1006 || this.#full) {
+      const error = cause ?? this.#lastError;
+      const message =
+        error instanceof Error ? error.message : this.#full ? 'the send queue is full' : '';
+      this.dispatchEvent(new ErrorEvent('error', { error, message }));
+    }
     this.dispatchEvent(new CloseEvent('close', { code, reason, wasClean }));
   }
 
