@@ -235,6 +235,7 @@ export class WebSocket extends EventTarget {
   get onopen(): ((this: WebSocket, event: Event) => unknown) | null {
     return this.#handlers.get('open') ?? null;
   }
+  /** Sets (or, with null, removes) the listener of `open`; it keeps its place if replaced. */
   set onopen(handler: ((this: WebSocket, event: Event) => unknown) | null) {
     this.#setHandler('open', handler);
   }
@@ -243,6 +244,7 @@ export class WebSocket extends EventTarget {
   get onmessage(): ((this: WebSocket, event: MessageEvent) => unknown) | null {
     return this.#handlers.get('message') ?? null;
   }
+  /** Sets (or, with null, removes) the listener of `message`; it keeps its place if replaced. */
   set onmessage(handler: ((this: WebSocket, event: MessageEvent) => unknown) | null) {
     this.#setHandler('message', handler as ((this: WebSocket, event: Event) => unknown) | null);
   }
@@ -251,17 +253,19 @@ export class WebSocket extends EventTarget {
    * Listener of `error` (an {@link ErrorEvent}: `close` follows). Its `error` is wsnet's error
    * (in a browser, the event has no details).
    */
-  get onerror(): ((this: WebSocket, event: Event) => unknown) | null {
+  get onerror(): ((this: WebSocket, event: ErrorEvent) => unknown) | null {
     return this.#handlers.get('error') ?? null;
   }
-  set onerror(handler: ((this: WebSocket, event: Event) => unknown) | null) {
-    this.#setHandler('error', handler);
+  /** Sets (or, with null, removes) the listener of `error`; it keeps its place if replaced. */
+  set onerror(handler: ((this: WebSocket, event: ErrorEvent) => unknown) | null) {
+    this.#setHandler('error', handler as ((this: WebSocket, event: Event) => unknown) | null);
   }
 
   /** Listener of `close` (a {@link CloseEvent}). */
   get onclose(): ((this: WebSocket, event: CloseEvent) => unknown) | null {
     return this.#handlers.get('close') ?? null;
   }
+  /** Sets (or, with null, removes) the listener of `close`; it keeps its place if replaced. */
   set onclose(handler: ((this: WebSocket, event: CloseEvent) => unknown) | null) {
     this.#setHandler('close', handler as ((this: WebSocket, event: Event) => unknown) | null);
   }

@@ -34,7 +34,7 @@ function ending(socket: WebSocket, onOpen?: () => void): Promise<Ending> {
       socket.onmessage = (event) => events.push(`message ${String(event.data)}`);
       socket.onerror = (event) => {
         events.push('error');
-        error = event as ErrorEvent;
+        error = event;
       };
       socket.onclose = (event) => {
         events.push(`close ${event.code}`);
