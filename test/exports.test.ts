@@ -5,6 +5,7 @@ import * as root from '../src/index.js';
 import * as messages from '../src/messages/index.js';
 import * as protocol from '../src/protocol/index.js';
 import * as redis from '../src/redis/index.js';
+import * as whatwg from '../src/whatwg/index.js';
 
 describe('public exports', () => {
   it('wsnet', () => {
@@ -182,6 +183,12 @@ describe('public exports', () => {
   it('wsnet/redis: the Redis adapter, not in the root (its peer dependency is optional)', () => {
     assert.deepEqual(Object.keys(redis).sort(), ['RedisAdapter', 'RedisAdapterError']);
     for (const name of Object.keys(redis)) assert.ok(!(name in root), name);
+  });
+
+  it('wsnet/whatwg: the WHATWG-compatible client, not in the root (POCO has a WebSocket there)', () => {
+    assert.deepEqual(Object.keys(whatwg).sort(), ['CloseEvent', 'ErrorEvent', 'WebSocket']);
+    assert.notEqual((root as Record<string, unknown>).WebSocket, whatwg.WebSocket);
+    assert.ok(!('CloseEvent' in root) && !('ErrorEvent' in root));
   });
 
   it('every root export from the core is the same object as in wsnet/protocol', () => {

@@ -11,6 +11,8 @@
  *   redis/     the Redis adapter (wsnet/redis): may import the message API's public entry and
  *              its optional peer dependency ioredis; nothing else imports redis/, so the root
  *              and wsnet/messages load without ioredis installed.
+ *   whatwg/    the WHATWG-compatible client (wsnet/whatwg): may import only the message API's
+ *              public entry and Node's built-ins; written as a user of the package would.
  * Nothing else in src/ imports a third-party package: wsnet has no runtime dependencies, and
  * Node built-ins are named with the `node:` prefix.
  *
@@ -29,11 +31,12 @@ const ALLOWED = {
   messages: ['protocol', 'io', 'messages'],
   cli: ['messages', 'cli'],
   redis: ['messages', 'redis'],
+  whatwg: ['messages', 'whatwg'],
   '(root)': ['protocol', 'io', 'poco', 'messages', 'cli', '(root)'],
 };
 
 /** Layers built on the message API's public entry only, as a user of the package is. */
-const ENTRY_ONLY = new Set(['cli', 'redis']);
+const ENTRY_ONLY = new Set(['cli', 'redis', 'whatwg']);
 
 /** Optional peer dependencies, each importable by one layer only. */
 const PEER_DEPENDENCIES = { redis: new Set(['ioredis']) };
@@ -50,7 +53,8 @@ const rule = {
   meta: {
     type: 'problem',
     docs: {
-      description: 'keep the layers of src/ apart: protocol ← io ← poco | messages ← cli | redis',
+      description:
+        'keep the layers of src/ apart: protocol ← io ← poco | messages ← cli | redis | whatwg',
     },
     schema: [],
     messages: {

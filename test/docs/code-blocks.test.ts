@@ -45,6 +45,7 @@ const ENTRY_POINTS = {
   'wsnet/messages': 'messages/index',
   'wsnet/protocol': 'protocol/index',
   'wsnet/redis': 'redis/index',
+  'wsnet/whatwg': 'whatwg/index',
 } as const;
 
 interface Prepared {

@@ -163,6 +163,7 @@ describe('@example blocks of the API docs', () => {
         wsnet: [path.join(srcDir, 'index.ts')],
         'wsnet/protocol': [path.join(srcDir, 'protocol/index.ts')],
         'wsnet/messages': [path.join(srcDir, 'messages/index.ts')],
+        'wsnet/whatwg': [path.join(srcDir, 'whatwg/index.ts')],
       },
     };
     const program = ts.createProgram([...files.keys()], options);

@@ -254,6 +254,7 @@ describe('the packed tarball', () => {
       './package.json',
       './protocol',
       './redis',
+      './whatwg',
     ]);
     assert.equal(result.code, 0, result.stderr);
   });

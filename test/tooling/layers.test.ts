@@ -94,6 +94,28 @@ describe('layering lint rule', () => {
       "export { RedisAdapter } from './redis/index.js';",
       'may not import from src/redis/',
     ],
+    [
+      'src/whatwg/x.ts',
+      "import { connect } from '../messages/client.js';",
+      "src/whatwg/ is built on the message API's public entry only",
+    ],
+    [
+      'src/whatwg/x.ts',
+      "import { HttpConnection } from '../io/http-client.js';",
+      'src/whatwg/ may not import from src/io/',
+    ],
+    [
+      'src/whatwg/x.ts',
+      "import { CloseCode } from '../protocol/constants.js';",
+      'src/whatwg/ may not import from src/protocol/',
+    ],
+    [
+      'src/index.ts',
+      "export { WebSocket } from './whatwg/index.js';",
+      'may not import from src/whatwg/',
+    ],
+    ['src/whatwg/x.ts', "import { WebSocket } from 'undici';", 'no runtime dependencies'],
+    ['src/whatwg/x.ts', "import { Blob } from 'buffer';", 'with the node: prefix'],
     ['src/messages/x.ts', "import { Redis } from 'ioredis';", 'no runtime dependencies'],
     ['src/redis/x.ts', "import { createClient } from 'redis';", 'no runtime dependencies'],
     ['src/io/x.ts', "import WebSocket from 'ws';", 'no runtime dependencies'],
@@ -125,6 +147,10 @@ describe('layering lint rule', () => {
     [
       'src/redis/x.ts',
       "import type { Redis } from 'ioredis';\nconst m = await import('ioredis');\nimport { connect } from '../messages/index.js';",
+    ],
+    [
+      'src/whatwg/x.ts',
+      "import { Blob } from 'node:buffer';\nimport { connect } from '../messages/index.js';",
     ],
   ];
   for (const [file, code] of allowed) {
