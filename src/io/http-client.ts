@@ -419,7 +419,8 @@ function responseFailure(
   error: NodeJS.ErrnoException,
   peer = 'the server',
 ): ResponseError | undefined {
-  const code = error.code ?? '';
+  // Not every error has a string code: an abort's reason may be a DOMException (code 20).
+  const code = typeof error.code === 'string' ? error.code : '';
   if (code.startsWith('HPE_'))
     return new ResponseError('malformed', error.message, { cause: error });
   if (code === 'ECONNRESET' && error.message === 'socket hang up')

@@ -151,6 +151,8 @@ export class WebSocket extends EventTarget {
   #extensions = '';
   /** close() was called while connecting: the handshake's outcome is dropped. */
   #abandoned = false;
+  /** Aborts the handshake when close() comes before it ends. */
+  #abandon: AbortController | undefined;
   /** A send could not be queued (the message API's maxQueuedBytes): the standard's "full". */
   #full = false;
   /** What the message API last reported failing the connection, for the error event. */
@@ -181,7 +183,14 @@ export class WebSocket extends EventTarget {
     super();
     this.#url = urlRecord(String(url));
     const offered = protocolList(protocols);
-    const settings: ConnectOptions = { ...options, protocols: offered };
+    // close() while connecting stops the handshake (and whatever it has open) through this.
+    const abandon = new AbortController();
+    this.#abandon = abandon;
+    const signal =
+      options?.signal === undefined
+        ? abandon.signal
+        : AbortSignal.any([options.signal, abandon.signal]);
+    const settings: ConnectOptions = { ...options, protocols: offered, signal };
     // connect() is async: anything it refuses (an option included) arrives as a rejection,
     // which fails the connection as the standard says (error, then close 1006).
     connect(this.#url, settings).then(
@@ -341,6 +350,7 @@ export class WebSocket extends EventTarget {
     if (state === CLOSING || state === CLOSED) return;
     if (state === CONNECTING) {
       this.#abandoned = true;
+      this.#abandon?.abort(new DOMException('close() before the connection opened', 'AbortError'));
       this.#state = CLOSING;
       // The events come in a task of their own, as the standard queues them.
       setImmediate(() => this.#closed(1006, '', false));

@@ -1,6 +1,7 @@
 // What wsnet's WHATWG WebSocket adds in Node: the third constructor argument (wsnet's connect()
 // options: headers, an HTTP proxy, credentials, limits), and an error event that says why.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
   HandshakeError,
@@ -149,5 +150,33 @@ describe("wsnet's WHATWG WebSocket in Node", () => {
     });
     await seen;
     assert.deepEqual(amounts, [100_002, 0]);
+  });
+
+  it('close() while CONNECTING stops the handshake: the server sees its connection closed', async () => {
+    // A server that accepts TCP and never answers the upgrade: only the client can end it.
+    const silent = net.createServer();
+    const closedByClient = new Promise<void>((resolve) =>
+      silent.on('connection', (socket) => {
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve());
+      }),
+    );
+    const requested = new Promise<void>((resolve) =>
+      silent.on('connection', (socket) => socket.once('data', () => resolve())),
+    );
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      const socket = new WebSocket(`ws://127.0.0.1:${port}/`);
+      const seen = ending(socket);
+      await within(requested, 5000, 'the upgrade request');
+      socket.close();
+      const { events } = await seen;
+      assert.deepEqual(events, ['error', 'close 1006']);
+      // Within the handshake's 30 s default: it was the close() that ended it.
+      await within(closedByClient, 5000, 'the client closing the half-made connection');
+    } finally {
+      silent.close();
+    }
   });
 });
