@@ -6,27 +6,13 @@
  * core in the many-connection and pipelined rows; `BENCH_GENERATOR=js` selects the JavaScript
  * one, and without a C compiler the suites fall back to it and say so.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { compiledBenchProgram } from '../c-build.js';
 import type { WindowProbe } from './load.js';
-
-/** The C source sits beside this module's source: bench/echo/ (the build keeps the tree under build/). */
-function sourcePath(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  // From build/bench/echo/ back to bench/echo/; from bench/echo/ (tsx and the like) it is here.
-  const candidates = [
-    path.join(here, '..', '..', '..', 'bench', 'echo', 'load-generator.c'),
-    path.join(here, 'load-generator.c'),
-  ];
-  const found = candidates.find((candidate) => fs.existsSync(candidate));
-  if (found === undefined) throw new Error(`load-generator.c not found near ${here}`);
-  return found;
-}
 
 let compiled: string | null | undefined;
 
@@ -37,24 +23,15 @@ let compiled: string | null | undefined;
 export function cGenerator(): string | null {
   if (compiled !== undefined) return compiled;
   if (process.env['BENCH_GENERATOR'] === 'js') return (compiled = null);
-  const source = sourcePath();
-  const digest = createHash('sha256').update(fs.readFileSync(source)).digest('hex').slice(0, 16);
-  const binary = path.join(os.tmpdir(), `wsnet-load-generator-${digest}`);
-  if (!fs.existsSync(binary)) {
-    try {
-      // Built beside its final name and renamed: a concurrent run never executes half a file.
-      const partial = `${binary}.${process.pid}`;
-      execFileSync('cc', ['-O2', '-o', partial, source], { stdio: ['ignore', 'ignore', 'pipe'] });
-      fs.renameSync(partial, binary);
-    } catch (error) {
-      if (process.env['BENCH_GENERATOR'] === 'c') throw error;
-      console.log(
-        `(no C load generator: ${(error as Error).message.split('\n')[0]}; the JavaScript one drives every row)`,
-      );
-      return (compiled = null);
-    }
+  try {
+    return (compiled = compiledBenchProgram('echo/load-generator.c', 'wsnet-load-generator'));
+  } catch (error) {
+    if (process.env['BENCH_GENERATOR'] === 'c') throw error;
+    console.log(
+      `(no C load generator: ${(error as Error).message.split('\n')[0]}; the JavaScript one drives every row)`,
+    );
+    return (compiled = null);
   }
-  return (compiled = binary);
 }
 
 /** How long a generator may take to open its connections or to answer a command. */

@@ -3,42 +3,16 @@
  * directory (a build product, never in the repository), starts subscriber processes, and asks
  * them for their counts and latency histograms. Each process is ended by its own handle (its PID).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
-
-/** The C source sits beside this module's source: bench/fanout/ (the build keeps the tree). */
-function sourcePath(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  // From build/bench/fanout/ back to bench/fanout/; from bench/fanout/ itself it is here.
-  const candidates = [
-    path.join(here, '..', '..', '..', 'bench', 'fanout', 'subscriber.c'),
-    path.join(here, 'subscriber.c'),
-  ];
-  const found = candidates.find((candidate) => fs.existsSync(candidate));
-  if (found === undefined) throw new Error(`subscriber.c not found near ${here}`);
-  return found;
-}
+import { compiledBenchProgram } from '../c-build.js';
 
 let compiled: string | undefined;
 
 /** The compiled subscriber's path, built once per source version; throws without a C compiler. */
 export function subscriberBinary(): string {
   if (compiled !== undefined) return compiled;
-  const source = sourcePath();
-  const digest = createHash('sha256').update(fs.readFileSync(source)).digest('hex').slice(0, 16);
-  const binary = path.join(os.tmpdir(), `wsnet-fanout-subscriber-${digest}`);
-  if (!fs.existsSync(binary)) {
-    // Built beside its final name and renamed: a concurrent run never executes half a file.
-    const partial = `${binary}.${process.pid}`;
-    execFileSync('cc', ['-O2', '-o', partial, source], { stdio: ['ignore', 'ignore', 'pipe'] });
-    fs.renameSync(partial, binary);
-  }
-  return (compiled = binary);
+  return (compiled = compiledBenchProgram('fanout/subscriber.c', 'wsnet-fanout-subscriber'));
 }
 
 /** How the subscribers speak: plain WebSocket, or socket.io v4 over a bare WebSocket. */
