@@ -84,6 +84,17 @@ static long cpu_us(void) {
          usage.ru_stime.tv_usec;
 }
 
+/* The next command: 1 for "run WARMUP_MS MS" (into the two), 0 for "quit" or the end of input. */
+static int next_run(double *warmup_ms, double *window_ms) {
+  char command[128];
+  if (fgets(command, sizeof command, stdin) == NULL || strncmp(command, "quit", 4) == 0) return 0;
+  if (sscanf(command, "run %lf %lf", warmup_ms, window_ms) != 2) {
+    fprintf(stderr, "error unknown command: %s", command);
+    exit(1);
+  }
+  return 1;
+}
+
 /* The upgrade request, with RFC 6455 §1.3's example key (the 101 is checked by its status only). */
 static int upgrade_request(char *out, size_t size, int port) {
   return snprintf(out, size,
@@ -233,14 +244,8 @@ int main(int argc, char **argv) {
 
   static unsigned char buffer[READ_BUFFER];
   struct epoll_event events[256];
-  char command[128];
-  while (fgets(command, sizeof command, stdin) != NULL) {
-    double warmup_ms, window_ms;
-    if (strncmp(command, "quit", 4) == 0) break;
-    if (sscanf(command, "run %lf %lf", &warmup_ms, &window_ms) != 2) {
-      fprintf(stderr, "error unknown command: %s", command);
-      return 1;
-    }
+  double warmup_ms, window_ms;
+  while (next_run(&warmup_ms, &window_ms)) {
     /* Phases: 0 warm-up, 1 counted window, 2 draining (no new sends), then done. */
     int phase = 0;
     long counted = 0, cpu_start = 0;
@@ -378,16 +383,10 @@ static int handshake_load(int port, int in_flight) {
   if (epoll_fd < 0) fail("epoll_create1");
   struct handshake *slots = calloc(in_flight, sizeof *slots);
   struct epoll_event events[256];
-  char command[128];
   printf("ready\n");
   fflush(stdout);
-  while (fgets(command, sizeof command, stdin) != NULL) {
-    double warmup_ms, window_ms;
-    if (strncmp(command, "quit", 4) == 0) break;
-    if (sscanf(command, "run %lf %lf", &warmup_ms, &window_ms) != 2) {
-      fprintf(stderr, "error unknown command: %s", command);
-      return 1;
-    }
+  double warmup_ms, window_ms;
+  while (next_run(&warmup_ms, &window_ms)) {
     int phase = 0, active = in_flight;
     long counted = 0, failed = 0, cpu_start = 0;
     double start = now_ms(), window_start = 0;
