@@ -143,11 +143,15 @@ export function credentialsOption(
   return { username: value.slice(0, colon), password: value.slice(colon + 1) };
 }
 
-/** --proxy's URL, checked: the message API goes through http:// proxies only. */
+/**
+ * --proxy, checked: an HTTP proxy (http://, a CONNECT tunnel), a SOCKS5 one (socks5://, or
+ * socks5h:// for the proxy to resolve the name), or `env` for the proxy the environment names
+ * (https_proxy, http_proxy, all_proxy, no_proxy), as the message API's `proxy` option takes.
+ */
 export function proxyOption(value: string | undefined, usage: string): string | undefined {
-  if (value !== undefined && !/^http:\/\/[^/]/i.test(value))
+  if (value !== undefined && value !== 'env' && !/^(?:http|socks5h?):\/\/[^/]/i.test(value))
     throw usageError(
-      `--proxy must be an http:// URL such as http://proxy:3128, not '${value}'`,
+      `--proxy must be http://HOST:PORT, socks5://HOST:PORT, socks5h://HOST:PORT or env, not '${value}'`,
       usage,
     );
   return value;

@@ -108,6 +108,17 @@ function handshakeFailure(error: HandshakeError, endpoint: string, url: URL): Cl
       );
     case 503:
       return refused(error.message, 'the server is unavailable or full: try again later');
+    case 301:
+    case 302:
+    case 303:
+    case 307:
+    case 308:
+      return refused(
+        error.message,
+        error.reason === 'CANNOT_UPGRADE'
+          ? 'the server moved the endpoint: follow redirects with --location (-L), or connect to the new URL'
+          : 'the redirect was not followed: check the URL (or raise --max-redirects)',
+      );
     case 101:
     case undefined:
       // Accepted, but the 101 breaks a rule (the accept key, a subprotocol not offered...).

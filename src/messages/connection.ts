@@ -203,7 +203,8 @@ type Outgoing =
       fin: boolean;
       readonly compress?: boolean;
     }
-  | { readonly op: 'close'; readonly code: number; readonly reason: string }
+  /** `code` undefined: a close frame without a code (the peer reports 1005). */
+  | { readonly op: 'close'; readonly code: number | undefined; readonly reason: string }
   /** A published message, encoded once already and shared with other connections. */
   | { readonly op: 'frame'; readonly frame: readonly Buffer[] };
 
@@ -488,6 +489,17 @@ export class WebSocketConnection
     return this.#closedStatus !== undefined ? ReadyState.CLOSED : this.#core.state;
   }
 
+  /**
+   * What failed the connection, once something has: a {@link ProtocolError} (what the peer sent
+   * broke RFC 6455; the close code says which rule), a heartbeat's `TimeoutError`, or a socket
+   * error. `undefined` while nothing has, and after a clean closing handshake. The `error` event
+   * carries the same error when it happens; this is for code that attaches its listeners later
+   * (the bytes that came with the handshake are parsed before `connect()` resolves).
+   */
+  get failure(): Error | undefined {
+    return this.#failure ?? this.#core.failure ?? this.#channel.error;
+  }
+
   /** Bytes accepted by `send()` and not yet handed to the kernel. */
   get bufferedAmount(): number {
     return this.#queuedBytes + this.#channel.socket.writableLength;
@@ -664,10 +676,12 @@ export class WebSocketConnection
   /**
    * Starts the closing handshake (after the messages already queued) and resolves when the
    * connection is CLOSED. If the peer does not answer within `closeTimeout`, TCP is dropped.
-   * A code that may not be sent (1005, 1006, 1015...) or a reason over 123 bytes is refused.
+   * A code that may not be sent (1006, 1015...) or a reason over 123 bytes is refused. 1005
+   * ("no status received") sends a close frame without a code, which the peer reports as 1005:
+   * what a browser's `close()` without arguments sends.
    *
    * @throws {@link InvalidArgumentError} (`INVALID_CLOSE_CODE`, a rejection) for a code that may
-   * not be sent or a reason over 123 bytes.
+   * not be sent, a reason over 123 bytes, or 1005 with a reason.
    * @throws {@link InvalidArgumentError} (`INVALID_OPTION`, a rejection) for a reason that is not
    * a string.
    */
@@ -684,6 +698,20 @@ export class WebSocketConnection
           `close(code, reason): the reason must be a string, not ${typeName(reason)}`,
         ),
       );
+    if (code === CloseCode.NO_STATUS_RECEIVED) {
+      // 1005 is what the peer reports for a close frame without a code: asked for, that frame
+      // is sent (what ws's close() without arguments, and a browser's, send).
+      if (reason !== '')
+        return quietRejection(
+          new InvalidArgumentError(
+            'INVALID_CLOSE_CODE',
+            'close(1005, reason): a close frame without a code has no reason (RFC 6455 §5.5.1)',
+          ),
+        );
+      void this.#enqueue({ op: 'close', code: undefined, reason });
+      this.#channel.expectClose();
+      return this.closed;
+    }
     if (Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES || !isValidWireCloseCode(code))
       return quietRejection(
         new InvalidArgumentError('INVALID_CLOSE_CODE', `close(${code}, ...) cannot be sent`),
@@ -1200,7 +1228,7 @@ export class WebSocketConnection
   #closedError(): ConnectionClosedError {
     const status = this.#closedStatus ?? this.#core.closeStatus;
     return new ConnectionClosedError(status.code, status.reason, status.wasClean, {
-      cause: this.#failure ?? this.#core.failure ?? this.#channel.error,
+      cause: this.failure,
     });
   }
 

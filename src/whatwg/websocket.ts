@@ -328,7 +328,8 @@ export class WebSocket extends EventTarget {
    * Starts the closing handshake (or, while CONNECTING, fails the connection: `error`, then
    * `close` with 1006). Does nothing once CLOSING or CLOSED.
    *
-   * @param code - 1000, or 3000 to 4999 (applications' codes). Without it, 1000 is sent.
+   * @param code - 1000, or 3000 to 4999 (applications' codes). Without it, the close frame has
+   * no code (the server sees 1005), or 1000 if there is a reason.
    * @param reason - at most 123 bytes of UTF-8.
    * @throws `DOMException` `InvalidAccessError` for another code, `SyntaxError` for a longer
    * reason.
@@ -357,8 +358,10 @@ export class WebSocket extends EventTarget {
       return;
     }
     this.#state = CLOSING;
-    // The message API has no close frame without a code: 1000 stands for "no code given".
-    this.#connection?.close(status ?? 1000, text).catch(() => {
+    // Without a code: a close frame without one (the message API's 1005), as browsers send;
+    // a reason without a code is sent with 1000, as the standard says.
+    const sent = status ?? (text === '' ? 1005 : 1000);
+    this.#connection?.close(sent, text).catch(() => {
       // The arguments were checked above; a close that can no longer be sent ends in 'close'.
     });
   }
@@ -427,10 +430,12 @@ export class WebSocket extends EventTarget {
   #closed(code: number, reason: string, wasClean: boolean, cause?: unknown): void {
     if (this.#state === CLOSED) return;
     this.#state = CLOSED;
-    // The standard fires error first when the connection was failed (no close frame came) or
-    // closed because it was full.
-    if (code === 1006 || this.#full) {
-      const error = cause ?? this.#lastError;
+    // The standard fires error first when the connection was failed (no close frame came, or
+    // wsnet failed it: a protocol error, invalid UTF-8, a message over the limit, a heartbeat
+    // unanswered...) or closed because it was full.
+    const failure = cause ?? this.#lastError ?? this.#connection?.failure;
+    if (code === 1006 || this.#full || failure !== undefined) {
+      const error = failure;
       const message =
         error instanceof Error ? error.message : this.#full ? 'the send queue is full' : '';
       this.dispatchEvent(new ErrorEvent('error', { error, message }));

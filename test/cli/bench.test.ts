@@ -556,7 +556,11 @@ describe('wsnet bench', () => {
     ['too much memory', ['ws://127.0.0.1:1/', '-c', '1000', '-p', '100', '-s', '1M'], /1 GiB/],
     ['a bad header', ['ws://127.0.0.1:1/', '-H', 'nocolon'], /--header must look like/],
     ['a bad --auth', ['ws://127.0.0.1:1/', '--auth', 'nopassword'], /--auth must look like/],
-    ['a bad --proxy', ['ws://127.0.0.1:1/', '--proxy', 'socks://p:1'], /--proxy must be an http/],
+    [
+      'a bad --proxy',
+      ['ws://127.0.0.1:1/', '--proxy', 'socks://p:1'],
+      /--proxy must be http:\/\/HOST:PORT, socks5/,
+    ],
   ] as const) {
     it(`exits 2 for ${label}`, async () => {
       const result = await runCli(['bench', ...args]);

@@ -20,6 +20,7 @@ import { CliProcess, runCli } from '../helpers/cli.js';
 import { EchoServers, echo } from '../helpers/echo-servers.js';
 import { startProxy } from '../helpers/proxy.js';
 import { startScriptedServer } from '../helpers/scripted-server.js';
+import { startSocksServer } from '../helpers/socks-server.js';
 import { selfSignedCertificate } from '../helpers/self-signed.js';
 
 const servers = new EchoServers();
@@ -445,6 +446,78 @@ describe('wsnet connect: the request', () => {
   });
 });
 
+describe("wsnet connect: redirects, SOCKS5 and the environment's proxy", () => {
+  /** An HTTP server answering every request with `status` to `location`. */
+  async function redirector(status: number, location: () => string): Promise<string> {
+    const server = http.createServer((_request, response) => {
+      response.writeHead(status, { Location: location() }).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    return `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/old`;
+  }
+
+  it('-L follows a redirect; without it: exit 3, the hint names --location', async () => {
+    const { url } = await serverWith(echoUntil('moved'));
+    const moved = await redirector(308, () => url);
+    const refused = await runCli(['connect', '-x', 'moved', moved]);
+    assert.equal(refused.code, 3);
+    assert.match(refused.stderr, /HTTP 308/);
+    assert.match(refused.stderr, /--location \(-L\)/);
+    const followed = await runCli(['connect', '-L', '-x', 'moved', '-w', '60s', moved]);
+    assert.equal(followed.code, 0, followed.stderr);
+    assert.equal(followed.stdout, 'moved\n');
+  });
+
+  it('--max-redirects bounds the chain (a loop is refused by its own rule): exit 3', async () => {
+    let self = '';
+    self = await redirector(302, () => self.replace('/old', `/hop${Math.random()}`));
+    const result = await runCli(['connect', '--max-redirects', '2', self]);
+    assert.equal(result.code, 3);
+    assert.match(result.stderr, /more redirects than maxRedirects: 2 followed/);
+    const looping = await redirector(301, () => looping);
+    const loop = await runCli(['connect', '-L', looping]);
+    assert.equal(loop.code, 3);
+    assert.match(loop.stderr, /came back to a URL already visited/);
+  });
+
+  it('--proxy socks5:// goes through a SOCKS5 proxy (with RFC 1929 credentials)', async () => {
+    const { server, url } = await serverWith(echoUntil('via socks'));
+    const socks = await startSocksServer({ credentials: { username: 'u', password: 'p w' } });
+    cleanups.push(() => socks.stop());
+    const result = await runCli([
+      'connect',
+      ...['--proxy', `socks5://u:p%20w@127.0.0.1:${socks.port}`],
+      ...['-x', 'via socks', '-w', '60s'],
+      url,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'via socks\n');
+    assert.equal(socks.requests.length, 1);
+    assert.equal(socks.requests[0].username, 'u');
+    assert.equal(socks.requests[0].password, 'p w');
+    assert.equal(socks.requests[0].port, server.address().port);
+  });
+
+  it('--proxy env takes the proxy that http_proxy names, and its no_proxy exceptions', async () => {
+    const { server, url } = await serverWith(echoUntil('via env'));
+    const proxy = await startProxy();
+    cleanups.push(() => proxy.stop());
+    const env = { http_proxy: `http://127.0.0.1:${proxy.port}`, no_proxy: '', NO_PROXY: '' };
+    const args = ['connect', '--proxy', 'env', '-x', 'via env', '-w', '60s', url];
+    const result = await runCli(args, { env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'via env\n');
+    assert.deepEqual(
+      proxy.connects.map(({ target }) => target),
+      [`127.0.0.1:${server.address().port}`],
+    );
+    const direct = await runCli(args, { env: { ...env, no_proxy: '127.0.0.1' } });
+    assert.equal(direct.code, 0, direct.stderr);
+    assert.equal(proxy.connects.length, 1, 'no_proxy: the second run went direct');
+  });
+});
+
 describe('wsnet connect: wss://', () => {
   let url = '';
   let caFile = '';
@@ -540,9 +613,14 @@ describe('wsnet connect: the command line', () => {
     ['a bad --binary-format', ['--binary-format', 'xml', 'ws://a/'], /hex or base64, not 'xml'/],
     ['both deflate flags', ['--deflate', '--no-deflate', 'ws://a/'], /not both/],
     [
-      'a non-http proxy',
-      ['--proxy', 'socks5://p:1080', 'ws://a/'],
-      /--proxy must be an http:\/\/ URL/,
+      'a proxy that is neither http, socks5 nor env',
+      ['--proxy', 'https://p:3128', 'ws://a/'],
+      /--proxy must be http:\/\/HOST:PORT, socks5:\/\/HOST:PORT, socks5h:\/\/HOST:PORT or env/,
+    ],
+    [
+      '--max-redirects that is not a number',
+      ['--max-redirects', 'many', 'ws://a/'],
+      /--max-redirects must be an integer/,
     ],
     [
       'an http:// URL',

@@ -313,11 +313,25 @@ describe('WebSocketConnection: the closing handshake (RFC 6455 §7)', () => {
 
   it('codes that may not be sent and reasons over 123 bytes are refused (§7.4, §5.5)', async () => {
     const { client } = pair();
-    for (const code of [999, 1004, 1005, 1006, 1015, 2000, 5000])
+    for (const code of [999, 1004, 1006, 1015, 2000, 5000])
       await assert.rejects(client.close(code), InvalidArgumentError, String(code));
     await assert.rejects(client.close(1000, 'x'.repeat(124)), InvalidArgumentError);
     assert.equal(client.readyState, ReadyState.OPEN);
     await within(client.close(1000, 'x'.repeat(123)));
+  });
+
+  it('close(1005) sends a close frame without a code (what browsers send); with a reason it is refused', async () => {
+    const { client, server } = pair();
+    await assert.rejects(client.close(1005, 'why'), /a close frame without a code has no reason/);
+    assert.equal(client.readyState, ReadyState.OPEN);
+    const closeEvent = new Promise<[number, string, boolean]>((resolve) =>
+      server.once('close', (...args) => resolve(args)),
+    );
+    const status = await within(client.close(1005));
+    // The server saw no code (1005) and echoed none: both report 1005, cleanly.
+    assert.deepEqual(await within(closeEvent), [1005, '', true]);
+    assert.deepEqual(status, { code: 1005, reason: '', wasClean: true });
+    assert.equal(client.failure, undefined);
   });
 
   it('a peer that never answers the close frame: TCP is dropped after closeTimeout (1006)', async () => {
@@ -376,6 +390,8 @@ describe('WebSocketConnection: the closing handshake (RFC 6455 §7)', () => {
     assert.equal(peer.frames[0]?.payload.readUInt16BE(0), 1002);
     assert.equal(errors.length, 1);
     assert.match(errors[0].message, /not masked/);
+    // Kept for code that attached no listener in time.
+    assert.equal(server.failure, errors[0]);
   });
 });
 

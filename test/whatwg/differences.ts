@@ -23,21 +23,7 @@ export interface IntendedDifference {
   readonly ours: readonly string[];
 }
 
-const CLOSE_WITHOUT_CODE: Pick<IntendedDifference, 'why' | 'theirs' | 'ours'> = {
-  why:
-    'close() without a code sends 1000: the message API has no close frame without a code, ' +
-    'so the server answers 1000 where it answers a browser with no code (1005)',
-  theirs: ['close code=1005 reason="" wasClean=true readyState=3 bufferedAmount=0'],
-  ours: ['close code=1000 reason="" wasClean=true readyState=3 bufferedAmount=0'],
-};
-
 export const INTENDED_DIFFERENCES: readonly IntendedDifference[] = [
-  { scenario: 'close() without arguments', from: ['undici', 'chromium'], ...CLOSE_WITHOUT_CODE },
-  {
-    scenario: 'constants and initial attributes',
-    from: ['undici', 'chromium'],
-    ...CLOSE_WITHOUT_CODE,
-  },
   {
     scenario: 'close() while CONNECTING',
     from: ['undici'],

@@ -126,10 +126,12 @@ describe("wsnet's WHATWG WebSocket in Node", () => {
     assert.match(seen.error.message, /Upgrade header/);
   });
 
-  it('a message over maxMessageSize closes with 1009, as the message API does', async () => {
+  it('a message over maxMessageSize fails the connection with 1009: error (why), then close', async () => {
     const socket = new WebSocket(`${base}/echo`, [], { maxMessageSize: 4 });
     const seen = await ending(socket, () => socket.send('more than four bytes'));
-    assert.deepEqual(seen.events, ['open', 'close 1009']);
+    assert.deepEqual(seen.events, ['open', 'error', 'close 1009']);
+    assert.match(seen.error!.message, /over the size limit/);
+    assert.equal(seen.close.wasClean, false);
   });
 
   it('bufferedAmount goes back to 0 once the socket has taken the messages', async () => {

@@ -40,8 +40,9 @@ Connection:
                           --size here)
   -o, --origin ORIGIN     the Origin header
       --auth USER:PASSWORD  credentials for a server that answers 401 (Basic or Digest)
-      --proxy URL         go through an HTTP proxy's CONNECT tunnel:
-                          http://[USER:PASSWORD@]HOST:PORT
+      --proxy URL         go through a proxy: http://[USER:PASSWORD@]HOST:PORT (a CONNECT
+                          tunnel), socks5://[USER:PASSWORD@]HOST:PORT, socks5h://..., or env
+                          (the proxy that https_proxy, http_proxy, all_proxy, no_proxy name)
       --deflate           offer permessage-deflate (default: not offered, so that the figures
                           measure the server's WebSocket path, not zlib)
       --ca FILE           trust this CA certificate (PEM) for wss://

@@ -8,6 +8,7 @@ import {
   credentialsOption,
   durationOption,
   headerOptions,
+  integerOption,
   parseCommandLine,
   proxyOption,
   sizeOption,
@@ -48,8 +49,14 @@ Options:
   -o, --origin ORIGIN         send this Origin header, as a browser would
       --auth USER:PASSWORD    credentials for a server that answers 401 (Basic or Digest);
                               ws://USER:PASSWORD@HOST/ in the URL works too
-      --proxy URL             go through an HTTP proxy's CONNECT tunnel:
-                              http://[USER:PASSWORD@]HOST:PORT
+      --proxy URL             go through a proxy: http://[USER:PASSWORD@]HOST:PORT (a CONNECT
+                              tunnel; a 407 is answered with the user info, Basic or Digest),
+                              socks5://[USER:PASSWORD@]HOST:PORT (socks5h:// for the proxy to
+                              resolve the host name), or env: the proxy that https_proxy,
+                              http_proxy, all_proxy and no_proxy name for the URL
+  -L, --location              follow redirects (301, 302, 303, 307, 308) of the handshake,
+                              never from wss:// to ws://; credentials go to the first host only
+      --max-redirects N       follow at most N redirects (default 10; implies --location)
       --ca FILE               trust the certificate authorities in FILE (PEM) for wss://
   -k, --insecure              do not verify the server's TLS certificate
       --handshake-timeout T   give up if the handshake takes longer (default 30s)
@@ -77,6 +84,7 @@ Examples:
   wsnet connect -x hello -x world -w 2s ws://localhost:8080/
   wsnet connect -H 'Authorization: Bearer TOKEN' -s chat.v2 wss://example.com/socket
   wsnet connect --ca ca.pem --proxy http://proxy:3128 wss://internal.example/ws
+  wsnet connect -L --proxy env wss://example.com/moved
 
 Exit status: 0 the connection closed normally (1000, 1001, or a close without a code), whoever
 closed it; 1 it closed with another code, or dropped (1006); 2 bad usage; 3 the server refused
@@ -90,6 +98,8 @@ const OPTIONS = {
   origin: { type: 'string', short: 'o' },
   auth: { type: 'string' },
   proxy: { type: 'string' },
+  location: { type: 'boolean', short: 'L' },
+  'max-redirects': { type: 'string' },
   ca: { type: 'string' },
   insecure: { type: 'boolean', short: 'k' },
   'handshake-timeout': { type: 'string' },
@@ -149,6 +159,7 @@ export function parseConnectArguments(argv: readonly string[]): ConnectPlan | 'h
     ...(values.origin === undefined ? {} : { origin: values.origin }),
     ...(credentials === undefined ? {} : { credentials }),
     ...(proxy === undefined ? {} : { proxy }),
+    ...redirectOptions(values.location, values['max-redirects']),
     ...(values.insecure === true ? { tls: { rejectUnauthorized: false } } : {}),
     handshakeTimeout: durationOption(values['handshake-timeout'], 'handshake-timeout', 30_000),
     closeTimeout: durationOption(values['close-timeout'], 'close-timeout', 5000),
@@ -164,6 +175,18 @@ export function parseConnectArguments(argv: readonly string[]): ConnectPlan | 'h
     waitMs: durationOption(values.wait, 'wait', DEFAULT_WAIT_MS),
     json: values.json === true,
     binaryFormat,
+  };
+}
+
+/** -L and --max-redirects as `connect()`'s `followRedirects` and `maxRedirects`. */
+function redirectOptions(
+  location: boolean | undefined,
+  maxRedirects: string | undefined,
+): Pick<ConnectOptions, 'followRedirects' | 'maxRedirects'> {
+  if (maxRedirects === undefined) return location === true ? { followRedirects: true } : {};
+  return {
+    followRedirects: true,
+    maxRedirects: integerOption(maxRedirects, 'max-redirects', 10, { max: 1000 }),
   };
 }
 

@@ -1,0 +1,163 @@
+// The standard's "fail the WebSocket connection" and "full" paths of wsnet's WHATWG WebSocket,
+// against a server written at the socket level: what a peer sends that wsnet refuses, and a peer
+// that stops reading while the page keeps sending. In each, `error` fires before `close`, as the
+// HTML standard says (undici 7 fires no error for a protocol error; Chromium does).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SendQueueFullError } from '../../src/messages/index.js';
+import { type CloseEvent, type ErrorEvent, WebSocket } from '../../src/whatwg/index.js';
+import { startFrameServer, type FrameServer } from '../helpers/frame-server.js';
+import { within } from '../helpers/wait.js';
+import { OP_CLOSE, close, encode, frame, text } from '../helpers/wire.js';
+
+interface Ending {
+  readonly events: string[];
+  readonly error: ErrorEvent | undefined;
+  readonly close: CloseEvent;
+}
+
+/** The socket's events until it closes (within a deadline). */
+function ending(socket: WebSocket, onOpen?: () => void): Promise<Ending> {
+  const events: string[] = [];
+  let error: ErrorEvent | undefined;
+  return within(
+    new Promise((resolve) => {
+      socket.onopen = () => {
+        events.push('open');
+        onOpen?.();
+      };
+      socket.onmessage = (event) => events.push(`message ${String(event.data)}`);
+      socket.onerror = (event) => {
+        events.push(`error readyState=${socket.readyState}`);
+        error = event;
+      };
+      socket.onclose = (event) => {
+        events.push(`close ${event.code} wasClean=${event.wasClean}`);
+        resolve({ events, error, close: event });
+      };
+    }),
+    10_000,
+    'the close event',
+  );
+}
+
+describe("wsnet's WHATWG WebSocket: failing the connection", () => {
+  let server: FrameServer;
+  before(async () => {
+    server = await startFrameServer();
+  });
+  after(() => server.stop());
+
+  for (const { what, bad, code, message } of [
+    {
+      what: 'text that is not UTF-8',
+      bad: text(Buffer.from([0xc3, 0x28])),
+      code: 1007,
+      message: /not valid UTF-8/,
+    },
+    {
+      what: 'a reserved opcode',
+      bad: frame(0x3, ''),
+      code: 1002,
+      message: /reserved opcode/,
+    },
+  ])
+    it(`${what}: error (why), then close with ${code}, not clean`, async () => {
+      const socket = new WebSocket(server.url);
+      const end = ending(socket);
+      const peer = await server.next();
+      peer.write(encode(text('fine'), false));
+      peer.write(encode(bad, false));
+      // wsnet fails the connection with the RFC's code; the server answers the close and ends.
+      const sent = await peer.readFrame();
+      assert.equal(sent.flags & 0x0f, OP_CLOSE);
+      assert.equal(sent.payload.readUInt16BE(0), code);
+      peer.write(encode(close(code), false));
+      peer.end();
+      const { events, error, close: closeEvent } = await end;
+      assert.deepEqual(events, [
+        'open',
+        'message fine',
+        'error readyState=3',
+        `close ${code} wasClean=false`,
+      ]);
+      assert.match(error!.message, message);
+      assert.equal(closeEvent.code, code);
+    });
+
+  it('a clean close from the server fires no error', async () => {
+    const socket = new WebSocket(server.url);
+    const end = ending(socket);
+    const peer = await server.next();
+    peer.write(encode(close(4000, 'bye'), false));
+    const answer = await peer.readFrame();
+    assert.equal(answer.flags & 0x0f, OP_CLOSE);
+    peer.end();
+    const { events } = await end;
+    assert.deepEqual(events, ['open', 'close 4000 wasClean=true']);
+  });
+
+  it('close() without a code sends a close frame without one: the close event says 1005', async () => {
+    const socket = new WebSocket(server.url);
+    const end = ending(socket, () => socket.close());
+    const peer = await server.next();
+    const sent = await peer.readFrame();
+    assert.equal(sent.flags & 0x0f, OP_CLOSE);
+    assert.equal(sent.payload.length, 0);
+    peer.write(encode(close(), false));
+    peer.end();
+    const { events } = await end;
+    assert.deepEqual(events, ['open', 'close 1005 wasClean=true']);
+  });
+
+  it('close(undefined, reason) sends 1000 with the reason', async () => {
+    const socket = new WebSocket(server.url);
+    const end = ending(socket, () => socket.close(undefined, 'done'));
+    const peer = await server.next();
+    const sent = await peer.readFrame();
+    assert.equal(sent.flags & 0x0f, OP_CLOSE);
+    assert.equal(sent.payload.readUInt16BE(0), 1000);
+    assert.equal(sent.payload.subarray(2).toString(), 'done');
+    peer.write(encode(close(1000, 'done'), false));
+    peer.end();
+    await end;
+  });
+
+  it('sends beyond maxQueuedBytes to a peer that stopped reading: the standard\'s "full" (error, close 1006)', async () => {
+    const limit = 256 * 1024;
+    const chunk = new Uint8Array(64 * 1024);
+    let sent = 0;
+    const socket = new WebSocket(server.url, [], { maxQueuedBytes: limit });
+    const end = ending(socket, () => {
+      // Bounded: the kernel's buffers plus the queue's bound are far below 64 MiB.
+      for (let i = 0; i < 1024 && socket.readyState === WebSocket.OPEN; i++) {
+        socket.send(chunk);
+        sent += chunk.length;
+      }
+    });
+    const peer = await server.next();
+    peer.socket.pause(); // reads nothing: the client's writes back up into its queue
+    const { events, error, close: closeEvent } = await end;
+    assert.deepEqual(events, ['open', 'error readyState=3', 'close 1006 wasClean=false']);
+    assert.ok(error!.error instanceof SendQueueFullError, String(error!.error));
+    assert.equal(error!.error.limit, limit);
+    assert.equal(closeEvent.code, 1006);
+    // What was never handed to the socket stays counted (the standard's bufferedAmount).
+    assert.ok(socket.bufferedAmount > limit, `bufferedAmount ${socket.bufferedAmount}`);
+    assert.ok(socket.bufferedAmount <= sent);
+    peer.destroy();
+  });
+
+  it('a send after the close event is counted, never sent, never thrown', async () => {
+    const socket = new WebSocket(server.url);
+    const end = ending(socket);
+    const peer = await server.next();
+    peer.write(encode(close(1000), false));
+    await peer.readFrame();
+    peer.end();
+    await end;
+    socket.send('late');
+    assert.equal(socket.bufferedAmount, 4);
+    assert.equal(socket.readyState, WebSocket.CLOSED);
+  });
+});
