@@ -10,42 +10,12 @@ import {
   WebSocketServer,
   type UpgradeContext,
 } from '../../src/messages/index.js';
-import { type CloseEvent, ErrorEvent, WebSocket } from '../../src/whatwg/index.js';
+import { ErrorEvent, WebSocket } from '../../src/whatwg/index.js';
 import { echo } from '../helpers/echo-servers.js';
 import { startProxy, type Proxy } from '../helpers/proxy.js';
 import { within } from '../helpers/wait.js';
+import { ending } from './ending.js';
 import { refusedUrl } from './servers.js';
-
-interface Ending {
-  readonly events: string[];
-  readonly error: ErrorEvent | undefined;
-  readonly close: CloseEvent;
-}
-
-/** Resolves with the socket's events once it closes (within a deadline). */
-function ending(socket: WebSocket, onOpen?: () => void): Promise<Ending> {
-  const events: string[] = [];
-  let error: ErrorEvent | undefined;
-  return within(
-    new Promise((resolve) => {
-      socket.onopen = () => {
-        events.push('open');
-        onOpen?.();
-      };
-      socket.onmessage = (event) => events.push(`message ${String(event.data)}`);
-      socket.onerror = (event) => {
-        events.push('error');
-        error = event;
-      };
-      socket.onclose = (event) => {
-        events.push(`close ${event.code}`);
-        resolve({ events, error, close: event });
-      };
-    }),
-    5000,
-    'the close event',
-  );
-}
 
 describe("wsnet's WHATWG WebSocket in Node", () => {
   let server: WebSocketServer;
