@@ -1,11 +1,10 @@
 // Headless Chromium runs the scenario list (the same function's source, as page code) against
 // wsnet's and ws's scenario servers; wsnet's WHATWG WebSocket, run by Node against the same
 // servers, must record the same lines but for the intended differences (differences.ts).
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { ChromiumPage, fromPage, testPage } from '../helpers/chromium.js';
 import { WebSocket } from '../../src/whatwg/index.js';
-import { INTENDED_DIFFERENCES, applyDifferences, findBlock } from './differences.js';
+import { itRecordsTheSameAs } from './compare.js';
 import { record, type Recording } from './record.js';
 import { scenarioLibrary, type WebSocketClass } from './scenarios.js';
 import {
@@ -67,33 +66,7 @@ describe("Chromium and wsnet's WHATWG WebSocket record the same scenarios", () =
           );
       });
 
-      it('no scenario failed in Chromium', () => {
-        for (const [name, lines] of Object.entries(chromium))
-          assert.ok(
-            !lines.some((line) => line.startsWith('FAILED')),
-            `${name}: ${lines.join('\n')}`,
-          );
-      });
-
-      it('records the same lines in each scenario, but for the intended differences', () => {
-        const expected = Object.fromEntries(
-          Object.entries(chromium).map(([name, lines]) => [
-            name,
-            applyDifferences(name, lines, 'chromium', server),
-          ]),
-        );
-        assert.deepEqual(wsnet, expected);
-      });
-
-      it('each intended difference from Chromium is still there (none is stale)', () => {
-        for (const difference of INTENDED_DIFFERENCES.filter(
-          (d) => d.from.includes('chromium') && (d.server ?? server) === server,
-        ))
-          assert.ok(
-            findBlock(chromium[difference.scenario], difference.theirs) !== -1,
-            `Chromium no longer records ${JSON.stringify(difference.theirs)} in '${difference.scenario}'`,
-          );
-      });
+      itRecordsTheSameAs('chromium', server, () => ({ wsnet, theirs: chromium }));
     });
   }
 });

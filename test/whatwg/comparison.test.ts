@@ -1,10 +1,10 @@
 // wsnet's WHATWG WebSocket against undici's (npm undici 7, the code of Node 22's global
 // WebSocket): the same scenario list, against wsnet's and ws's servers, must record the same
 // events, states and exceptions, except for the differences listed here (and in README.md).
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { WebSocket as UndiciWebSocket } from 'undici';
 import { WebSocket } from '../../src/whatwg/index.js';
+import { itRecordsTheSameAs } from './compare.js';
 import { record, type Recording } from './record.js';
 import type { WebSocketClass } from './scenarios.js';
 import {
@@ -13,7 +13,6 @@ import {
   wsnetScenarioServer,
   type ScenarioServer,
 } from './servers.js';
-import { INTENDED_DIFFERENCES, applyDifferences, findBlock } from './differences.js';
 
 describe("wsnet's WHATWG WebSocket behaves as undici's", () => {
   const servers: ScenarioServer[] = [];
@@ -39,34 +38,7 @@ describe("wsnet's WHATWG WebSocket behaves as undici's", () => {
         undici = await record(UndiciWebSocket as unknown as WebSocketClass, env);
       });
 
-      it('records the same scenarios, none of them failed', () => {
-        assert.deepEqual(Object.keys(wsnet), Object.keys(undici));
-        for (const [name, lines] of [...Object.entries(wsnet), ...Object.entries(undici)])
-          assert.ok(
-            !lines.some((line) => line.startsWith('FAILED')),
-            `${name}: ${lines.join('\n')}`,
-          );
-      });
-
-      it('records the same lines in each scenario, but for the intended differences', () => {
-        const expected = Object.fromEntries(
-          Object.entries(undici).map(([name, lines]) => [
-            name,
-            applyDifferences(name, lines, 'undici', server),
-          ]),
-        );
-        assert.deepEqual(wsnet, expected);
-      });
-
-      it('each intended difference from undici is still there (none is stale)', () => {
-        for (const difference of INTENDED_DIFFERENCES.filter(
-          (d) => d.from.includes('undici') && (d.server ?? server) === server,
-        ))
-          assert.ok(
-            findBlock(undici[difference.scenario], difference.theirs) !== -1,
-            `undici no longer records ${JSON.stringify(difference.theirs)} in '${difference.scenario}'`,
-          );
-      });
+      itRecordsTheSameAs('undici', server, () => ({ wsnet, theirs: undici }));
     });
   }
 });
