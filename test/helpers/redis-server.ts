@@ -273,6 +273,39 @@ export class RedisCluster {
     throw new Error(`no master owns slot ${slot}`);
   }
 
+  /**
+   * A topic on each master: master port → the first `${prefix}N` whose channel (`wsnet:` and
+   * the topic, as the adapter names it) hashes to a slot of that master.
+   */
+  async topicOnEachMaster(prefix: string): Promise<Map<number, string>> {
+    const topics = new Map<number, string>();
+    for (let i = 0; topics.size < this.nodes.length && i < 1000; i++) {
+      const topic = `${prefix}${i}`;
+      const owner = await this.ownerOf(await this.slotOf(`wsnet:${topic}`));
+      if (!topics.has(owner)) topics.set(owner, topic);
+    }
+    if (topics.size !== this.nodes.length)
+      throw new Error(`no ${prefix}N topic found for each of the ${this.nodes.length} masters`);
+    return topics;
+  }
+
+  /** Sharded subscribers of `channel` (PUBSUB SHARDNUMSUB) on the master that owns it. */
+  async shardSubscribers(channel: string): Promise<number> {
+    const port = await this.ownerOf(await this.slotOf(channel));
+    const node = this.nodes.find((n) => n.port === port)!;
+    return Number((await node.cli(['pubsub', 'shardnumsub', channel])).trim().split('\n')[1]);
+  }
+
+  /** The wsnet adapters' connections (named wsnet-publish, wsnet-subscribe) on every master. */
+  async adapterConnections(): Promise<number> {
+    let count = 0;
+    for (const node of this.nodes)
+      count += (await node.cli(['client', 'list']))
+        .split('\n')
+        .filter((line) => / name=wsnet-(publish|subscribe) /.test(line)).length;
+    return count;
+  }
+
   async stop(): Promise<void> {
     for (const node of this.nodes) await node.kill();
     await removeDirectory(this.directory);

@@ -9,7 +9,7 @@ import { within } from '../helpers/wait.js';
 
 let cluster: RedisCluster;
 /** Topics whose channels live on three different masters, by master port. */
-const topicsByMaster = new Map<number, string>();
+let topicsByMaster = new Map<number, string>();
 
 async function server() {
   const adapter = new RedisAdapter({ cluster: { urls: [cluster.urls[0]] } });
@@ -18,31 +18,11 @@ async function server() {
   return { adapter, host };
 }
 
-/** Sharded subscribers of a channel on the master that owns it. */
-async function shardNumsub(port: number, channel: string): Promise<number> {
-  const node = cluster.nodes.find((n) => n.port === port)!;
-  return Number((await node.cli(['pubsub', 'shardnumsub', channel])).trim().split('\n')[1]);
-}
-
-async function adapterConnections(): Promise<number> {
-  let count = 0;
-  for (const node of cluster.nodes)
-    count += (await node.cli(['client', 'list']))
-      .split('\n')
-      .filter((line) => / name=wsnet-(publish|subscribe) /.test(line)).length;
-  return count;
-}
-
 before(async () => {
   const [major] = await redisServerVersion();
   assert.ok(major >= 7, `sharded pub/sub needs redis-server >= 7, this is ${major}`);
   cluster = await RedisCluster.start(3);
-  for (let i = 0; topicsByMaster.size < 3 && i < 1000; i++) {
-    const topic = `topic-${i}`;
-    const owner = await cluster.ownerOf(await cluster.slotOf(`wsnet:${topic}`));
-    if (!topicsByMaster.has(owner)) topicsByMaster.set(owner, topic);
-  }
-  assert.equal(topicsByMaster.size, 3, 'a topic on each master');
+  topicsByMaster = await cluster.topicOnEachMaster('topic-');
 });
 after(async () => {
   await cluster?.stop();
@@ -60,7 +40,11 @@ describe('RedisAdapter on a Redis Cluster (sharded pub/sub)', () => {
     await within(a.adapter.settled(), 15_000, "A's subscriptions");
     await within(b.adapter.settled(), 15_000, "B's subscriptions");
     for (const [port, topic] of topicsByMaster)
-      assert.equal(await shardNumsub(port, `wsnet:${topic}`), 2, `${topic} on master ${port}`);
+      assert.equal(
+        await cluster.shardSubscribers(`wsnet:${topic}`),
+        2,
+        `${topic} on master ${port}`,
+      );
 
     const perTopic = 50;
     for (let i = 0; i < perTopic; i++)
@@ -84,18 +68,18 @@ describe('RedisAdapter on a Redis Cluster (sharded pub/sub)', () => {
     );
 
     // The last local subscriber leaves: the adapter stops listening on that master.
-    const [firstPort, firstTopic] = [...topicsByMaster][0];
+    const firstTopic = [...topicsByMaster.values()][0];
     b.adapter.unsubscribe(firstTopic);
     await within(b.adapter.settled(), 10_000, 'the unsubscribe');
-    assert.equal(await shardNumsub(firstPort, `wsnet:${firstTopic}`), 1);
+    assert.equal(await cluster.shardSubscribers(`wsnet:${firstTopic}`), 1);
 
-    assert.ok((await adapterConnections()) > 0);
+    assert.ok((await cluster.adapterConnections()) > 0);
     await within(a.adapter.close(), 10_000, 'close');
     await within(b.adapter.close(), 10_000, 'close');
     const deadline = Date.now() + 5000;
-    while ((await adapterConnections()) > 0 && Date.now() < deadline)
+    while ((await cluster.adapterConnections()) > 0 && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.equal(await adapterConnections(), 0, 'no wsnet connection on any master');
+    assert.equal(await cluster.adapterConnections(), 0, 'no wsnet connection on any master');
     assert.deepEqual([a.host.errors, b.host.errors], [[], []]);
   });
 });

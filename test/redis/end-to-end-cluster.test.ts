@@ -14,34 +14,13 @@ let cluster: RedisCluster;
 const servers: ServerProcess[] = [];
 const clients: Subscriber[] = [];
 /** A topic on each master: master port → topic. */
-const topicsByMaster = new Map<number, string>();
-
-/** Sharded subscribers of `channel` on the master that owns it. */
-async function shardNumsub(channel: string): Promise<number> {
-  const port = await cluster.ownerOf(await cluster.slotOf(channel));
-  const node = cluster.nodes.find((n) => n.port === port)!;
-  return Number((await node.cli(['pubsub', 'shardnumsub', channel])).trim().split('\n')[1]);
-}
-
-async function adapterConnections(): Promise<number> {
-  let count = 0;
-  for (const node of cluster.nodes)
-    count += (await node.cli(['client', 'list']))
-      .split('\n')
-      .filter((line) => / name=wsnet-(publish|subscribe) /.test(line)).length;
-  return count;
-}
+let topicsByMaster = new Map<number, string>();
 
 before(async () => {
   const [major] = await redisServerVersion();
   assert.ok(major >= 7, `sharded pub/sub needs redis-server >= 7, this is ${major}`);
   cluster = await RedisCluster.start(3);
-  for (let i = 0; topicsByMaster.size < 3 && i < 1000; i++) {
-    const topic = `room-${i}`;
-    const owner = await cluster.ownerOf(await cluster.slotOf(`wsnet:${topic}`));
-    if (!topicsByMaster.has(owner)) topicsByMaster.set(owner, topic);
-  }
-  assert.equal(topicsByMaster.size, 3, 'a topic on each master');
+  topicsByMaster = await cluster.topicOnEachMaster('room-');
 });
 after(async () => {
   for (const client of clients) client.close();
@@ -64,8 +43,9 @@ describe('WebSocketServers with the RedisAdapter on a Redis Cluster', { timeout:
         clients.push(client);
         assert.equal(client.welcome?.welcome, server.name);
       }
-    for (const topic of topics) assert.equal(await shardNumsub(`wsnet:${topic}`), 2, topic);
-    assert.equal(await shardNumsub('wsnet:'), 2, "the broadcasts' channel");
+    for (const topic of topics)
+      assert.equal(await cluster.shardSubscribers(`wsnet:${topic}`), 2, topic);
+    assert.equal(await cluster.shardSubscribers('wsnet:'), 2, "the broadcasts' channel");
 
     // Both servers publish on every topic at once, interleaved.
     const COUNT = 60;
@@ -112,13 +92,14 @@ describe('WebSocketServers with the RedisAdapter on a Redis Cluster', { timeout:
       assert.deepEqual(report.problems, [], `${server.name}: nothing unhandled`);
       assert.deepEqual(report.errors, [], `${server.name}: no adapterError`);
     }
-    assert.ok((await adapterConnections()) > 0);
+    assert.ok((await cluster.adapterConnections()) > 0);
     await p.close();
     await q.close();
     const deadline = Date.now() + 10_000;
-    while ((await adapterConnections()) > 0 && Date.now() < deadline)
+    while ((await cluster.adapterConnections()) > 0 && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(await adapterConnections(), 0, 'no wsnet connection on any master');
-    for (const topic of topics) assert.equal(await shardNumsub(`wsnet:${topic}`), 0, topic);
+    assert.equal(await cluster.adapterConnections(), 0, 'no wsnet connection on any master');
+    for (const topic of topics)
+      assert.equal(await cluster.shardSubscribers(`wsnet:${topic}`), 0, topic);
   });
 });
