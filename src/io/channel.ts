@@ -68,6 +68,11 @@ export interface ChannelHandler {
    * the POCO facade decides on it whether to read the payload.
    */
   onChannelRead?(): void;
+  /**
+   * Before each read reaches the core: how many bytes it brought. The POCO facade counts them
+   * for `available()` (raw bytes received and not yet received as frames, as POCO's counts).
+   */
+  onChannelBytes?(byteLength: number): void;
 }
 
 export interface ChannelOptions {
@@ -554,6 +559,7 @@ export class Channel<S extends Duplex = Socket> implements ReadFlow {
   /** The one path of every received byte. */
   #receive(chunk: Uint8Array): void {
     this.#touchIdle();
+    this.#handler.onChannelBytes?.(chunk.length);
     const core = this.connection;
     core.receiveData(chunk);
     const events = core.takeEvents();

@@ -192,6 +192,11 @@ export class MessageException extends NetException {
 }
 /** POCO's `TimeoutException` carries the errno of the timed-out call: EAGAIN. */
 export const EAGAIN = 11;
+/**
+ * The errno of a send on a socket shut down for sending: POCO's `IOException("Broken pipe")`
+ * carries it.
+ */
+export const EPIPE = 32;
 
 /**
  * POCO's `Poco::Net::WebSocketException`. Its {@link PocoException.code | code()} is one of

@@ -26,13 +26,15 @@ import { Channel, ReadPause } from '../io/channel.js';
 import { Inbox } from '../io/inbox.js';
 import { Connection, POCO_POLICY, type ConnectionEvent } from '../protocol/connection.js';
 import type { ProtocolError } from '../protocol/errors.js';
-import { headerLength, type BinaryData, type Frame } from '../protocol/frame.js';
+import type { BinaryData, Frame } from '../protocol/frame.js';
 import { WS_ERR_INCOMPLETE_FRAME, WS_ERR_PAYLOAD_TOO_BIG } from './constants.js';
 import {
   EAGAIN,
+  EPIPE,
   AssertionViolationException,
   ConnectionResetException,
   InvalidArgumentException,
+  IOException,
   InvalidSocketException,
   NetException,
   TimeoutException,
@@ -95,6 +97,9 @@ function result(
 /** Default limit of the receive queue: large enough for POCO's tests' 256 KB frames in flight. */
 const DEFAULT_RECEIVE_BUFFER = 1 << 20;
 
+/** How many bodies were made: each takes the next number as its ordinal. */
+let implsMade = 0;
+
 /** How long `close()` lets the kernel deliver what was written, unless `setLinger` says. */
 const DEFAULT_LINGER_MS = 10_000;
 
@@ -123,8 +128,14 @@ export class WebSocketImpl {
 
   /** Received frames not yet taken, as the connection reported them. */
   readonly #frames: Inbox<Frame>;
-  /** The bytes those frames took on the wire, headers included (for `available()`). */
-  #queuedWireBytes = 0;
+  /**
+   * Raw bytes read from the socket and not yet taken by a receive, frame headers and masks
+   * included, as they came (POCO's `available()`): counted up as each read arrives, down by a
+   * frame's bytes on the wire when a receive takes it.
+   */
+  #unreceivedBytes = 0;
+  /** This body's place in the order of bodies made (POCO orders sockets by impl pointer). */
+  readonly #ordinal: number;
   /**
    * Bytes arrived since a non-blocking receive last said -1: what POCO's `poll` sees as bytes in
    * the kernel. Part of a frame that a receive has already looked at does not make the socket
@@ -137,6 +148,8 @@ export class WebSocketImpl {
   #socketError: PocoException | undefined;
   #closed = false;
   #receiveShutdown = false;
+  /** The send side was shut down here (shutdownSend, shutdown): a send is EPIPE, as in POCO. */
+  #sendShutdown = false;
   /** Pending waits, oldest first (an empty array holds no backing store). */
   #waiters: Waiter[] = NO_WAITERS;
   #timer: NodeJS.Timeout | undefined;
@@ -165,6 +178,7 @@ export class WebSocketImpl {
    */
   constructor(socket: Socket, mustMaskPayload: boolean, options: WebSocketImplOptions) {
     this.#socket = socket;
+    this.#ordinal = ++implsMade;
     this.#mustMask = mustMaskPayload;
     this.#receiveTimeout = options.receiveTimeout.totalMicroseconds();
     this.#sendTimeout = options.sendTimeout.totalMicroseconds();
@@ -183,6 +197,14 @@ export class WebSocketImpl {
   }
 
   // --- References (POCO's reference-counted impl) ---
+
+  /**
+   * @internal How two bodies order (negative, 0, positive): by when they were made, the stable
+   * order that stands in for POCO's comparison of impl pointers.
+   */
+  static compare(a: WebSocketImpl, b: WebSocketImpl): number {
+    return a.#ordinal - b.#ordinal;
+  }
 
   /** Takes a reference (a copy of the {@link WebSocket}). */
   retain(): void {
@@ -222,6 +244,8 @@ export class WebSocketImpl {
       this.#assertOpen();
       const length = payload.byteLength;
       if (this.#pendingSendLength !== null) return Promise.resolve(this.#retryPendingSend(length));
+      // POCO's send on a socket shut down for sending: EPIPE, "Broken pipe".
+      if (this.#sendShutdown) throw new IOException('Broken pipe', EPIPE);
       if (this.#socket.destroyed || !this.#socket.writable)
         throw this.#socketException() ?? new ConnectionResetException();
       this.#channel.sendFrame((flags === 0 ? 0x82 : flags) & 0xff, payload);
@@ -297,7 +321,7 @@ export class WebSocketImpl {
         target.set(payload, 0);
       }
       this.#frames.shift();
-      this.#queuedWireBytes -= this.#wireLength(frame);
+      this.#unreceivedBytes -= frame.wireLength;
       this.#lastFlags = frame.flags;
       return result(target, payload.length, frame.flags, payload);
     }
@@ -330,13 +354,15 @@ export class WebSocketImpl {
   // --- Socket functions ---
 
   /**
-   * Bytes received and not yet taken, frame headers included (POCO counts raw bytes too).
+   * Raw bytes received and not yet taken by a receive, frame headers and masks included, as they
+   * came on the wire (POCO: its read-ahead buffer plus the kernel's FIONREAD). The bytes of a
+   * frame under way count, its header too; Node's socket buffer counts as the kernel's does.
    *
    * @throws {@link InvalidSocketException} after `close()`.
    */
   available(): number {
     this.#assertOpen();
-    return this.#queuedWireBytes + this.#connection.bufferedBytes;
+    return this.#unreceivedBytes + this.#socket.readableLength;
   }
 
   /**
@@ -348,13 +374,17 @@ export class WebSocketImpl {
     this.#assertOpen();
     const deadline = performance.now() + timeout.totalMicroseconds() / 1000;
     for (;;) {
-      if (this.#ready(mode)) return true;
+      if (this.ready(mode)) return true;
       // A drain wakes the waits too (onChannelDrain): SELECT_WRITE needs nothing more.
-      if (!(await this.#waitUntil(deadline))) return this.#ready(mode);
+      if (!(await this.#waitUntil(deadline))) return this.ready(mode);
     }
   }
 
-  #ready(mode: number): boolean {
+  /**
+   * @internal Whether the conditions of `mode` (SELECT_READ 1, SELECT_WRITE 2, SELECT_ERROR 4)
+   * hold now: what `poll` and `WebSocket.select` wait for.
+   */
+  ready(mode: number): boolean {
     const readable =
       this.#frames.length > 0 ||
       (this.#unseenBytes && this.#connection.bufferedBytes > 0) ||
@@ -369,13 +399,23 @@ export class WebSocketImpl {
     );
   }
 
-  /** The local address. */
+  /**
+   * The local address.
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   address(): SocketAddress {
+    this.#assertOpen();
     return new SocketAddress(this.#localHost, this.#localPort);
   }
 
-  /** The peer's address. */
+  /**
+   * The peer's address.
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   peerAddress(): SocketAddress {
+    this.#assertOpen();
     return new SocketAddress(this.#peerHost, this.#peerPort);
   }
 
@@ -392,31 +432,36 @@ export class WebSocketImpl {
 
   /** See {@link WebSocket.setBlocking}. */
   setBlocking(blocking: boolean): void {
+    this.#assertOpen();
     this.#blocking = blocking;
   }
 
-  /** Whether the socket is in blocking mode. */
+  /** Whether the socket is in blocking mode (after `close()` too: POCO's is a plain flag). */
   getBlocking(): boolean {
     return this.#blocking;
   }
 
   /** See {@link WebSocket.setReceiveTimeout}. */
   setReceiveTimeout(timeout: Timespan): void {
+    this.#assertOpen();
     this.#receiveTimeout = timeout.totalMicroseconds();
   }
 
   /** The receive timeout (0: none). */
   getReceiveTimeout(): Timespan {
+    this.#assertOpen();
     return new Timespan(this.#receiveTimeout);
   }
 
   /** See {@link WebSocket.setSendTimeout}. */
   setSendTimeout(timeout: Timespan): void {
+    this.#assertOpen();
     this.#sendTimeout = timeout.totalMicroseconds();
   }
 
   /** The send timeout (0: none). */
   getSendTimeout(): Timespan {
+    this.#assertOpen();
     return new Timespan(this.#sendTimeout);
   }
 
@@ -433,6 +478,7 @@ export class WebSocketImpl {
 
   /** Whether TCP_NODELAY is set. */
   getNoDelay(): boolean {
+    this.#assertOpen();
     return this.#noDelay;
   }
 
@@ -449,6 +495,7 @@ export class WebSocketImpl {
 
   /** Whether TCP keep-alive is set. */
   getKeepAlive(): boolean {
+    this.#assertOpen();
     return this.#keepAlive;
   }
 
@@ -458,6 +505,7 @@ export class WebSocketImpl {
    * @throws {@link InvalidArgumentException} when `seconds` is not a non-negative integer.
    */
   setLinger(on: boolean, seconds: number): void {
+    this.#assertOpen();
     if (!Number.isInteger(seconds) || seconds < 0)
       throw new InvalidArgumentException('Invalid linger time', String(seconds));
     this.#lingerOn = on;
@@ -471,6 +519,7 @@ export class WebSocketImpl {
     /** How long `close()` lets written data reach the peer (0 with `on`: a reset). */
     seconds: number;
   } {
+    this.#assertOpen();
     return { on: this.#lingerOn, seconds: this.#lingerSeconds };
   }
 
@@ -482,6 +531,7 @@ export class WebSocketImpl {
    * @throws {@link InvalidArgumentException} when `size` is not a positive integer.
    */
   setSendBufferSize(size: number): void {
+    this.#assertOpen();
     if (!Number.isInteger(size) || size <= 0)
       throw new InvalidArgumentException('Invalid buffer size', String(size));
     this.#sendBufferSize = size;
@@ -489,6 +539,7 @@ export class WebSocketImpl {
 
   /** The send buffer size in bytes. */
   getSendBufferSize(): number {
+    this.#assertOpen();
     return this.#sendBufferSize;
   }
 
@@ -499,6 +550,7 @@ export class WebSocketImpl {
    * @throws {@link InvalidArgumentException} when `size` is not a positive integer.
    */
   setReceiveBufferSize(size: number): void {
+    this.#assertOpen();
     if (!Number.isInteger(size) || size <= 0)
       throw new InvalidArgumentException('Invalid buffer size', String(size));
     this.#frames.highWaterMark = size;
@@ -507,6 +559,7 @@ export class WebSocketImpl {
 
   /** The receive buffer size in bytes. */
   getReceiveBufferSize(): number {
+    this.#assertOpen();
     return this.#frames.highWaterMark;
   }
 
@@ -529,8 +582,22 @@ export class WebSocketImpl {
    */
   shutdownSend(): number {
     this.#assertOpen();
+    this.#sendShutdown = true;
     this.#channel.endOutput();
     return 0;
+  }
+
+  /**
+   * TCP shutdown of both directions (POCO's `StreamSocket::shutdown()`): a FIN, no close frame;
+   * no more frames are read (`receiveFrame` resolves 0), and a send fails with "Broken pipe".
+   * Returns 0.
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
+  shutdown(): number {
+    this.#assertOpen();
+    this.shutdownReceive();
+    return this.shutdownSend();
   }
 
   /** Closes the TCP connection without a close frame (POCO's `close()`). */
@@ -581,6 +648,37 @@ export class WebSocketImpl {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * @internal Waits for something to happen here (what wakes a poll: a read, the end, an error, a
+   * drain, a close) until `deadline`, a `performance.now()` time: `changed` resolves true then,
+   * false when the deadline passes or on `cancel()`, which also lets go of the wait at once.
+   * For `WebSocket.select`, which waits on several sockets and cancels the rest when one wakes.
+   */
+  watch(deadline: number): { changed: Promise<boolean>; cancel: () => void } {
+    let waiter: Waiter | undefined;
+    const changed = new Promise<boolean>((resolve, reject) => {
+      waiter = { receive: false, deadline, target: null, limit: 0, resolve, reject };
+    });
+    if (deadline - performance.now() <= 0) {
+      waiter!.resolve(false as ReceiveResult & boolean);
+      return { changed, cancel: () => undefined };
+    }
+    this.#addWaiter(waiter!);
+    const cancel = (): void => {
+      const index = this.#waiters.indexOf(waiter!);
+      if (index === -1) return; // it woke already
+      this.#waiters.splice(index, 1);
+      if (this.#waiters.length === 0) this.#waiters = NO_WAITERS;
+      // No wait left with a deadline: the timer would only hold the process up.
+      if (!this.#waiters.some((w) => w.deadline !== Infinity)) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+      }
+      waiter!.resolve(false as ReceiveResult & boolean);
+    };
+    return { changed, cancel };
   }
 
   /** Waits for something to happen; false if `deadline` (a `performance.now()` time) came first. */
@@ -672,18 +770,11 @@ export class WebSocketImpl {
     }
   }
 
-  /** Bytes a frame took on the wire, header included (POCO's `available()` counts them). */
-  #wireLength(frame: Frame): number {
-    const length = frame.payload.length;
-    return headerLength(length, !this.#mustMask) + length;
-  }
-
   /** @internal ChannelHandler */
   onChannelEvents(events: ConnectionEvent[]): void {
     for (const event of events) {
       if (event.type === 'frame') {
         this.#frames.push(event, event.payload.length);
-        this.#queuedWireBytes += this.#wireLength(event);
       } else if (event.type === 'failure') {
         this.#receiveError ??= pocoReceiveError(event.error);
       }
@@ -699,6 +790,11 @@ export class WebSocketImpl {
     this.#unseenBytes = true;
     if (this.#connection.incomingFrameLength >= 0) this.#wake(true);
     this.#updateLargeFrameFlow();
+  }
+
+  /** @internal ChannelHandler: a read's bytes, before the connection parses them. */
+  onChannelBytes(byteLength: number): void {
+    this.#unreceivedBytes += byteLength;
   }
 
   /** @internal ChannelHandler */

@@ -43,10 +43,12 @@ import {
   AssertionViolationException,
   InvalidAccessException,
   InvalidArgumentException,
+  InvalidSocketException,
   NotImplementedException,
   TimeoutException,
   WebSocketException,
   rejection,
+  type PocoException,
 } from './exceptions.js';
 import { disposeSymbol } from '../io/disposal.js';
 import { sendAnsweringChallenge } from '../io/http-client.js';
@@ -472,9 +474,98 @@ export class WebSocket {
     return this.#impl;
   }
 
-  /** Copies share one connection, so they are equal (POCO compares impl pointers). */
+  /**
+   * POCO's `operator ==`: copies share one connection, so they are equal (POCO compares impl
+   * pointers); two connections never are. Works after `close()` too.
+   */
   equals(other: WebSocket): boolean {
     return this.impl() === other.impl();
+  }
+
+  /** POCO's `operator !=`: true for two different connections, false for copies of one. */
+  notEquals(other: WebSocket): boolean {
+    return this.impl() !== other.impl();
+  }
+
+  /**
+   * POCO's `operator <`. POCO orders sockets by the address of their impl; wsnet gives each
+   * connection (each impl) a number when it is made, counting up, and orders by it: the
+   * connection made first is the lesser, the order never changes (not even after `close()`), and
+   * copies (`new WebSocket(ws)`) are equal. So sockets can be sorted, or kept in a sorted list, as
+   * POCO programs keep them in a `std::set`.
+   */
+  lessThan(other: WebSocket): boolean {
+    return WebSocketImpl.compare(this.impl(), other.impl()) < 0;
+  }
+
+  /** POCO's `operator <=`: see {@link WebSocket.lessThan} for the order. */
+  lessEqual(other: WebSocket): boolean {
+    return WebSocketImpl.compare(this.impl(), other.impl()) <= 0;
+  }
+
+  /** POCO's `operator >`: see {@link WebSocket.lessThan} for the order. */
+  greaterThan(other: WebSocket): boolean {
+    return WebSocketImpl.compare(this.impl(), other.impl()) > 0;
+  }
+
+  /** POCO's `operator >=`: see {@link WebSocket.lessThan} for the order. */
+  greaterEqual(other: WebSocket): boolean {
+    return WebSocketImpl.compare(this.impl(), other.impl()) >= 0;
+  }
+
+  /**
+   * POCO's static `Socket::select` (wsnet has no Socket class: it is here, beside
+   * {@link WebSocket.poll}). Waits up to `timeout` (µs or {@link Timespan}) until at least one
+   * socket is ready: one in `readList` can receive (a frame, or the end of the stream, as
+   * `poll(SELECT_READ)` says), one in `writeList` can send without waiting (`SELECT_WRITE`), one
+   * in `exceptList` has failed (`SELECT_ERROR`: a reset, a TLS error; the peer's orderly end is
+   * not exceptional, it makes the socket readable). Then, as POCO does, each list is narrowed in
+   * place to its ready sockets and the number of entries left in the three lists is resolved
+   * (a socket ready to read and write counts twice); 0 when the timeout passed.
+   *
+   * A socket closed (`close()`) before or during the wait is left out of every list, and
+   * `select` returns at once, as POCO's does. With three empty lists it resolves 0 at once.
+   *
+   * @throws {@link InvalidArgumentException} when a list is not an array of WebSockets.
+   */
+  static async select(
+    readList: WebSocket[],
+    writeList: WebSocket[],
+    exceptList: WebSocket[],
+    timeout: Timespan | number,
+  ): Promise<number> {
+    const lists: Array<[WebSocket[], number]> = [
+      [readList, WebSocket.SELECT_READ],
+      [writeList, WebSocket.SELECT_WRITE],
+      [exceptList, WebSocket.SELECT_ERROR],
+    ];
+    for (const [list] of lists)
+      if (!Array.isArray(list) || !list.every((ws) => ws instanceof WebSocket))
+        throw new InvalidArgumentException('select() takes arrays of WebSockets');
+    const deadline = performance.now() + Timespan.from(timeout).totalMicroseconds() / 1000;
+    const impls = [...new Set(lists.flatMap(([list]) => list.map((ws) => ws.impl())))];
+    for (;;) {
+      const ready = lists.map(([list, mode]) =>
+        list.filter((ws) => !ws.impl().isClosed() && ws.impl().ready(mode)),
+      );
+      const count = ready.reduce((sum, list) => sum + list.length, 0);
+      if (
+        count > 0 ||
+        impls.length === 0 ||
+        impls.some((impl) => impl.isClosed()) ||
+        performance.now() >= deadline
+      ) {
+        lists.forEach(([list], i) => list.splice(0, list.length, ...ready[i]));
+        return count;
+      }
+      // Something happens on one of them (or the deadline passes): look again.
+      const watches = impls.map((impl) => impl.watch(deadline));
+      try {
+        await Promise.race(watches.map((watch) => watch.changed));
+      } finally {
+        for (const watch of watches) watch.cancel();
+      }
+    }
   }
 
   /** `WebSocket.WS_SERVER` or `WebSocket.WS_CLIENT`. */
@@ -634,7 +725,12 @@ export class WebSocket {
     return this.impl().poll(Timespan.from(timeout), mode);
   }
 
-  /** Closes the TCP connection without a close frame, for every copy. */
+  /**
+   * Closes the TCP connection without a close frame, for every copy. Afterwards the calls that
+   * POCO makes on the socket throw {@link InvalidSocketException}; `getBlocking()`, `secure()`,
+   * `sockfd()` (-1), `mode()`, `impl()`, the comparisons, the payload size limit and `close()`
+   * itself still answer, as POCO's do.
+   */
   close(): void {
     this.impl().close();
   }
@@ -649,12 +745,20 @@ export class WebSocket {
     this.#reference.release();
   }
 
-  /** The local address of the connection. */
+  /**
+   * The local address of the connection.
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   address(): SocketAddress {
     return this.impl().address();
   }
 
-  /** The peer's address. */
+  /**
+   * The peer's address.
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   peerAddress(): SocketAddress {
     return this.impl().peerAddress();
   }
@@ -673,11 +777,13 @@ export class WebSocket {
    * Sets blocking (default) or non-blocking mode. In non-blocking mode `receiveFrame` resolves -1
    * when no whole frame is there, and `sendFrame` resolves -1 when the send buffer is full (call it
    * again with the same length once {@link WebSocket.poll} says `SELECT_WRITE`).
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
    */
   setBlocking(flag: boolean): void {
     this.impl().setBlocking(flag);
   }
-  /** Whether the socket is in blocking mode. */
+  /** Whether the socket is in blocking mode; after `close()` too, as POCO's flag answers. */
   getBlocking(): boolean {
     return this.impl().getBlocking();
   }
@@ -685,22 +791,34 @@ export class WebSocket {
    * How long a `receiveFrame` waits for a whole frame before it rejects with
    * {@link TimeoutException} (a {@link Timespan} or microseconds; 0: no limit). The server's
    * default is {@link HTTPServerParams.getTimeout}, the client's 60 s.
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
    */
   setReceiveTimeout(timeout: Timespan | number): void {
     this.impl().setReceiveTimeout(Timespan.from(timeout));
   }
-  /** The receive timeout (0: none). */
+  /**
+   * The receive timeout (0: none).
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   getReceiveTimeout(): Timespan {
     return this.impl().getReceiveTimeout();
   }
   /**
    * How long a blocking `sendFrame` waits for the send buffer to drain before it rejects with
    * {@link TimeoutException} (a {@link Timespan} or microseconds; 0: no limit).
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
    */
   setSendTimeout(timeout: Timespan | number): void {
     this.impl().setSendTimeout(Timespan.from(timeout));
   }
-  /** The send timeout (0: none). */
+  /**
+   * The send timeout (0: none).
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   getSendTimeout(): Timespan {
     return this.impl().getSendTimeout();
   }
@@ -712,7 +830,11 @@ export class WebSocket {
   setNoDelay(flag: boolean): void {
     this.impl().setNoDelay(flag);
   }
-  /** Whether TCP_NODELAY is set. */
+  /**
+   * Whether TCP_NODELAY is set.
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   getNoDelay(): boolean {
     return this.impl().getNoDelay();
   }
@@ -724,7 +846,11 @@ export class WebSocket {
   setKeepAlive(flag: boolean): void {
     this.impl().setKeepAlive(flag);
   }
-  /** Whether TCP keep-alive is set. */
+  /**
+   * Whether TCP keep-alive is set.
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   getKeepAlive(): boolean {
     return this.impl().getKeepAlive();
   }
@@ -733,11 +859,16 @@ export class WebSocket {
    * the connection instead); without, for up to 10 s.
    *
    * @throws {@link InvalidArgumentException} when `seconds` is not a non-negative integer.
+   * @throws {@link InvalidSocketException} after `close()`.
    */
   setLinger(on: boolean, seconds: number): void {
     this.impl().setLinger(on, seconds);
   }
-  /** The linger setting. */
+  /**
+   * The linger setting.
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   getLinger(): {
     /** Whether lingering is on. */
     on: boolean;
@@ -751,11 +882,16 @@ export class WebSocket {
    * Node.js cannot set SO_SNDBUF on a connected socket: this sizes wsnet's user-space buffer.
    *
    * @throws {@link InvalidArgumentException} when `size` is not a positive integer.
+   * @throws {@link InvalidSocketException} after `close()`.
    */
   setSendBufferSize(size: number): void {
     this.impl().setSendBufferSize(size);
   }
-  /** The send buffer size in bytes. */
+  /**
+   * The send buffer size in bytes.
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   getSendBufferSize(): number {
     return this.impl().getSendBufferSize();
   }
@@ -765,11 +901,16 @@ export class WebSocket {
    * `receiveFrame` that can take it.
    *
    * @throws {@link InvalidArgumentException} when `size` is not a positive integer.
+   * @throws {@link InvalidSocketException} after `close()`.
    */
   setReceiveBufferSize(size: number): void {
     this.impl().setReceiveBufferSize(size);
   }
-  /** The receive buffer size in bytes. */
+  /**
+   * The receive buffer size in bytes.
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
   getReceiveBufferSize(): number {
     return this.impl().getReceiveBufferSize();
   }
@@ -782,12 +923,26 @@ export class WebSocket {
     this.impl().shutdownReceive();
   }
   /**
-   * Half-closes the send side (a TCP FIN, no close frame). Returns 0.
+   * Half-closes the send side (a TCP FIN, no close frame). Returns 0. A send afterwards rejects
+   * with {@link IOException} "Broken pipe" (code 32, EPIPE), as POCO's does.
    *
    * @throws {@link InvalidSocketException} after `close()`.
    */
   shutdownSend(): number {
     return this.impl().shutdownSend();
+  }
+  /**
+   * POCO's `StreamSocket::shutdown()`, the TCP-level shutdown of both directions, without a close
+   * frame: the peer sees the end of the stream (a FIN), `receiveFrame` resolves 0 with flags 0,
+   * and a send rejects with {@link IOException} "Broken pipe" (code 32, EPIPE). Returns 0. The
+   * connection stays open until `close()`. In C++, `WebSocket::shutdown()` (the close frame)
+   * hides this name, and a `StreamSocket&` reaches it; here it has a name of its own, beside
+   * {@link WebSocket.shutdownSend} and {@link WebSocket.shutdownReceive}.
+   *
+   * @throws {@link InvalidSocketException} after `close()`.
+   */
+  shutdownSocket(): number {
+    return this.impl().shutdown();
   }
 
   // What a WebSocket cannot do, with POCO's exceptions and messages (WebSocketImpl.cpp).
@@ -872,66 +1027,66 @@ export class WebSocket {
   /**
    * Node.js does not expose SO_REUSEADDR on a connected socket.
    *
-   * @throws {@link NotImplementedException} always.
+   * @throws {@link NotImplementedException} always; {@link InvalidSocketException} after `close()`.
    */
   setReuseAddress(): never {
-    throw notInNode('setReuseAddress');
+    throw notInNode('setReuseAddress', this);
   }
   /**
    * Node.js does not expose SO_REUSEADDR on a connected socket.
    *
-   * @throws {@link NotImplementedException} always.
+   * @throws {@link NotImplementedException} always; {@link InvalidSocketException} after `close()`.
    */
   getReuseAddress(): never {
-    throw notInNode('getReuseAddress');
+    throw notInNode('getReuseAddress', this);
   }
   /**
    * Node.js does not expose SO_REUSEPORT on a connected socket.
    *
-   * @throws {@link NotImplementedException} always.
+   * @throws {@link NotImplementedException} always; {@link InvalidSocketException} after `close()`.
    */
   setReusePort(): never {
-    throw notInNode('setReusePort');
+    throw notInNode('setReusePort', this);
   }
   /**
    * Node.js does not expose SO_REUSEPORT on a connected socket.
    *
-   * @throws {@link NotImplementedException} always.
+   * @throws {@link NotImplementedException} always; {@link InvalidSocketException} after `close()`.
    */
   getReusePort(): never {
-    throw notInNode('getReusePort');
+    throw notInNode('getReusePort', this);
   }
   /**
    * Node.js does not expose SO_OOBINLINE.
    *
-   * @throws {@link NotImplementedException} always.
+   * @throws {@link NotImplementedException} always; {@link InvalidSocketException} after `close()`.
    */
   setOOBInline(): never {
-    throw notInNode('setOOBInline');
+    throw notInNode('setOOBInline', this);
   }
   /**
    * Node.js does not expose SO_OOBINLINE.
    *
-   * @throws {@link NotImplementedException} always.
+   * @throws {@link NotImplementedException} always; {@link InvalidSocketException} after `close()`.
    */
   getOOBInline(): never {
-    throw notInNode('getOOBInline');
+    throw notInNode('getOOBInline', this);
   }
   /**
    * Node.js does not expose raw socket options.
    *
-   * @throws {@link NotImplementedException} always.
+   * @throws {@link NotImplementedException} always; {@link InvalidSocketException} after `close()`.
    */
   setOption(): never {
-    throw notInNode('setOption');
+    throw notInNode('setOption', this);
   }
   /**
    * Node.js does not expose raw socket options.
    *
-   * @throws {@link NotImplementedException} always.
+   * @throws {@link NotImplementedException} always; {@link InvalidSocketException} after `close()`.
    */
   getOption(): never {
-    throw notInNode('getOption');
+    throw notInNode('getOption', this);
   }
 
   /** Always true. */
@@ -985,7 +1140,9 @@ function drain(body: Readable, timeout: Timespan): Promise<void> {
   });
 }
 
-function notInNode(method: string): NotImplementedException {
+/** What the socket options Node.js lacks throw: InvalidSocketException first, as POCO's would. */
+function notInNode(method: string, ws: WebSocket): PocoException {
+  if (ws.impl().isClosed()) return new InvalidSocketException('Socket is closed');
   return new NotImplementedException(
     `${method}(): Node.js does not expose this socket option on a connected socket`,
   );

@@ -782,7 +782,7 @@ export class Connection {
     }
     this.receivingMessage = !fin;
     if (!this.policy.reassemble) {
-      this.events.push(makeFrame(flags, payload));
+      this.events.push(makeFrame(flags, payload, this.reader.frameWireLength));
       return;
     }
     if (first && fin) {
@@ -859,7 +859,8 @@ export class Connection {
   }
 
   private emitControl(type: 'ping' | 'pong' | null, flags: number, payload: Buffer): void {
-    if (!this.policy.reassemble) this.events.push(makeFrame(flags, payload));
+    if (!this.policy.reassemble)
+      this.events.push(makeFrame(flags, payload, this.reader.frameWireLength));
     else if (type !== null) this.events.push({ type, data: payload });
   }
 
@@ -877,7 +878,7 @@ export class Connection {
     this.receivedClose ??= info;
     if (policy.reassemble)
       this.events.push({ type: 'close', code: info.code, reason: info.reason });
-    else this.events.push(makeFrame(flags, payload));
+    else this.events.push(makeFrame(flags, payload, this.reader.frameWireLength));
     this.readyState = ReadyState.CLOSING;
     // §5.5.1: after a close frame the peer sends nothing more; whatever follows is ignored.
     if (policy.strictFraming) this.discarding = true;

@@ -40,6 +40,11 @@ export class FrameHeader {
   /** Payload length in bytes. */
   length = 0;
   /**
+   * The header's bytes as they came on the wire (2-14): with the mask, and with the length in
+   * whatever form the peer chose (a non-minimal form is not refused here).
+   */
+  size = 0;
+  /**
    * The masking key; meaningful only when `masked`. A plain array: a `Uint8Array` of 4 would
    * cost an ArrayBuffer per connection, which adds up over thousands of idle connections.
    */
@@ -114,6 +119,14 @@ export class FrameReader {
   /** Bytes received and not yet read (as a whole frame: gathered payload bytes count). */
   get bufferedBytes(): number {
     return this.gathering === null ? this.buffered : this.buffered + this.gathered;
+  }
+
+  /**
+   * The bytes on the wire, header and payload, of the frame whose header was read last (until
+   * the next `readHeader`): what the frame's event reports, for POCO's `available()`.
+   */
+  get frameWireLength(): number {
+    return this.header.size + this.header.length;
   }
 
   /** Queues received bytes. The reader may unmask them in place later. */
@@ -201,6 +214,7 @@ export class FrameReader {
     header.flags = bytes[pos]!;
     header.masked = masked;
     header.length = length;
+    header.size = size;
     if (masked) {
       const mask = header.mask;
       mask[0] = bytes[p]!;

@@ -26,7 +26,7 @@ import { Buffer } from 'node:buffer';
 import { maskInto, type MaskGenerator } from './mask.js';
 
 /**
- * A received frame, unmasked (also the connection's `frame` event, hence `type`). Three fields
+ * A received frame, unmasked (also the connection's `frame` event, hence `type`). Four fields
  * only: the POCO facade can hold many small frames waiting to be received, and FIN, RSV and
  * opcode are bits of `flags` (`flags & FRAME_OP_BITMASK`...).
  */
@@ -37,10 +37,15 @@ export interface Frame {
   readonly flags: number;
   /** The payload, unmasked. */
   readonly payload: Buffer;
+  /**
+   * The bytes the frame took on the wire, header (as the peer encoded it, mask included) and
+   * payload: POCO's `available()` counts raw bytes until the frame is received.
+   */
+  readonly wireLength: number;
 }
 
-export function makeFrame(flags: number, payload: Buffer): Frame {
-  return { type: 'frame', flags, payload };
+export function makeFrame(flags: number, payload: Buffer, wireLength: number): Frame {
+  return { type: 'frame', flags, payload, wireLength };
 }
 
 /** 64-bit lengths are written as two 32-bit halves. */

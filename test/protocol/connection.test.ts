@@ -927,6 +927,26 @@ describe('POCO policy (poco-behaviour.md §4.1): every frame handed over as it i
     assert.deepEqual(s.closeReceived, { code: 1000, reason: '' });
   });
 
+  it('each frame reports the bytes it took on the wire, as the peer encoded its header', () => {
+    const s = poco('client');
+    // A masked frame from a server (2 + 4 + 5), a non-minimal 16-bit length for 2 bytes (4 + 2),
+    // a minimal 16-bit length (4 + 126), an empty ping (2), and a 64-bit length for 1 byte (10 + 1):
+    // all in one read, so the lengths cannot come from how the bytes were split.
+    s.receiveData(
+      Buffer.concat([
+        fromClient(0x81, 'hello'),
+        hex('82 7e 00 02 61 62'),
+        fromServer(0x82, Buffer.alloc(126)),
+        fromServer(0x89),
+        hex('82 7f 00 00 00 00 00 00 00 01 7a'),
+      ]),
+    );
+    assert.deepEqual(
+      s.takeEvents().map((event) => (event.type === 'frame' ? event.wireLength : event.type)),
+      [11, 6, 130, 2, 11],
+    );
+  });
+
   it('a client accepts masked frames from a server', () => {
     assert.deepEqual(receive(poco('client'), fromClient(0x81, 'masked')), [
       ['frame', 0x81, toHex(Buffer.from('masked'))],

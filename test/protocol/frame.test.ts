@@ -128,14 +128,15 @@ describe('encodeFrame', () => {
   });
 });
 
-describe('makeFrame: the first byte whole, and the payload', () => {
+describe('makeFrame: the first byte whole, the payload, and the bytes on the wire', () => {
   it('keeps the flags as received (FIN, RSV and opcode are bits of them) and nothing else', () => {
     const payload = Buffer.from('x');
-    const frame = makeFrame(0xf1, payload);
-    assert.deepEqual(Object.keys(frame), ['type', 'flags', 'payload']);
+    const frame = makeFrame(0xf1, payload, 7);
+    assert.deepEqual(Object.keys(frame), ['type', 'flags', 'payload', 'wireLength']);
     assert.equal(frame.type, 'frame');
     assert.equal(frame.flags, 0xf1);
     assert.equal(frame.payload, payload);
+    assert.equal(frame.wireLength, 7);
   });
 });
 
