@@ -306,7 +306,9 @@ describe('FrameReader.gatherPartialPayloads', () => {
   /** Feeds `wire` in reads of the given sizes (cycled), reading as a Connection does. */
   function gatherIn(wire: Buffer, sizes: number[]): { payload: Buffer; views: number[] } {
     const reader = new FrameReader();
+    assert.equal(reader.gatherPartialPayloads, false, 'off by default');
     reader.gatherPartialPayloads = true;
+    assert.equal(reader.gatherPartialPayloads, true);
     const views: number[] = [];
     let header: ReturnType<FrameReader['readHeader']> = null;
     for (let at = 0, i = 0; at < wire.length; i++) {
