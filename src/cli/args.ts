@@ -144,14 +144,14 @@ export function credentialsOption(
 }
 
 /**
- * --proxy, checked: an HTTP proxy (http://, a CONNECT tunnel), a SOCKS5 one (socks5://, or
+ * --proxy, checked: an HTTP proxy (http://, a CONNECT tunnel; https:// with TLS to it), a SOCKS5 one (socks5://, or
  * socks5h:// for the proxy to resolve the name), or `env` for the proxy the environment names
  * (https_proxy, http_proxy, all_proxy, no_proxy), as the message API's `proxy` option takes.
  */
 export function proxyOption(value: string | undefined, usage: string): string | undefined {
-  if (value !== undefined && value !== 'env' && !/^(?:http|socks5h?):\/\/[^/]/i.test(value))
+  if (value !== undefined && value !== 'env' && !/^(?:https?|socks5h?):\/\/[^/]/i.test(value))
     throw usageError(
-      `--proxy must be http://HOST:PORT, socks5://HOST:PORT, socks5h://HOST:PORT or env, not '${value}'`,
+      `--proxy must be http://HOST:PORT, https://, socks5://, socks5h:// or env, not '${value}'`,
       usage,
     );
   return value;

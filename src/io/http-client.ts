@@ -10,6 +10,7 @@
  */
 import { type Buffer } from 'node:buffer';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
@@ -30,6 +31,12 @@ export interface ProxySettings extends Endpoint {
    * `Proxy-Authenticate` asks for first); a second 407 is the answer.
    */
   readonly credentials?: { readonly username: string; readonly password: string };
+  /**
+   * An `https://` proxy: the connection to the proxy itself is TLS, with these options (the CA
+   * to trust, `rejectUnauthorized`); the tunnel runs inside it, and a wss:// target's TLS inside
+   * the tunnel.
+   */
+  readonly tls?: tls.ConnectionOptions;
 }
 
 export interface TransportOptions {
@@ -121,6 +128,12 @@ function serverName(host: string): string | undefined {
   return net.isIP(host) === 0 ? host : undefined;
 }
 
+/** TLS `options` for a connection to `host`, with its server name unless they give one. */
+function withServerName(host: string, options: tls.ConnectionOptions): tls.ConnectionOptions {
+  const name = serverName(host);
+  return name === undefined ? options : { servername: name, ...options };
+}
+
 /** What a proxy answered to one CONNECT: the tunnel, or a refusal with its head. */
 type TunnelAnswer =
   | { readonly open: true; readonly socket: net.Socket }
@@ -139,7 +152,7 @@ function authorityOf(target: Endpoint): string {
 
 /** Sends one CONNECT for `authority` to `proxy`, with `authorization` if given. */
 function requestTunnel(
-  proxy: Endpoint,
+  proxy: ProxySettings,
   authority: string,
   authorization: string | undefined,
   attempt: Attempt,
@@ -147,7 +160,7 @@ function requestTunnel(
   const headers: Array<[string, string]> = [['Host', authority]];
   if (authorization !== undefined) headers.push(['Proxy-Authorization', authorization]);
   return new Promise((resolve, reject) => {
-    const request = http.request({
+    const settings: http.RequestOptions = {
       host: proxy.host,
       port: proxy.port,
       method: 'CONNECT',
@@ -155,8 +168,20 @@ function requestTunnel(
       headers: headers.flat(),
       setHost: false,
       agent: false,
+    };
+    const request =
+      proxy.tls === undefined
+        ? http.request(settings)
+        : https.request({ ...settings, ...withServerName(proxy.host, proxy.tls) });
+    // An https:// proxy: between TCP's connect and TLS's, a failure is TLS's (a certificate
+    // not trusted, a proxy that does not speak TLS), and is named so.
+    let tlsHandshaking = false;
+    request.once('socket', (socket: net.Socket) => {
+      attempt.socket = socket;
+      if (proxy.tls === undefined) return;
+      socket.once('connect', () => (tlsHandshaking = true));
+      socket.once('secureConnect', () => (tlsHandshaking = false));
     });
-    request.once('socket', (socket: net.Socket) => (attempt.socket = socket));
     // node:http ends HTTP on a connection at any answer to a CONNECT (llhttp hands over what
     // follows the head), a refusal too: its body is not read, and the connection is closed.
     request.once('connect', (response: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
@@ -187,7 +212,19 @@ function requestTunnel(
     // does (`malformed`, `no-response`: NetworkError 'http', POCO's MessageException and
     // NoMessageException); only what the socket itself reports (refused, reset) is 'network'.
     request.once('error', (error) =>
-      reject(responseFailure(error, 'the proxy') ?? networkFailure(error)),
+      reject(
+        tlsHandshaking
+          ? new ConnectError(
+              'tls',
+              `TLS with the proxy failed: ${error.message}`,
+              undefined,
+              undefined,
+              {
+                cause: error,
+              },
+            )
+          : (responseFailure(error, 'the proxy') ?? networkFailure(error)),
+      ),
     );
     request.end();
   });
@@ -289,11 +326,9 @@ function startTls(
   socket?: net.Socket,
 ): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const name = serverName(target.host);
     const secure = tls.connect({
       ...(socket === undefined ? { host: target.host, port: target.port } : { socket }),
-      ...(name === undefined ? {} : { servername: name }),
-      ...options,
+      ...withServerName(target.host, options),
     });
     attempt.socket = secure;
     const onError = (error: Error) => {

@@ -80,7 +80,8 @@ export interface ConnectOptions extends ConnectionSettings {
   /**
    * An HTTP proxy, e.g. `http://user:secret@proxy:3128`: the connection goes through a CONNECT
    * tunnel (for `ws://` and `wss://` alike); a 407 is answered once with the user info as Basic
-   * or Digest credentials. Or a SOCKS5 proxy (RFC 1928): `socks5://host:1080` resolves the
+   * or Digest credentials. `https://proxy:443`: the same over TLS to the proxy, whose certificate
+   * is checked as the server's (with `tls.ca` and `tls.rejectUnauthorized`). Or a SOCKS5 proxy (RFC 1928): `socks5://host:1080` resolves the
    * server's name here and sends its address, `socks5h://` lets the proxy resolve it; user info is
    * RFC 1929's user name and password. `'env'`: the proxy the environment names for each URL
    * (`https_proxy`/`HTTPS_PROXY` for wss, `http_proxy`/`HTTP_PROXY` for ws, `all_proxy`/
@@ -202,29 +203,39 @@ function targetOf(url: URL): Target {
   };
 }
 
+/** How a proxy URL is read: whether Basic goes first, and what TLS trusts for an https:// one. */
+interface ProxyReading {
+  /** Send the user info as Basic with the first CONNECT instead of waiting for a 407. */
+  readonly preemptive: boolean;
+  /** An https:// proxy's certificate is checked as the server's (`tls.ca`, `rejectUnauthorized`). */
+  readonly trust: Pick<tls.ConnectionOptions, 'ca' | 'rejectUnauthorized'>;
+}
+
 /**
- * An HTTP proxy's settings: its user info answers a 407 (sent with the first CONNECT as Basic
- * only if `preemptive`). `what` names it in errors (the option, or an environment variable).
+ * An HTTP proxy's settings (`http://`, or `https://` for TLS to the proxy): its user info answers
+ * a 407 (sent with the first CONNECT as Basic only if `preemptive`). `what` names it in errors
+ * (the option, or an environment variable).
  */
-function parseProxy(input: string | URL, preemptive: boolean, what = 'the proxy'): ProxySettings {
+function parseProxy(input: string | URL, reading: ProxyReading, what: string): ProxySettings {
   const url = parseUrl(input, what);
-  if (url.protocol !== 'http:')
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new InvalidArgumentError(
       'INVALID_OPTION',
-      `${what}: a proxy URL starts with http://, socks5:// or socks5h://, not ${url.protocol}//`,
+      `${what}: a proxy URL starts with http://, https://, socks5:// or socks5h://, not ${url.protocol}//`,
     );
   const host = hostOf(url);
-  const port = url.port === '' ? 80 : Number(url.port);
-  if (url.username === '' && url.password === '') return { host, port };
+  const secure = url.protocol === 'https:';
+  const port = url.port !== '' ? Number(url.port) : secure ? 443 : 80;
+  const endpoint = { host, port, ...(secure ? { tls: reading.trust } : {}) };
+  if (url.username === '' && url.password === '') return endpoint;
   const credentials = {
     username: decodeUserInfo(url.username),
     password: decodeUserInfo(url.password),
   };
   return {
-    host,
-    port,
+    ...endpoint,
     credentials,
-    ...(preemptive
+    ...(reading.preemptive
       ? { authorization: basicAuthorization(credentials.username, credentials.password) }
       : {}),
   };
@@ -237,18 +248,25 @@ type ProxyChoice = (target: Target) => ChosenProxy | undefined;
 type ChosenProxy = { readonly http: ProxySettings } | { readonly socks: SocksProxy };
 
 /** The proxy a URL names: SOCKS5 for `socks5:`/`socks5h:`, else HTTP (which parseProxy checks). */
-function chooseProxy(input: string | URL, preemptive: boolean, what = 'the proxy'): ChosenProxy {
+function chooseProxy(input: string | URL, reading: ProxyReading, what = 'the proxy'): ChosenProxy {
   const socks = parseSocksUrl(parseUrl(input, what));
-  return socks !== undefined ? { socks } : { http: parseProxy(input, preemptive, what) };
+  return socks !== undefined ? { socks } : { http: parseProxy(input, reading, what) };
 }
 
 function proxyChoice(options: ConnectOptions): ProxyChoice {
-  const preemptive = options.preemptiveAuth === true;
+  const { ca, rejectUnauthorized } = options.tls ?? {};
+  const reading: ProxyReading = {
+    preemptive: options.preemptiveAuth === true,
+    trust: {
+      ...(ca === undefined ? {} : { ca }),
+      ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized }),
+    },
+  };
   const given =
     options.proxy ?? (process.env.NODE_USE_ENV_PROXY === '1' ? ('env' as const) : false);
   if (given === false) return () => undefined;
   if (given !== 'env') {
-    const proxy = chooseProxy(given, preemptive);
+    const proxy = chooseProxy(given, reading);
     return () => proxy;
   }
   // Read when connect() is called, for each hop's URL (no_proxy may name one and not another).
@@ -257,7 +275,7 @@ function proxyChoice(options: ConnectOptions): ProxyChoice {
     const found = proxyFromEnvironment(target.url, env);
     return found === undefined
       ? undefined
-      : chooseProxy(found.url, preemptive, `the proxy in ${found.variable}`);
+      : chooseProxy(found.url, reading, `the proxy in ${found.variable}`);
   };
 }
 

@@ -559,7 +559,7 @@ describe('wsnet bench', () => {
     [
       'a bad --proxy',
       ['ws://127.0.0.1:1/', '--proxy', 'socks://p:1'],
-      /--proxy must be http:\/\/HOST:PORT, socks5/,
+      /--proxy must be http:\/\/HOST:PORT, https:\/\/, socks5/,
     ],
   ] as const) {
     it(`exits 2 for ${label}`, async () => {

@@ -613,9 +613,9 @@ describe('wsnet connect: the command line', () => {
     ['a bad --binary-format', ['--binary-format', 'xml', 'ws://a/'], /hex or base64, not 'xml'/],
     ['both deflate flags', ['--deflate', '--no-deflate', 'ws://a/'], /not both/],
     [
-      'a proxy that is neither http, socks5 nor env',
-      ['--proxy', 'https://p:3128', 'ws://a/'],
-      /--proxy must be http:\/\/HOST:PORT, socks5:\/\/HOST:PORT, socks5h:\/\/HOST:PORT or env/,
+      'a proxy that is neither http(s), socks5 nor env',
+      ['--proxy', 'ftp://p:3128', 'ws://a/'],
+      /--proxy must be http:\/\/HOST:PORT, https:\/\/, socks5:\/\/, socks5h:\/\/ or env/,
     ],
     [
       '--max-redirects that is not a number',

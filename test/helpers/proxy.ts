@@ -1,12 +1,13 @@
 /**
- * A minimal HTTP proxy on node:http, started inside a test: CONNECT tunnels (what WebSocket
- * clients use) and forwarding of absolute-form requests, optionally demanding Basic proxy
+ * A minimal HTTP proxy on node:http (or node:https: an `https://` proxy), started inside a test:
+ * CONNECT tunnels (what WebSocket clients use) and forwarding of absolute-form requests, optionally demanding Basic proxy
  * credentials or refusing every tunnel with a given status, or dropping every tunnel at a chosen
  * point (test/faults/). It records what it was asked.
  */
 import { Buffer } from 'node:buffer';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { parseChallenges, challengeParam } from '../../src/protocol/auth/challenge.js';
 
@@ -101,7 +102,14 @@ function digestAccepted(
 
 /** A minimal HTTP proxy: CONNECT tunnels, and forwarding of absolute-form requests. */
 export async function startProxy(
-  options: { credentials?: string; auth?: ProxyAuth; refuse?: number; drop?: TunnelDrop } = {},
+  options: {
+    credentials?: string;
+    auth?: ProxyAuth;
+    refuse?: number;
+    drop?: TunnelDrop;
+    /** Serve over TLS (an `https://` proxy) with this certificate and key. */
+    tls?: { cert: string | Buffer; key: string | Buffer };
+  } = {},
 ): Promise<Proxy> {
   const connects: Proxy['connects'] = [];
   const forwarded: Proxy['forwarded'] = [];
@@ -134,7 +142,7 @@ export async function startProxy(
       );
     return digestAccepted(given, auth, nonces, req.method ?? '');
   };
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     forwarded.push({ url: req.url ?? '', authorization: req.headers['proxy-authorization'] });
     if (expected !== undefined && req.headers['proxy-authorization'] !== expected) {
       res
@@ -157,7 +165,11 @@ export async function startProxy(
       },
     );
     req.pipe(upstream);
-  });
+  };
+  const server =
+    options.tls === undefined
+      ? http.createServer(handler)
+      : https.createServer({ cert: options.tls.cert, key: options.tls.key }, handler);
   server.on('connection', (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

@@ -20,6 +20,7 @@ import { HandshakeError, InvalidArgumentError } from '../../src/protocol/errors.
 import { encodeFrame } from '../../src/protocol/frame.js';
 import { computeAccept } from '../../src/protocol/handshake/keys.js';
 import { startProxy } from '../helpers/proxy.js';
+import { selfSignedCertificate } from '../helpers/self-signed.js';
 import { header, startScriptedServer, type ReceivedRequest } from '../helpers/scripted-server.js';
 
 /** A whole text message in one frame: FIN | TEXT. */
@@ -344,6 +345,76 @@ describe('connect(): through an HTTP proxy', () => {
       assert.equal(
         proxy.connects[3].authorization,
         `Basic ${Buffer.from('pu:pp').toString('base64')}`,
+      );
+    } finally {
+      proxy.stop();
+    }
+  });
+});
+
+describe('connect(): through an https:// proxy (TLS to the proxy)', () => {
+  const { cert, key } = selfSignedCertificate();
+
+  it('ws:// and wss:// targets through the TLS tunnel (wss: TLS inside TLS), the proxy checked with tls.ca', async () => {
+    const proxy = await startProxy({ tls: { cert, key }, credentials: 'pu:pp' });
+    try {
+      const plain = await echoServer();
+      const secure = await echoServer({ tls: { cert, key } });
+      for (const url of [plain.server.url, `wss://127.0.0.1:${secure.server.address().port}/`]) {
+        const connection = await connect(url, {
+          proxy: `https://pu:pp@127.0.0.1:${proxy.port}`,
+          tls: { ca: cert },
+        });
+        await connection.send(`via ${url}`);
+        assert.equal(await first(connection), `via ${url}`);
+        await connection.close();
+      }
+      // Each target: a CONNECT without credentials (407), then one that answers it.
+      assert.deepEqual(
+        proxy.connects.map(({ target, authorization }) => [target, authorization !== undefined]),
+        [
+          [`127.0.0.1:${plain.server.address().port}`, false],
+          [`127.0.0.1:${plain.server.address().port}`, true],
+          [`127.0.0.1:${secure.server.address().port}`, false],
+          [`127.0.0.1:${secure.server.address().port}`, true],
+        ],
+      );
+    } finally {
+      proxy.stop();
+    }
+  });
+
+  it('a proxy whose certificate is not trusted: NetworkError (tls), and nothing reaches it past TLS', async () => {
+    const proxy = await startProxy({ tls: { cert, key } });
+    try {
+      const { server } = await echoServer();
+      await assert.rejects(
+        connect(server.url, { proxy: `https://127.0.0.1:${proxy.port}` }),
+        (error: unknown) =>
+          error instanceof NetworkError &&
+          error.kind === 'tls' &&
+          /TLS with the proxy failed/.test(error.message),
+      );
+      assert.deepEqual(proxy.connects, []);
+      // rejectUnauthorized: false trusts any certificate, the proxy's too.
+      const connection = await connect(server.url, {
+        proxy: `https://127.0.0.1:${proxy.port}`,
+        tls: { rejectUnauthorized: false },
+      });
+      await connection.close();
+      assert.equal(proxy.connects.length, 1);
+    } finally {
+      proxy.stop();
+    }
+  });
+
+  it('an https:// proxy that speaks plain HTTP: NetworkError (tls)', async () => {
+    const proxy = await startProxy();
+    try {
+      const { server } = await echoServer();
+      await assert.rejects(
+        connect(server.url, { proxy: `https://127.0.0.1:${proxy.port}`, tls: { ca: cert } }),
+        (error: unknown) => error instanceof NetworkError && error.kind === 'tls',
       );
     } finally {
       proxy.stop();

@@ -41,7 +41,7 @@ Connection:
   -o, --origin ORIGIN     the Origin header
       --auth USER:PASSWORD  credentials for a server that answers 401 (Basic or Digest)
       --proxy URL         go through a proxy: http://[USER:PASSWORD@]HOST:PORT (a CONNECT
-                          tunnel), socks5://[USER:PASSWORD@]HOST:PORT, socks5h://..., or env
+                          tunnel; https:// for TLS to it), socks5://[USER:PASSWORD@]HOST:PORT, socks5h://..., or env
                           (the proxy that https_proxy, http_proxy, all_proxy, no_proxy name)
       --deflate           offer permessage-deflate (default: not offered, so that the figures
                           measure the server's WebSocket path, not zlib)

@@ -50,7 +50,8 @@ Options:
       --auth USER:PASSWORD    credentials for a server that answers 401 (Basic or Digest);
                               ws://USER:PASSWORD@HOST/ in the URL works too
       --proxy URL             go through a proxy: http://[USER:PASSWORD@]HOST:PORT (a CONNECT
-                              tunnel; a 407 is answered with the user info, Basic or Digest),
+                              tunnel; a 407 is answered with the user info, Basic or Digest;
+                              https:// for TLS to the proxy, checked with --ca or -k),
                               socks5://[USER:PASSWORD@]HOST:PORT (socks5h:// for the proxy to
                               resolve the host name), or env: the proxy that https_proxy,
                               http_proxy, all_proxy and no_proxy name for the URL
