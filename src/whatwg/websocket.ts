@@ -434,13 +434,18 @@ export class WebSocket extends EventTarget {
     // wsnet failed it: a protocol error, invalid UTF-8, a message over the limit, a heartbeat
     // unanswered...) or closed because it was full.
     const failure = cause ?? this.#lastError ?? this.#connection?.failure;
-    if (code === 1006 || this.#full || failure !== undefined) {
-      const error = failure;
-      const message =
-        error instanceof Error ? error.message : this.#full ? 'the send queue is full' : '';
-      this.dispatchEvent(new ErrorEvent('error', { error, message }));
+    const failed = code === 1006 || this.#full || (failure !== undefined && !wasClean);
+    if (!failed) {
+      this.dispatchEvent(new CloseEvent('close', { code, reason, wasClean }));
+      return;
     }
-    this.dispatchEvent(new CloseEvent('close', { code, reason, wasClean }));
+    const message =
+      failure instanceof Error ? failure.message : this.#full ? 'the send queue is full' : '';
+    this.dispatchEvent(new ErrorEvent('error', { error: failure, message }));
+    // A failed connection closes with 1006 whatever close frame went out or came back, as in
+    // browsers and undici (they drop TCP at once; the message API waits for the server's
+    // answer): the code wsnet sent (1002, 1007, 1009...) is the error's `closeCode`.
+    this.dispatchEvent(new CloseEvent('close', { code: 1006, reason: '', wasClean: false }));
   }
 
   #setHandler(type: HandlerType, handler: ((this: WebSocket, event: Event) => unknown) | null) {

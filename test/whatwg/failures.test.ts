@@ -1,14 +1,22 @@
 // The standard's "fail the WebSocket connection" and "full" paths of wsnet's WHATWG WebSocket,
 // against a server written at the socket level: what a peer sends that wsnet refuses, and a peer
-// that stops reading while the page keeps sending. In each, `error` fires before `close`, as the
-// HTML standard says (undici 7 fires no error for a protocol error; Chromium does).
+// that stops reading while the page keeps sending. In each, `error` fires before `close`, and the
+// close says 1006, as the HTML standard says and undici 7 (Node 22's WebSocket) does: the same
+// script runs against both here.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { WebSocket as UndiciWebSocket } from 'undici';
 import { SendQueueFullError } from '../../src/messages/index.js';
+import { ProtocolError } from '../../src/protocol/errors.js';
 import { WebSocket } from '../../src/whatwg/index.js';
 import { startFrameServer, type FrameServer } from '../helpers/frame-server.js';
 import { OP_CLOSE, close, encode, frame, text } from '../helpers/wire.js';
 import { ending } from './ending.js';
+
+const IMPLEMENTATIONS = [
+  ['wsnet', WebSocket],
+  ['undici', UndiciWebSocket as unknown as typeof WebSocket],
+] as const;
 
 describe("wsnet's WHATWG WebSocket: failing the connection", () => {
   let server: FrameServer;
@@ -31,23 +39,35 @@ describe("wsnet's WHATWG WebSocket: failing the connection", () => {
       message: /reserved opcode/,
     },
   ])
-    it(`${what}: error (why), then close with ${code}, not clean`, async () => {
-      const socket = new WebSocket(server.url);
-      const end = ending(socket);
-      const peer = await server.next();
-      peer.write(encode(text('fine'), false));
-      peer.write(encode(bad, false));
-      // wsnet fails the connection with the RFC's code; the server answers the close and ends.
-      const sent = await peer.readFrame();
-      assert.equal(sent.flags & 0x0f, OP_CLOSE);
-      assert.equal(sent.payload.readUInt16BE(0), code);
-      peer.write(encode(close(code), false));
-      peer.end();
-      const { events, error, readyStateAtError, close: closeEvent } = await end;
-      assert.deepEqual(events, ['open', 'message fine', 'error', `close ${code}`]);
-      assert.equal(readyStateAtError, WebSocket.CLOSED);
-      assert.match(error!.message, message);
-      assert.equal(closeEvent.wasClean, false);
+    it(`${what}: a close frame with ${code} goes out, then error and close 1006, as undici`, async () => {
+      const seen: Record<string, unknown> = {};
+      let wsnetError: unknown;
+      for (const [name, Implementation] of IMPLEMENTATIONS) {
+        const socket = new Implementation(server.url);
+        const end = ending(socket);
+        const peer = await server.next();
+        peer.write(encode(text('fine'), false));
+        peer.write(encode(bad, false));
+        // Both fail the connection with the RFC's code; the server answers the close and ends.
+        const sent = await peer.readFrame();
+        assert.equal(sent.flags & 0x0f, OP_CLOSE, name);
+        assert.equal(sent.payload.readUInt16BE(0), code, name);
+        peer.write(encode(close(code), false));
+        peer.end();
+        const { events, error, readyStateAtError, close: closeEvent } = await end;
+        seen[name] = { events, readyStateAtError, wasClean: closeEvent.wasClean };
+        if (name === 'wsnet') wsnetError = error?.error;
+      }
+      assert.deepEqual(seen.wsnet, {
+        events: ['open', 'message fine', 'error', 'close 1006'],
+        readyStateAtError: WebSocket.CLOSED,
+        wasClean: false,
+      });
+      assert.deepEqual(seen.wsnet, seen.undici);
+      // In Node, the error event says why (a browser's says nothing).
+      assert.ok(wsnetError instanceof ProtocolError);
+      assert.equal(wsnetError.closeCode, code);
+      assert.match(wsnetError.message, message);
     });
 
   it('a clean close from the server fires no error', async () => {

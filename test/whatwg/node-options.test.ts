@@ -10,6 +10,7 @@ import {
   WebSocketServer,
   type UpgradeContext,
 } from '../../src/messages/index.js';
+import { type ProtocolError } from '../../src/protocol/errors.js';
 import { ErrorEvent, WebSocket } from '../../src/whatwg/index.js';
 import { echo } from '../helpers/echo-servers.js';
 import { startProxy, type Proxy } from '../helpers/proxy.js';
@@ -96,11 +97,12 @@ describe("wsnet's WHATWG WebSocket in Node", () => {
     assert.match(seen.error.message, /Upgrade header/);
   });
 
-  it('a message over maxMessageSize fails the connection with 1009: error (why), then close', async () => {
+  it('a message over maxMessageSize fails the connection (1009 sent): error (why), then close 1006', async () => {
     const socket = new WebSocket(`${base}/echo`, [], { maxMessageSize: 4 });
     const seen = await ending(socket, () => socket.send('more than four bytes'));
-    assert.deepEqual(seen.events, ['open', 'error', 'close 1009']);
+    assert.deepEqual(seen.events, ['open', 'error', 'close 1006']);
     assert.match(seen.error!.message, /over the size limit/);
+    assert.equal((seen.error!.error as ProtocolError).closeCode, 1009);
     assert.equal(seen.close.wasClean, false);
   });
 
