@@ -1,9 +1,9 @@
 /*
  * What the benchmarks' C programs share (bench/echo/load-generator.c, bench/fanout/subscriber.c):
- * failing, the clocks, and the client's blocking connect and upgrade. Each program includes it
- * (after defining _GNU_SOURCE) and is compiled as one translation unit, so everything here is
- * static. bench/c-build.ts passes -I for this directory and hashes this file with the program's
- * source: a change here recompiles both.
+ * failing, the clocks, the client's blocking connect and upgrade, and a frame header's payload
+ * length. Each program includes it (after defining _GNU_SOURCE) and is compiled as one translation
+ * unit, so everything here is static. bench/c-build.ts passes -I for this directory and hashes
+ * this file with the program's source: a change here recompiles both.
  */
 #ifndef WS_BENCH_H
 #define WS_BENCH_H
@@ -46,6 +46,17 @@ static long cpu_us(void) {
   getrusage(RUSAGE_SELF, &usage);
   return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000L + usage.ru_utime.tv_usec +
          usage.ru_stime.tv_usec;
+}
+
+/* A frame header's payload length, once the header has its extended length bytes (2 or 8). */
+static uint64_t payload_length(const unsigned char *header) {
+  uint64_t payload = header[1] & 0x7f;
+  if (payload == 126) payload = (header[2] << 8) | header[3];
+  else if (payload == 127) {
+    payload = 0;
+    for (int i = 2; i < 10; i++) payload = (payload << 8) | header[i];
+  }
+  return payload;
 }
 
 /*

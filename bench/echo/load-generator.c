@@ -29,7 +29,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/uio.h>
-/* fail, the clocks, open_connection and upgrade_request (with the headers they need). */
+/* fail, the clocks, open_connection, upgrade_request, payload_length and their headers. */
 #include "ws-bench.h"
 
 #define READ_BUFFER (256 * 1024)
@@ -124,12 +124,7 @@ static long count_frames(struct connection *c, const unsigned char *data, size_t
     size_t needed = 2 + ((second & 0x7f) == 126 ? 2 : (second & 0x7f) == 127 ? 8 : 0) +
                     (second & 0x80 ? 4 : 0);
     if (c->header_have < needed) continue;
-    uint64_t payload = second & 0x7f;
-    if (payload == 126) payload = (c->header[2] << 8) | c->header[3];
-    else if (payload == 127) {
-      payload = 0;
-      for (int i = 2; i < 10; i++) payload = (payload << 8) | c->header[i];
-    }
+    uint64_t payload = payload_length(c->header);
     c->header_have = 0;
     if (payload == 0) frames++;
     else c->skip = payload;

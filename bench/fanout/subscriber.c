@@ -30,7 +30,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sys/epoll.h>
-/* fail, the clocks and open_connection (with the headers they need). */
+/* fail, the clocks, open_connection, payload_length and their headers. */
 #include "ws-bench.h"
 
 #define READ_BUFFER (256 * 1024)
@@ -126,12 +126,7 @@ static void read_frames(struct connection *c, const unsigned char *data, size_t 
       fail("masked frame from the server");
     }
     if (c->header_have < needed) continue;
-    uint64_t payload = second & 0x7f;
-    if (payload == 126) payload = (c->header[2] << 8) | c->header[3];
-    else if (payload == 127) {
-      payload = 0;
-      for (int i = 2; i < 10; i++) payload = (payload << 8) | c->header[i];
-    }
+    uint64_t payload = payload_length(c->header);
     c->header_have = 0;
     c->opcode = c->header[0] & 0x0f;
     c->fin = c->header[0] >> 7;
