@@ -26,23 +26,15 @@
  * Every failure prints "error ..." on stderr and exits with status 1.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
-#include <unistd.h>
+/* fail, the clocks, open_connection, upgrade_request, payload_length and their headers. */
+#include "ws-bench.h"
 
 #define READ_BUFFER (256 * 1024)
+/* The upgrade request's path. */
+#define UPGRADE_PATH "/ws"
 #define DRAIN_LIMIT_MS 5000
 
 struct connection {
@@ -66,24 +58,6 @@ static unsigned char *batch;
 static long batch_count;
 static int epoll_fd;
 
-static void fail(const char *what) {
-  fprintf(stderr, "error %s: %s\n", what, strerror(errno));
-  exit(1);
-}
-
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static long cpu_us(void) {
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000L + usage.ru_utime.tv_usec +
-         usage.ru_stime.tv_usec;
-}
-
 /* The next command: 1 for "run WARMUP_MS MS" (into the two), 0 for "quit" or the end of input. */
 static int next_run(double *warmup_ms, double *window_ms) {
   char command[128];
@@ -93,47 +67,6 @@ static int next_run(double *warmup_ms, double *window_ms) {
     exit(1);
   }
   return 1;
-}
-
-/* The upgrade request, with RFC 6455 §1.3's example key (the 101 is checked by its status only). */
-static int upgrade_request(char *out, size_t size, int port) {
-  return snprintf(out, size,
-                  "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: Upgrade\r\n"
-                  "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-                  port);
-}
-
-/* Blocking connect and upgrade; the socket turns non-blocking once the 101 has been read. */
-static int open_connection(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) fail("socket");
-  struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, (struct sockaddr *)&address, sizeof address) < 0) fail("connect");
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  char request[256];
-  int length = upgrade_request(request, sizeof request, port);
-  if (write(fd, request, length) != length) fail("write upgrade");
-  /* Read byte by byte up to the end of the head: nothing after it may be swallowed (no server
-     sends a frame before the client does, but a byte too many would shift every count). */
-  char head[4096];
-  size_t have = 0;
-  while (have < 4 || memcmp(head + have - 4, "\r\n\r\n", 4) != 0) {
-    if (have == sizeof head) {
-      errno = EMSGSIZE;
-      fail("read upgrade");
-    }
-    ssize_t got = read(fd, head + have, 1);
-    if (got <= 0) fail("read upgrade");
-    have += got;
-  }
-  if (have < 12 || memcmp(head + 9, "101", 3) != 0) {
-    errno = EPROTO;
-    fail("upgrade refused");
-  }
-  return fd;
 }
 
 static void watch(struct connection *c, int want_write) {
@@ -191,12 +124,7 @@ static long count_frames(struct connection *c, const unsigned char *data, size_t
     size_t needed = 2 + ((second & 0x7f) == 126 ? 2 : (second & 0x7f) == 127 ? 8 : 0) +
                     (second & 0x80 ? 4 : 0);
     if (c->header_have < needed) continue;
-    uint64_t payload = second & 0x7f;
-    if (payload == 126) payload = (c->header[2] << 8) | c->header[3];
-    else if (payload == 127) {
-      payload = 0;
-      for (int i = 2; i < 10; i++) payload = (payload << 8) | c->header[i];
-    }
+    uint64_t payload = payload_length(c->header);
     c->header_have = 0;
     if (payload == 0) frames++;
     else c->skip = payload;
@@ -234,7 +162,7 @@ int main(int argc, char **argv) {
   struct connection *connections = calloc(count, sizeof *connections);
   for (int i = 0; i < count; i++) {
     struct connection *c = &connections[i];
-    c->fd = open_connection(port);
+    c->fd = open_connection(port, UPGRADE_PATH);
     if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) < 0) fail("fcntl");
     struct epoll_event event = {.events = EPOLLIN, .data.ptr = c};
     if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, c->fd, &event) < 0) fail("epoll_ctl");
@@ -378,7 +306,7 @@ static int handshake_step(struct handshake *h, uint32_t events) {
 }
 
 static int handshake_load(int port, int in_flight) {
-  request_length = upgrade_request(request_text, sizeof request_text, port);
+  request_length = upgrade_request(request_text, sizeof request_text, UPGRADE_PATH, port);
   epoll_fd = epoll_create1(0);
   if (epoll_fd < 0) fail("epoll_create1");
   struct handshake *slots = calloc(in_flight, sizeof *slots);

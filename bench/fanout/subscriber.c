@@ -28,20 +28,10 @@
  * Every failure prints "error ..." on stderr and exits with status 1.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
+/* fail, the clocks, open_connection, payload_length and their headers. */
+#include "ws-bench.h"
 
 #define READ_BUFFER (256 * 1024)
 /* Bytes of each payload kept: enough for a control frame (<= 125), "42" and the timestamp. */
@@ -64,30 +54,6 @@ struct connection {
 static int sio;
 static long counted;
 static long histogram[BUCKETS];
-
-static void fail(const char *what) {
-  fprintf(stderr, "error %s: %s\n", what, strerror(errno));
-  exit(1);
-}
-
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static uint64_t now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (uint64_t)t.tv_sec * 1000000000u + t.tv_nsec;
-}
-
-static long cpu_us(void) {
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000L + usage.ru_utime.tv_usec +
-         usage.ru_stime.tv_usec;
-}
 
 /* A latency in µs to its bucket: exact below 64, then 32 buckets per power of two. */
 static int latency_bucket(uint64_t us) {
@@ -160,53 +126,13 @@ static void read_frames(struct connection *c, const unsigned char *data, size_t 
       fail("masked frame from the server");
     }
     if (c->header_have < needed) continue;
-    uint64_t payload = second & 0x7f;
-    if (payload == 126) payload = (c->header[2] << 8) | c->header[3];
-    else if (payload == 127) {
-      payload = 0;
-      for (int i = 2; i < 10; i++) payload = (payload << 8) | c->header[i];
-    }
+    uint64_t payload = payload_length(c->header);
     c->header_have = 0;
     c->opcode = c->header[0] & 0x0f;
     c->fin = c->header[0] >> 7;
     c->length = c->remaining = payload;
     if (payload == 0) frame_done(c);
   }
-}
-
-/* Blocking connect and upgrade; the socket turns non-blocking once the 101 has been read. */
-static int open_connection(int port, const char *path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) fail("socket");
-  struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, (struct sockaddr *)&address, sizeof address) < 0) fail("connect");
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  char request[512];
-  int length = snprintf(request, sizeof request,
-                        "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: Upgrade\r\n"
-                        "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-                        path, port);
-  if (write(fd, request, length) != length) fail("write upgrade");
-  /* Byte by byte up to the end of the head: what follows it (engine.io's open packet) is a frame. */
-  char head[4096];
-  size_t have = 0;
-  while (have < 4 || memcmp(head + have - 4, "\r\n\r\n", 4) != 0) {
-    if (have == sizeof head) {
-      errno = EMSGSIZE;
-      fail("read upgrade");
-    }
-    ssize_t got = read(fd, head + have, 1);
-    if (got <= 0) fail("read upgrade");
-    have += got;
-  }
-  if (have < 12 || memcmp(head + 9, "101", 3) != 0) {
-    errno = EPROTO;
-    fail("upgrade refused");
-  }
-  return fd;
 }
 
 static void print_stats(void) {
