@@ -1,29 +1,87 @@
 // The standard's "fail the WebSocket connection" and "full" paths of wsnet's WHATWG WebSocket,
 // against a server written at the socket level: what a peer sends that wsnet refuses, and a peer
 // that stops reading while the page keeps sending. In each, `error` fires before `close`, and the
-// close says 1006, as the HTML standard says and undici 7 (Node 22's WebSocket) does: the same
-// script runs against both here.
+// close says 1006, as the HTML standard says and as undici 7 (Node 22's WebSocket) and Chromium
+// do: the same script runs in all three here.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket as UndiciWebSocket } from 'undici';
 import { SendQueueFullError } from '../../src/messages/index.js';
 import { ProtocolError } from '../../src/protocol/errors.js';
 import { WebSocket } from '../../src/whatwg/index.js';
+import { ChromiumPage, fromPage, testPage } from '../helpers/chromium.js';
 import { startFrameServer, type FrameServer } from '../helpers/frame-server.js';
 import { OP_CLOSE, close, encode, frame, text } from '../helpers/wire.js';
 import { ending } from './ending.js';
 
-const IMPLEMENTATIONS = [
-  ['wsnet', WebSocket],
-  ['undici', UndiciWebSocket as unknown as typeof WebSocket],
-] as const;
+/** What a failed connection looked like: the events, readyState at the error, wasClean. */
+interface FailureSeen {
+  readonly events: readonly string[];
+  readonly readyStateAtError: number | undefined;
+  readonly wasClean: boolean;
+}
+
+/** The page's side: the same recording as ending(), for Chromium's own WebSocket. */
+const PAGE_SCRIPT = `
+window.recordFailure = (url) => new Promise((resolve) => {
+  const socket = new WebSocket(url);
+  const events = [];
+  let readyStateAtError;
+  socket.onopen = () => events.push('open');
+  socket.onmessage = (event) => events.push('message ' + event.data);
+  socket.onerror = () => { events.push('error'); readyStateAtError = socket.readyState; };
+  socket.onclose = (event) => {
+    events.push('close ' + event.code);
+    resolve({ events, readyStateAtError, wasClean: event.wasClean });
+  };
+  setTimeout(() => resolve({ events, readyStateAtError, wasClean: 'no close event' }), 10000);
+});
+`;
+
+/** A connection by wsnet's class, undici's or Chromium's, to be recorded as it fails. */
+type Client = (url: string) => {
+  readonly seen: Promise<FailureSeen>;
+  readonly error?: Promise<unknown>;
+};
+
+function nodeClient(Implementation: typeof WebSocket): Client {
+  return (url) => {
+    const end = ending(new Implementation(url));
+    return {
+      seen: end.then(({ events, readyStateAtError, close: closeEvent }) => ({
+        events,
+        readyStateAtError,
+        wasClean: closeEvent.wasClean,
+      })),
+      error: end.then(({ error }) => error?.error),
+    };
+  };
+}
 
 describe("wsnet's WHATWG WebSocket: failing the connection", () => {
   let server: FrameServer;
+  const browser = new ChromiumPage(testPage('wsnet/whatwg failures', PAGE_SCRIPT));
+  const clients: Record<string, Client> = {
+    wsnet: nodeClient(WebSocket),
+    undici: nodeClient(UndiciWebSocket as unknown as typeof WebSocket),
+    chromium: (url) => ({
+      seen: fromPage(
+        browser.page.evaluate(
+          (target) =>
+            (
+              globalThis as unknown as { recordFailure(url: string): Promise<FailureSeen> }
+            ).recordFailure(target),
+          url,
+        ),
+      ),
+    }),
+  };
   before(async () => {
     server = await startFrameServer();
+    await browser.listen();
+    await browser.open();
   });
-  after(() => server.stop());
+  after(() => browser.close([['closing the frame server', () => server.stop()]]));
 
   for (const { what, bad, code, message } of [
     {
@@ -39,31 +97,31 @@ describe("wsnet's WHATWG WebSocket: failing the connection", () => {
       message: /reserved opcode/,
     },
   ])
-    it(`${what}: a close frame with ${code} goes out, then error and close 1006, as undici`, async () => {
-      const seen: Record<string, unknown> = {};
+    it(`${what}: a close frame with ${code} goes out, then error and close 1006, as undici and Chromium`, async () => {
+      const seen: Record<string, FailureSeen> = {};
       let wsnetError: unknown;
-      for (const [name, Implementation] of IMPLEMENTATIONS) {
-        const socket = new Implementation(server.url);
-        const end = ending(socket);
+      for (const [name, client] of Object.entries(clients)) {
+        const connection = client(server.url);
         const peer = await server.next();
         peer.write(encode(text('fine'), false));
         peer.write(encode(bad, false));
-        // Both fail the connection with the RFC's code; the server answers the close and ends.
+        // Each fails the connection with a close frame (the RFC's code from wsnet and undici;
+        // Chromium says 1002 for invalid UTF-8 too); the server answers the close and ends.
         const sent = await peer.readFrame();
         assert.equal(sent.flags & 0x0f, OP_CLOSE, name);
-        assert.equal(sent.payload.readUInt16BE(0), code, name);
+        assert.equal(sent.payload.readUInt16BE(0), name === 'chromium' ? 1002 : code, name);
         peer.write(encode(close(code), false));
         peer.end();
-        const { events, error, readyStateAtError, close: closeEvent } = await end;
-        seen[name] = { events, readyStateAtError, wasClean: closeEvent.wasClean };
-        if (name === 'wsnet') wsnetError = error?.error;
+        seen[name] = await connection.seen;
+        if (name === 'wsnet') wsnetError = await connection.error;
       }
       assert.deepEqual(seen.wsnet, {
         events: ['open', 'message fine', 'error', 'close 1006'],
         readyStateAtError: WebSocket.CLOSED,
         wasClean: false,
       });
-      assert.deepEqual(seen.wsnet, seen.undici);
+      assert.deepEqual(seen.undici, seen.wsnet, 'undici');
+      assert.deepEqual(seen.chromium, seen.wsnet, 'Chromium');
       // In Node, the error event says why (a browser's says nothing).
       assert.ok(wsnetError instanceof ProtocolError);
       assert.equal(wsnetError.closeCode, code);
