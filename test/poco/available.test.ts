@@ -4,27 +4,15 @@
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { after, before, describe, it } from 'node:test';
-import {
-  HTTPClientSession,
-  HTTPMessage,
-  HTTPRequest,
-  HTTPResponse,
-  WebSocket,
-  type HTTPRequestHandler,
-} from '../../src/poco/index.js';
+import { WebSocket, type HTTPRequestHandler } from '../../src/poco/index.js';
 import { encodeFrame } from '../../src/protocol/frame.js';
 import { fixedMask } from '../../src/protocol/mask.js';
 import { hex } from '../helpers/bytes.js';
 import { startFrameServer, type FrameServer } from '../helpers/frame-server.js';
 import { startServer } from '../helpers/poco-server.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { pocoClient } from '../helpers/security-client.js';
 import { waitFor } from '../helpers/wait.js';
-
-async function connect(port: number): Promise<WebSocket> {
-  const session = new HTTPClientSession('127.0.0.1', port);
-  const request = new HTTPRequest(HTTPRequest.HTTP_GET, '/ws', HTTPMessage.HTTP_1_1);
-  return WebSocket.connect(session, request, new HTTPResponse());
-}
 
 /** Waits until `available()` reaches `n` (the bytes are on their way), then says it is exactly n. */
 async function expectAvailable(ws: WebSocket, n: number): Promise<void> {
@@ -38,8 +26,7 @@ describe('available() on the client: raw bytes as the server sent them', () => {
   after(() => server.stop());
 
   it('4 bytes of a header count 4, before the header is complete and once it is', async () => {
-    const ws = await connect(server.port);
-    const peer = await server.next();
+    const { ws, peer } = await pocoClient(server);
     try {
       assert.equal(ws.available(), 0);
       // A masked frame with a 16-bit length of 5: its header is 2 + 2 + 4 = 8 bytes.
@@ -62,8 +49,7 @@ describe('available() on the client: raw bytes as the server sent them', () => {
   });
 
   it('a masked 11-byte frame reaching the client counts 11 (2 + 4 + 5), not as if unmasked', async () => {
-    const ws = await connect(server.port);
-    const peer = await server.next();
+    const { ws, peer } = await pocoClient(server);
     try {
       peer.sendFrame(0x81, 'hello', [9, 8, 7, 6]);
       await expectAvailable(ws, 11);
@@ -88,8 +74,7 @@ describe('available() on the client: raw bytes as the server sent them', () => {
   });
 
   it('a frame refused for a small buffer stays counted: it is still there to receive', async () => {
-    const ws = await connect(server.port);
-    const peer = await server.next();
+    const { ws, peer } = await pocoClient(server);
     try {
       peer.sendFrame(0x82, Buffer.alloc(20), false);
       await expectAvailable(ws, 22);

@@ -3,24 +3,11 @@
 // failed (a reset). Over real connections to a raw peer.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  HTTPClientSession,
-  HTTPMessage,
-  HTTPRequest,
-  HTTPResponse,
-  InvalidArgumentException,
-  Timespan,
-  WebSocket,
-} from '../../src/poco/index.js';
+import { InvalidArgumentException, Timespan, WebSocket } from '../../src/poco/index.js';
 import { startFrameServer, type FrameServer } from '../helpers/frame-server.js';
 import type { RawClient } from '../helpers/raw-client.js';
+import { pocoClient } from '../helpers/security-client.js';
 import { within } from '../helpers/wait.js';
-
-async function connect(port: number): Promise<WebSocket> {
-  const session = new HTTPClientSession('127.0.0.1', port);
-  const request = new HTTPRequest(HTTPRequest.HTTP_GET, '/ws', HTTPMessage.HTTP_1_1);
-  return WebSocket.connect(session, request, new HTTPResponse());
-}
 
 const SECONDS = 1_000_000; // Timespan's unit is the microsecond
 
@@ -32,10 +19,8 @@ describe('WebSocket.select (POCO Socket::select)', () => {
   let peerB: RawClient;
   before(async () => {
     server = await startFrameServer();
-    a = await connect(server.port);
-    peerA = await server.next();
-    b = await connect(server.port);
-    peerB = await server.next();
+    ({ ws: a, peer: peerA } = await pocoClient(server));
+    ({ ws: b, peer: peerB } = await pocoClient(server));
   });
   after(async () => {
     a.close();
@@ -99,10 +84,8 @@ describe('WebSocket.select: failed and closed sockets', () => {
   after(() => server.stop());
 
   it('a socket reset by its peer is in the except list (and readable: the receive fails)', async () => {
-    const ws = await connect(server.port);
-    const peer = await server.next();
-    const idle = await connect(server.port);
-    await server.next();
+    const { ws, peer } = await pocoClient(server);
+    const { ws: idle } = await pocoClient(server);
     try {
       const exceptList = [idle, ws];
       const selected = WebSocket.select([], [], exceptList, 30 * SECONDS);
@@ -120,8 +103,7 @@ describe('WebSocket.select: failed and closed sockets', () => {
   });
 
   it('a peer that ends the stream in order makes the socket readable, not exceptional', async () => {
-    const ws = await connect(server.port);
-    const peer = await server.next();
+    const { ws, peer } = await pocoClient(server);
     try {
       peer.end();
       const readList = [ws];
@@ -135,10 +117,8 @@ describe('WebSocket.select: failed and closed sockets', () => {
   });
 
   it('a socket closed while select waits is left out, and select returns at once', async () => {
-    const open = await connect(server.port);
-    await server.next();
-    const closing = await connect(server.port);
-    await server.next();
+    const { ws: open } = await pocoClient(server);
+    const { ws: closing } = await pocoClient(server);
     try {
       const readList = [open, closing];
       const selected = WebSocket.select(readList, [], [], 60 * SECONDS);

@@ -7,10 +7,6 @@ import { Buffer } from 'node:buffer';
 import { after, before, describe, it } from 'node:test';
 import {
   AssertionViolationException,
-  HTTPClientSession,
-  HTTPMessage,
-  HTTPRequest,
-  HTTPResponse,
   IOException,
   InvalidAccessException,
   InvalidSocketException,
@@ -18,23 +14,14 @@ import {
   WebSocket,
 } from '../../src/poco/index.js';
 import { startFrameServer, type FrameServer } from '../helpers/frame-server.js';
-import type { RawClient } from '../helpers/raw-client.js';
-
-async function connect(port: number): Promise<WebSocket> {
-  const session = new HTTPClientSession('127.0.0.1', port);
-  const request = new HTTPRequest(HTTPRequest.HTTP_GET, '/ws', HTTPMessage.HTTP_1_1);
-  return WebSocket.connect(session, request, new HTTPResponse());
-}
+import { pocoClient } from '../helpers/security-client.js';
 
 let server: FrameServer;
 before(async () => (server = await startFrameServer()));
 after(() => server.stop());
 
 /** A client WebSocket and the raw server-side peer of its connection. */
-async function pair(): Promise<{ ws: WebSocket; peer: RawClient }> {
-  const ws = await connect(server.port);
-  return { ws, peer: await server.next() };
-}
+const pair = () => pocoClient(server);
 
 describe('the comparison operators: POCO orders sockets by impl, wsnet by when the impl was made', () => {
   it('copies are equal; of two connections, the one made first is the lesser, before and after close()', async () => {
