@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as c from '../../src/poco/constants.js';
+import { WebSocket } from '../../src/poco/index.js';
 import * as rfc from '../../src/protocol/constants.js';
 
 describe('constants: POCO Poco::Net::WebSocket enums', () => {
@@ -65,6 +66,20 @@ describe('constants: POCO Poco::Net::WebSocket enums', () => {
   it('Mode and WEBSOCKET_VERSION', () => {
     assert.deepEqual(c.Mode, { WS_SERVER: 0, WS_CLIENT: 1 });
     assert.equal(c.WEBSOCKET_VERSION, '13');
+  });
+
+  it('WebSocket carries every value of every enum as a static, as the C++ class does', () => {
+    const statics = WebSocket as unknown as Record<string, unknown>;
+    for (const values of [
+      c.Mode,
+      c.FrameFlags,
+      c.FrameOpcodes,
+      c.SendFlags,
+      c.StatusCodes,
+      c.ErrorCodes,
+    ])
+      for (const [name, value] of Object.entries(values)) assert.equal(statics[name], value, name);
+    assert.equal(WebSocket.WEBSOCKET_VERSION, '13');
   });
 });
 
