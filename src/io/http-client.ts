@@ -363,29 +363,55 @@ export async function openConnection(options: TransportOptions): Promise<net.Soc
     if (options.tls === undefined) return raw!;
     return startTls(options.target, options.tls, attempt, raw);
   })();
+  const socket = await boundedSocket(connecting, {
+    timeoutMs: options.timeoutMs,
+    timeoutMessage: `no connection within ${options.timeoutMs} ms`,
+    signal: options.signal,
+    halfMade: () => attempt.socket,
+  });
+  socket.setNoDelay(true);
+  return socket;
+}
+
+/** How long {@link boundedSocket} waits, and what it closes when it gives up. */
+export interface SocketBounds {
+  /** 0: no limit of its own (a deadline elsewhere covers it); else a ConnectError 'timeout'. */
+  readonly timeoutMs: number;
+  readonly timeoutMessage: string;
+  /** Gives up when this aborts, with its reason. */
+  readonly signal: Cancellation | undefined;
+  /** The socket being set up, if one is open yet: closed when the wait gives up. */
+  readonly halfMade: () => net.Socket | undefined;
+}
+
+/**
+ * Waits for `making`, a socket being set up (a connection, a tunnel, TLS), within `bounds`. On a
+ * timeout, an abort or a failure, the socket half made is closed, and one that `making` completes
+ * anyway later (a tunnel answered late) is closed then: nothing is left open.
+ */
+export async function boundedSocket(
+  making: Promise<net.Socket>,
+  bounds: SocketBounds,
+): Promise<net.Socket> {
   let timer: NodeJS.Timeout | undefined;
   // Without a limit (the message API's connect has a deadline of its own): no race to run.
   const bounded =
-    options.timeoutMs <= 0
-      ? connecting
+    bounds.timeoutMs <= 0
+      ? making
       : Promise.race([
-          connecting,
+          making,
           new Promise<never>((_, reject) => {
             timer = setTimeout(
-              () =>
-                reject(new ConnectError('timeout', `no connection within ${options.timeoutMs} ms`)),
-              options.timeoutMs,
+              () => reject(new ConnectError('timeout', bounds.timeoutMessage)),
+              bounds.timeoutMs,
             );
           }),
         ]);
   try {
-    const socket = await untilAborted(bounded, options.signal);
-    socket.setNoDelay(true);
-    return socket;
+    return await untilAborted(bounded, bounds.signal);
   } catch (error) {
-    attempt.socket?.destroy();
-    // A connection that completes anyway (a tunnel answered late) is closed, not leaked.
-    connecting.then(
+    bounds.halfMade()?.destroy();
+    making.then(
       (late) => late.destroy(),
       () => undefined,
     );

@@ -13,7 +13,7 @@ import { Buffer } from 'node:buffer';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { InvalidArgumentError } from '../protocol/errors.js';
-import { ConnectError, untilAborted, type Cancellation, type Endpoint } from './http-client.js';
+import { ConnectError, boundedSocket, type Cancellation, type Endpoint } from './http-client.js';
 
 /** A SOCKS5 proxy, as a `socks5://` or `socks5h://` URL names it. */
 export interface SocksProxy extends Endpoint {
@@ -274,7 +274,8 @@ export interface SocksTunnelOptions {
 
 /**
  * A tunnel to `target` through the SOCKS5 `proxy`: resolves with the socket, whose bytes from now
- * on are the target's (the first ones, if the proxy sent them with its reply, included). On any failure the proxy's socket is closed.
+ * on are the target's (the first ones, if the proxy sent them with its reply, included). On any
+ * failure the proxy's socket is closed.
  */
 export async function openSocksTunnel(
   proxy: SocksProxy,
@@ -282,36 +283,19 @@ export async function openSocksTunnel(
   options: SocksTunnelOptions = {},
 ): Promise<net.Socket> {
   let socket: net.Socket | undefined;
-  let timer: NodeJS.Timeout | undefined;
   const limit = options.timeoutMs ?? 0;
-  const deadline =
-    limit > 0
-      ? new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new ConnectError('timeout', `SOCKS5 proxy: no tunnel within ${limit} ms`)),
-            limit,
-          );
-        })
-      : undefined;
   const exchange = (async () => {
     const address = await addressToSend(proxy, target.host);
     const dst = destination(address); // before connecting: a name too long is never sent
     const connected = await connectToProxy(proxy, (made) => (socket = made));
     return negotiate(connected, proxy, dst, target.port);
   })();
-  try {
-    const racing = deadline === undefined ? exchange : Promise.race([exchange, deadline]);
-    return await untilAborted(racing, options.signal);
-  } catch (error) {
-    socket?.destroy();
-    exchange.then(
-      (late) => late.destroy(),
-      () => undefined,
-    );
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
+  return boundedSocket(exchange, {
+    timeoutMs: limit,
+    timeoutMessage: `SOCKS5 proxy: no tunnel within ${limit} ms`,
+    signal: options.signal,
+    halfMade: () => socket,
+  });
 }
 
 async function negotiate(
