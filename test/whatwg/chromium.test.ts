@@ -1,18 +1,11 @@
 // Headless Chromium runs the scenario list (the same function's source, as page code) against
 // wsnet's and ws's scenario servers; wsnet's WHATWG WebSocket, run by Node against the same
 // servers, must record the same lines but for the intended differences (differences.ts).
-import { after, before, describe } from 'node:test';
+import { describe } from 'node:test';
 import { ChromiumPage, fromPage, testPage } from '../helpers/chromium.js';
-import { WebSocket } from '../../src/whatwg/index.js';
-import { itRecordsTheSameAs } from './compare.js';
-import { record, type Recording } from './record.js';
-import { scenarioLibrary, type WebSocketClass } from './scenarios.js';
-import {
-  refusedUrl,
-  wsScenarioServer,
-  wsnetScenarioServer,
-  type ScenarioServer,
-} from './servers.js';
+import { compareOnEachServer } from './compare.js';
+import type { Recording } from './record.js';
+import { scenarioLibrary } from './scenarios.js';
 
 /** The page: the scenario library's own source, and a runner that returns a scenario's lines. */
 const PAGE_SCRIPT = `
@@ -30,43 +23,28 @@ window.runScenario = async (name, env) => {
 
 describe("Chromium and wsnet's WHATWG WebSocket record the same scenarios", () => {
   const browser = new ChromiumPage(testPage('wsnet/whatwg scenarios', PAGE_SCRIPT));
-  const servers: ScenarioServer[] = [];
-  let refused: string;
-  before(async () => {
-    servers.push(await wsnetScenarioServer(), await wsScenarioServer());
-    refused = await refusedUrl();
-    await browser.listen();
-    await browser.open();
-  });
-  after(() =>
-    browser.close(servers.map((server) => [`closing ${server.name}`, () => server.close()])),
-  );
-
-  for (const [serverIndex, server] of [
-    [0, 'wsnet'],
-    [1, 'ws'],
-  ] as const) {
-    describe(serverIndex === 0 ? "against wsnet's server" : "against ws's server", () => {
-      let wsnet: Recording;
+  compareOnEachServer({
+    reference: 'chromium',
+    start: async () => {
+      await browser.listen();
+      await browser.open();
+    },
+    stop: (closeServers) => browser.close(closeServers),
+    record: async (env) => {
       const chromium: Recording = {};
-      before(async () => {
-        const env = { base: servers[serverIndex].base, refused };
-        wsnet = await record(WebSocket as unknown as WebSocketClass, env);
-        for (const name of Object.keys(scenarioLibrary()))
-          chromium[name] = await fromPage(
-            browser.page.evaluate(
-              ([scenario, environment]) =>
-                (
-                  globalThis as unknown as {
-                    runScenario(name: string, env: unknown): Promise<string[]>;
-                  }
-                ).runScenario(scenario, environment),
-              [name, env] as const,
-            ),
-          );
-      });
-
-      itRecordsTheSameAs('chromium', server, () => ({ wsnet, theirs: chromium }));
-    });
-  }
+      for (const name of Object.keys(scenarioLibrary()))
+        chromium[name] = await fromPage(
+          browser.page.evaluate(
+            ([scenario, environment]) =>
+              (
+                globalThis as unknown as {
+                  runScenario(name: string, env: unknown): Promise<string[]>;
+                }
+              ).runScenario(scenario, environment),
+            [name, env] as const,
+          ),
+        );
+      return chromium;
+    },
+  });
 });

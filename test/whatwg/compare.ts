@@ -1,9 +1,11 @@
 /**
- * The checks that compare wsnet's recording of the scenario list with another implementation's
- * (undici's, Chromium's), as tests of the `describe` they are called in.
+ * The comparison of wsnet's recording of the scenario list with another implementation's
+ * (undici's, Chromium's): against wsnet's and ws's scenario servers, each recorded once, then
+ * checked as tests.
  */
 import assert from 'node:assert/strict';
-import { it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { WebSocket } from '../../src/whatwg/index.js';
 import {
   INTENDED_DIFFERENCES,
   applyDifferences,
@@ -11,7 +13,14 @@ import {
   type Reference,
   type ServerKind,
 } from './differences.js';
-import type { Recording } from './record.js';
+import { record, type Recording } from './record.js';
+import type { ScenarioEnvironment, WebSocketClass } from './scenarios.js';
+import {
+  refusedUrl,
+  wsScenarioServer,
+  wsnetScenarioServer,
+  type ScenarioServer,
+} from './servers.js';
 
 const NAMES: Readonly<Record<Reference, string>> = { undici: 'undici', chromium: 'Chromium' };
 
@@ -58,4 +67,56 @@ export function itRecordsTheSameAs(
         `${name} no longer records ${JSON.stringify(difference.theirs)} in '${difference.scenario}'`,
       );
   });
+}
+
+/** What a comparison needs of the other implementation: its recording, and its own set-up. */
+export interface OtherImplementation {
+  readonly reference: Reference;
+  /** Records the scenario list against one server. */
+  record(env: ScenarioEnvironment): Promise<Recording>;
+  /** Starts what it needs (a browser), after the servers have started. */
+  readonly start?: () => Promise<void>;
+  /**
+   * Ends it, given the steps that close the servers (a browser closes before the servers it is
+   * connected to); by default the steps are run in order.
+   */
+  readonly stop?: (closeServers: ReadonlyArray<readonly [string, () => unknown]>) => Promise<void>;
+}
+
+/**
+ * Against wsnet's scenario server, then ws's: wsnet's class and `other` each record the scenario
+ * list, and {@link itRecordsTheSameAs} compares them.
+ */
+export function compareOnEachServer(other: OtherImplementation): void {
+  const servers: ScenarioServer[] = [];
+  let refused: string;
+  before(async () => {
+    servers.push(await wsnetScenarioServer(), await wsScenarioServer());
+    refused = await refusedUrl();
+    await other.start?.();
+  });
+  after(async () => {
+    const steps = servers.map(
+      (server) => [`closing ${server.name}`, () => server.close()] as const,
+    );
+    if (other.stop !== undefined) await other.stop(steps);
+    else for (const [, close] of steps) await close();
+  });
+
+  for (const [serverIndex, server] of [
+    [0, 'wsnet'],
+    [1, 'ws'],
+  ] as const) {
+    describe(serverIndex === 0 ? "against wsnet's server" : "against ws's server", () => {
+      let wsnet: Recording;
+      let theirs: Recording;
+      before(async () => {
+        const env = { base: servers[serverIndex].base, refused };
+        wsnet = await record(WebSocket as unknown as WebSocketClass, env);
+        theirs = await other.record(env);
+      });
+
+      itRecordsTheSameAs(other.reference, server, () => ({ wsnet, theirs }));
+    });
+  }
 }
