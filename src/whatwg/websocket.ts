@@ -153,10 +153,11 @@ export class WebSocket extends EventTarget {
   #abandoned = false;
   /** Aborts the handshake when close() comes before it ends. */
   #abandon: AbortController | undefined;
-  /** A send could not be queued (the message API's maxQueuedBytes): the standard's "full". */
-  #full = false;
-  /** What the message API last reported failing the connection, for the error event. */
-  #lastError: unknown;
+  /**
+   * A send could not be queued (the message API's maxQueuedBytes): the standard's "full", and the
+   * error event's error. What else fails the connection is the message API's `failure`.
+   */
+  #full: SendQueueFullError | undefined;
   /** The open event is being dispatched: readyState is OPEN whatever the peer has sent. */
   #opening = false;
   /** Sends wait behind a Blob being read, so that messages go out in the order of send(). */
@@ -375,9 +376,8 @@ export class WebSocket extends EventTarget {
         // A message refused for the queue's bound is the standard's "full": the connection is
         // closed (error, then close 1006). Refused because the connection closed meanwhile: it
         // stays counted, as any send after close.
-        if (error instanceof SendQueueFullError && !this.#full) {
-          this.#full = true;
-          this.#lastError = error;
+        if (error instanceof SendQueueFullError && this.#full === undefined) {
+          this.#full = error;
           connection.terminate();
         }
       },
@@ -403,12 +403,9 @@ export class WebSocket extends EventTarget {
       this.#opening = false;
     }
     connection.on('message', (data, isBinary) => this.#received(data, isBinary));
+    // Failures end in 'close'; the standard's error event is fired there, carrying the
+    // connection's `failure` (kept even when it came before these listeners, with the 101).
     connection.on('close', (code, reason, wasClean) => this.#closed(code, reason, wasClean));
-    // Errors end in 'close' (1006 or the code sent); the standard's error event is fired there,
-    // carrying the last error seen.
-    connection.on('error', (error) => {
-      this.#lastError = error;
-    });
   }
 
   #failedToOpen(error: unknown): void {
@@ -433,14 +430,14 @@ export class WebSocket extends EventTarget {
     // The standard fires error first when the connection was failed (no close frame came, or
     // wsnet failed it: a protocol error, invalid UTF-8, a message over the limit, a heartbeat
     // unanswered...) or closed because it was full.
-    const failure = cause ?? this.#lastError ?? this.#connection?.failure;
-    const failed = code === 1006 || this.#full || (failure !== undefined && !wasClean);
+    const failure = cause ?? this.#full ?? this.#connection?.failure;
+    const failed =
+      code === 1006 || this.#full !== undefined || (failure !== undefined && !wasClean);
     if (!failed) {
       this.dispatchEvent(new CloseEvent('close', { code, reason, wasClean }));
       return;
     }
-    const message =
-      failure instanceof Error ? failure.message : this.#full ? 'the send queue is full' : '';
+    const message = failure instanceof Error ? failure.message : '';
     this.dispatchEvent(new ErrorEvent('error', { error: failure, message }));
     // A failed connection closes with 1006 whatever close frame went out or came back, as in
     // browsers and undici (they drop TCP at once; the message API waits for the server's
