@@ -214,15 +214,7 @@ function requestTunnel(
     request.once('error', (error) =>
       reject(
         tlsHandshaking
-          ? new ConnectError(
-              'tls',
-              `TLS with the proxy failed: ${error.message}`,
-              undefined,
-              undefined,
-              {
-                cause: error,
-              },
-            )
+          ? tlsFailure(error, `TLS with the proxy failed: ${error.message}`)
           : (responseFailure(error, 'the proxy') ?? networkFailure(error)),
       ),
     );
@@ -333,7 +325,7 @@ function startTls(
     attempt.socket = secure;
     const onError = (error: Error) => {
       secure.destroy();
-      reject(new ConnectError('tls', error.message, undefined, undefined, { cause: error }));
+      reject(tlsFailure(error));
     };
     secure.once('secureConnect', () => {
       secure.off('error', onError);
@@ -495,6 +487,11 @@ function responseFailure(
 
 function networkFailure(error: Error): ConnectError {
   return new ConnectError('network', error.message, undefined, undefined, { cause: error });
+}
+
+/** A TLS handshake that failed (the server's, or an https:// proxy's). */
+function tlsFailure(error: Error, message = error.message): ConnectError {
+  return new ConnectError('tls', message, undefined, undefined, { cause: error });
 }
 
 function toHeaderPairs(raw: string[]): Array<[string, string]> {

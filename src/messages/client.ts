@@ -81,9 +81,9 @@ export interface ConnectOptions extends ConnectionSettings {
    * An HTTP proxy, e.g. `http://user:secret@proxy:3128`: the connection goes through a CONNECT
    * tunnel (for `ws://` and `wss://` alike); a 407 is answered once with the user info as Basic
    * or Digest credentials. `https://proxy:443`: the same over TLS to the proxy, whose certificate
-   * is checked as the server's (with `tls.ca` and `tls.rejectUnauthorized`). Or a SOCKS5 proxy (RFC 1928): `socks5://host:1080` resolves the
-   * server's name here and sends its address, `socks5h://` lets the proxy resolve it; user info is
-   * RFC 1929's user name and password. `'env'`: the proxy the environment names for each URL
+   * is checked as the server's (with `tls.ca` and `tls.rejectUnauthorized`). Or a SOCKS5 proxy
+   * (RFC 1928): `socks5://host:1080` resolves the server's name here and sends its address,
+   * `socks5h://` lets the proxy resolve it; user info is RFC 1929's user name and password. `'env'`: the proxy the environment names for each URL
    * (`https_proxy`/`HTTPS_PROXY` for wss, `http_proxy`/`HTTP_PROXY` for ws, `all_proxy`/
    * `ALL_PROXY` otherwise, none for a host in `no_proxy`/`NO_PROXY`). `false`: no proxy.
    * Default: none, or `'env'` when Node's own switch `NODE_USE_ENV_PROXY=1` is set.
