@@ -698,25 +698,24 @@ export class WebSocketConnection
           `close(code, reason): the reason must be a string, not ${typeName(reason)}`,
         ),
       );
-    if (code === CloseCode.NO_STATUS_RECEIVED) {
-      // 1005 is what the peer reports for a close frame without a code: asked for, that frame
-      // is sent (what ws's close() without arguments, and a browser's, send).
-      if (reason !== '')
-        return quietRejection(
-          new InvalidArgumentError(
-            'INVALID_CLOSE_CODE',
-            'close(1005, reason): a close frame without a code has no reason (RFC 6455 §5.5.1)',
-          ),
-        );
-      void this.#enqueue({ op: 'close', code: undefined, reason });
-      this.#channel.expectClose();
-      return this.closed;
-    }
-    if (Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES || !isValidWireCloseCode(code))
+    // 1005 is what the peer reports for a close frame without a code: asked for, that frame is
+    // sent (what ws's close() without arguments, and a browser's, send).
+    const withoutCode = code === CloseCode.NO_STATUS_RECEIVED;
+    if (withoutCode && reason !== '')
+      return quietRejection(
+        new InvalidArgumentError(
+          'INVALID_CLOSE_CODE',
+          'close(1005, reason): a close frame without a code has no reason (RFC 6455 §5.5.1)',
+        ),
+      );
+    if (
+      !withoutCode &&
+      (Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES || !isValidWireCloseCode(code))
+    )
       return quietRejection(
         new InvalidArgumentError('INVALID_CLOSE_CODE', `close(${code}, ...) cannot be sent`),
       );
-    void this.#enqueue({ op: 'close', code, reason });
+    void this.#enqueue({ op: 'close', code: withoutCode ? undefined : code, reason });
     this.#channel.expectClose();
     return this.closed;
   }
